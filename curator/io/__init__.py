@@ -1,0 +1,1 @@
+"""Safe I/O primitives: image validation, atomic writes, Parquet shards, rejects, downloads."""

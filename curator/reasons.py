@@ -1,0 +1,30 @@
+"""Reject reason codes: the one list every stage, recipe and test uses.
+
+A reject is never silent: each carries one of these codes plus a free-text detail.
+"""
+
+from enum import Enum
+
+
+class Reason(str, Enum):
+    # image validation (curator.io.images)
+    EMPTY_FILE = "empty_file"
+    NOT_AN_IMAGE = "not_an_image"
+    TRUNCATED_IMAGE = "truncated_image"
+    TOO_MANY_PIXELS = "too_many_pixels"  # decompression bomb
+    UNSUPPORTED_IMAGE = "unsupported_image"
+    # record-level problems found by recipes
+    BAD_VALUE = "bad_value"  # missing / non-numeric / NaN where a number is required
+    MISSING_FIELD = "missing_field"
+    DUPLICATE_ID = "duplicate_id"
+    UNPAIRED = "unpaired"  # visible without IR or IR without visible
+    AMBIGUOUS_PAIR = "ambiguous_pair"  # one stem matched several files
+    MALFORMED_ANNOTATION = "malformed_annotation"
+    MISSING_IMAGE = "missing_image"  # labels reference an image that is not there
+    # taxonomy (normalize)
+    UNKNOWN_LABEL = "unknown_label"
+    # dedup (split)
+    DUPLICATE_CONTENT = "duplicate_content"
+
+    def __str__(self) -> str:
+        return self.value

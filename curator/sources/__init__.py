@@ -1,0 +1,1 @@
+"""One module per source ("recipe"), each with download() and prepare()."""
