@@ -11,6 +11,7 @@ class Reason(str, Enum):
     EMPTY_FILE = "empty_file"
     NOT_AN_IMAGE = "not_an_image"
     TRUNCATED_IMAGE = "truncated_image"
+    CORRUPT_IMAGE = "corrupt_image"  # decodes partly: bad chunk, broken stream
     TOO_MANY_PIXELS = "too_many_pixels"  # decompression bomb
     UNSUPPORTED_IMAGE = "unsupported_image"
     # record-level problems found by recipes
@@ -23,6 +24,8 @@ class Reason(str, Enum):
     MISSING_IMAGE = "missing_image"  # labels reference an image that is not there
     # taxonomy (normalize)
     UNKNOWN_LABEL = "unknown_label"
+    # publish
+    EXCLUDED = "excluded"  # publish.include in params.yaml leaves the source out
     # dedup (split)
     DUPLICATE_CONTENT = "duplicate_content"
 

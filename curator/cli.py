@@ -1,0 +1,196 @@
+"""The `curator` command: a thin layer over the library, one sub-command per stage.
+
+Defaults come from params.yaml so dvc.yaml commands stay one line each. Exit codes: 0 done,
+1 failed with a one-line message (expected errors never print a traceback), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from curator.errors import CuratorError
+from curator.params import load_params
+from curator.progress import setup_logging
+
+app = typer.Typer(
+    name="curator",
+    help="Curate facial-emotion datasets: download, prepare, normalize, split, augment, publish.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_state: dict[str, Any] = {"params_path": None}
+
+Src = Annotated[str, typer.Argument(help="Source name (see `curator sources`).")]
+Out = Annotated[Path | None, typer.Option("--out", help="Output directory (default: the DVC layout under data/).")]
+Metrics = Annotated[Path | None, typer.Option("--metrics", help="Also write the stage's metrics JSON here.")]
+
+
+def _params() -> dict[str, Any]:
+    return load_params(_state["params_path"])
+
+
+@app.callback()
+def main_options(
+    params: Annotated[Path | None, typer.Option("--params", help="params.yaml to read (default ./params.yaml).")] = (
+        None
+    ),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Curate facial-emotion datasets. Every knob lives in params.yaml; flags override it."""
+    _state["params_path"] = params
+    setup_logging(-1 if quiet else 1 if verbose else 0)
+
+
+@app.command()
+def sources() -> None:
+    """List every source recipe with its licence, size and what it needs from you."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from curator.sources import all_recipes
+
+    table = Table("source", "title", "licence", "public push", "size", "needs")
+    for name, recipe in all_recipes().items():
+        i = recipe.INFO
+        table.add_row(name, i.title, i.license, i.redistributable, i.size, i.needs)
+    Console(width=160).print(table)
+
+
+@app.command()
+def samples(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the sample sources into.")],
+    dirty: Annotated[bool, typer.Option("--dirty", help="Add bad items (corrupt images, unknown labels...).")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same bytes.")] = 0,
+) -> None:
+    """Write miniature copies of every source, in their real formats, for tests and the demo."""
+    from curator.samples import build_samples
+
+    manifest = build_samples(out, dirty=dirty, seed=seed)
+    for source, entry in manifest["sources"].items():
+        typer.echo(f"{source}: {len(entry['files'])} file(s), {entry['items']} item(s)")
+    typer.echo(f"wrote {out}")
+
+
+@app.command()
+def download(
+    source: Src,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="A URL to fetch, or a folder/file you downloaded.")
+    ] = None,
+    out: Out = None,
+) -> None:
+    """Fetch one source's raw files into data/raw/<source>/ (checksummed, resumable)."""
+    from curator.sources import get_recipe
+
+    target = out or Path("data/raw") / source
+    path = get_recipe(source).download(_params(), target, from_)
+    typer.echo(f"{source}: raw files in {path}")
+
+
+@app.command()
+def prepare(
+    source: Src,
+    raw: Annotated[Path | None, typer.Option("--raw", help="Raw files (default data/raw/<source>).")] = None,
+    out: Out = None,
+    metrics: Metrics = None,
+) -> None:
+    """Read one source's raw files into unified records (Parquet shards + rejects.jsonl)."""
+    from curator.sources import get_recipe
+    from curator.sources.base import run_prepare
+
+    recipe = get_recipe(source)
+    raw = raw or Path("data/raw") / source
+    if not raw.exists():
+        raise CuratorError(f"{raw} does not exist; run `curator download {source}` first (or pass --raw)")
+    result = run_prepare(source, recipe.prepare, raw, out or Path("data/prepared") / source, _params(),
+                         metrics_copy=metrics)
+    typer.echo(f"prepare {source}: {result['kept']} kept, {result['rejected']} rejected")
+
+
+@app.command()
+def normalize(
+    inputs: Annotated[
+        list[Path] | None, typer.Option("--in", help="Prepared source dirs (default: every enabled source).")
+    ] = None,
+    out: Out = None,
+    metrics: Metrics = None,
+) -> None:
+    """Map every source label into the taxonomy (schemas/); unknown labels become rejects."""
+    from curator.normalize import run_normalize
+
+    if not inputs:
+        inputs = [Path("data/prepared") / s for s in _params()["sources"]["enabled"]]
+    missing = [str(p) for p in inputs if not p.exists()]
+    if missing:
+        raise CuratorError(f"prepared data missing: {', '.join(missing)}; run `curator prepare SRC` first")
+    result = run_normalize(inputs, out or Path("data/normalized"), metrics_copy=metrics)
+    typer.echo(f"normalize: {result['kept']} kept, {result['rejected']} rejected")
+
+
+@app.command()
+def split(
+    inputs: Annotated[Path, typer.Option("--in", help="Normalized records.")] = Path("data/normalized"),
+    out: Out = None,
+    metrics: Metrics = None,
+) -> None:
+    """Assign train/validation/test: group-disjoint, stratified per source and class."""
+    from curator.split import run_split
+
+    if not inputs.exists():
+        raise CuratorError(f"{inputs} does not exist; run `curator normalize` first")
+    conf = _params()["split"]
+    result = run_split(inputs, out or Path("data/split"), ratios=conf["ratios"], seed=int(conf["seed"]),
+                       metrics_copy=metrics)
+    typer.echo(f"split: {result['kept']} records assigned")
+
+
+@app.command()
+def publish(
+    inputs: Annotated[Path, typer.Option("--in", help="Split records.")] = Path("data/split"),
+    augmented: Annotated[Path | None, typer.Option("--augmented", help="Augmented train records, if any.")] = None,
+    out: Out = None,
+    metrics: Metrics = None,
+) -> None:
+    """Write the Hub-ready folder: Parquet shards per config/split, dataset card, taxonomy."""
+    from curator.publish import run_publish
+
+    params = _params()
+    if not inputs.exists():
+        raise CuratorError(f"{inputs} does not exist; run `curator split` first")
+    target = out or Path("data/publish") / params["publish"]["name"]
+    result = run_publish(inputs, target, params=params, augmented=augmented, metrics_copy=metrics)
+    for name, sizes in result["configs"].items():
+        typer.echo(f"{name}: " + ", ".join(f"{s}={v['num_examples']}" for s, v in sizes.items()))
+    typer.echo(f"published to {target}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Scratch workspace for the demo.")] = Path("demo"),
+) -> None:
+    """Run the whole pipeline offline on the built-in sample sources and load the result back."""
+    from curator.demo import run_demo
+
+    run_demo(out, params_path=_state["params_path"])
+
+
+def main() -> None:
+    """Console entry point: expected errors become one line on stderr and exit code 1."""
+    try:
+        app()  # standalone mode: usage errors exit 2 with click's message
+    except CuratorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Streaming Parquet shards: bounded memory in, size-capped shards out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+DEFAULT_SHARD_BYTES = 500 * 1000**2  # the Hub's advice: shards of at most ~500 MB
+DEFAULT_GROUP_ROWS = 500  # image rows: keeps a row group a few tens of MB
+DEFAULT_GROUP_BYTES = 64 * 2**20
+
+
+class ShardWriter:
+    """Write records to `<dir>/<prefix>-NNNNN.parquet`, starting a new shard past `max_bytes`.
+
+    Rows are buffered up to one row group, so memory stays bounded by the group size.
+    `close()` can rename the shards to the Hub's `<prefix>-NNNNN-of-NNNNN.parquet` form.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        schema: pa.Schema,
+        *,
+        prefix: str = "part",
+        max_bytes: int = DEFAULT_SHARD_BYTES,
+        group_rows: int = DEFAULT_GROUP_ROWS,
+        group_bytes: int = DEFAULT_GROUP_BYTES,
+    ):
+        self.directory = Path(directory)
+        self.schema = schema
+        self.prefix = prefix
+        self.max_bytes = max_bytes
+        self.group_rows = group_rows
+        self.group_bytes = group_bytes
+        self.paths: list[Path] = []
+        self.rows = 0
+        self.nbytes = 0  # uncompressed Arrow bytes written (the card's num_bytes)
+        self._buffer: list[pa.Table] = []
+        self._buffer_rows = 0
+        self._buffer_bytes = 0
+        self._file: Any = None
+        self._writer: pq.ParquetWriter | None = None
+        self._closed = False
+
+    def write_rows(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.write_table(pa.Table.from_pylist(rows, schema=self.schema))
+
+    def write_table(self, table: pa.Table | pa.RecordBatch) -> None:
+        if isinstance(table, pa.RecordBatch):
+            table = pa.Table.from_batches([table])
+        if table.num_rows == 0:
+            return
+        if table.schema != self.schema:
+            table = table.select(self.schema.names).cast(self.schema)
+        self._buffer.append(table)
+        self._buffer_rows += table.num_rows
+        self._buffer_bytes += table.nbytes
+        if self._buffer_rows >= self.group_rows or self._buffer_bytes >= self.group_bytes:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffer_rows:
+            return
+        table = pa.concat_tables(self._buffer)
+        self._buffer, self._buffer_rows, self._buffer_bytes = [], 0, 0
+        if self._writer is not None and self._file.tell() + table.nbytes > self.max_bytes:
+            self._close_shard()
+        if self._writer is None:
+            self._open_shard()
+        self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        self.rows += table.num_rows
+        self.nbytes += table.nbytes
+
+    def _open_shard(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{self.prefix}-{len(self.paths):05d}.parquet"
+        self._file = open(path, "wb")  # noqa: SIM115 - closed in _close_shard
+        self._writer = pq.ParquetWriter(self._file, self.schema, compression="zstd")
+        self.paths.append(path)
+
+    def _close_shard(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._file.close()
+            self._writer = self._file = None
+
+    def close(self, *, numbered_of_total: bool = False) -> list[Path]:
+        if self._closed:
+            return self.paths
+        self._closed = True
+        self._flush()
+        self._close_shard()
+        if numbered_of_total:
+            total = len(self.paths)
+            renamed = []
+            for i, path in enumerate(self.paths):
+                new = path.with_name(f"{self.prefix}-{i:05d}-of-{total:05d}.parquet")
+                os.replace(path, new)
+                renamed.append(new)
+            self.paths = renamed
+        return self.paths
+
+    def __enter__(self) -> ShardWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close_shard() if exc[0] else self.close()
+
+
+def shard_paths(location: Path | Iterable[Path]) -> list[Path]:
+    """The shards of a directory (sorted, recursive) or an explicit list of files."""
+    if isinstance(location, (str, os.PathLike)):
+        location = Path(location)
+        if location.is_file():
+            return [location]
+        return sorted(p for p in location.rglob("*.parquet") if not p.name.startswith("."))
+    return [Path(p) for p in location]
+
+
+def iter_batches(
+    location: Path | Iterable[Path], *, columns: list[str] | None = None, batch_rows: int = 256
+) -> Iterator[pa.RecordBatch]:
+    """Stream record batches from every shard, reading only `columns` when given."""
+    for path in shard_paths(location):
+        pf = pq.ParquetFile(path)
+        yield from pf.iter_batches(batch_size=batch_rows, columns=columns)
+
+
+def iter_records(location: Path | Iterable[Path], *, columns: list[str] | None = None) -> Iterator[dict]:
+    for batch in iter_batches(location, columns=columns):
+        yield from batch.to_pylist()
+
+
+def count_rows(location: Path | Iterable[Path]) -> int:
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in shard_paths(location))
+
+
+def read_columns(location: Path | Iterable[Path], columns: list[str]) -> pa.Table:
+    """Read a few small columns of every shard (ids, labels) for whole-dataset decisions."""
+    paths = shard_paths(location)
+    if not paths:
+        return pa.table({c: pa.array([], pa.string()) for c in columns})
+    return pa.concat_tables(pq.read_table(p, columns=columns) for p in paths)

@@ -1,0 +1,205 @@
+"""split: group-disjoint, label-stratified train/validation/test assignment, per source.
+
+Each group (subject, pair or image) gets a seeded hash in [0, 1). Within one (source, class)
+stratum the groups are ordered by that hash and cut at the target ratios, weighting each group
+by its record count. So the same inputs and seed give the same assignment, class shares match
+the targets, and adding records moves only the few groups near a cut point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from curator.errors import CuratorError
+from curator.io.atomic import atomic_write_json
+from curator.io.parquet import iter_batches, read_columns, shard_paths
+from curator.progress import track
+from curator.schema import physio_fields
+from curator.stage import StageRun
+from curator.taxonomy import taxonomy
+
+SPLITS = ("train", "validation", "test")  # the Hugging Face split names
+
+
+def check_ratios(ratios: dict[str, float]) -> dict[str, float]:
+    if set(ratios) != set(SPLITS):
+        raise CuratorError(f"split.ratios must name exactly {', '.join(SPLITS)}; got {', '.join(ratios)}")
+    if any(r < 0 for r in ratios.values()) or not math.isclose(sum(ratios.values()), 1.0, abs_tol=1e-6):
+        raise CuratorError(f"split.ratios must be non-negative and sum to 1; got {ratios}")
+    return {s: float(ratios[s]) for s in SPLITS}
+
+
+def unit_hash(seed: int, key: str) -> float:
+    """A stable, seeded position in [0, 1) for `key` (independent of process and order)."""
+    digest = hashlib.sha256(f"{seed}\x1f{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass(frozen=True)
+class Group:
+    source: str
+    group_id: str
+    stratum: str
+    size: int
+
+
+def assign_groups(groups: Iterable[Group], ratios: dict[str, float], seed: int) -> dict[tuple[str, str], str]:
+    """(source, group_id) -> split, cutting each (source, stratum) at the cumulative ratios."""
+    ratios = check_ratios(ratios)
+    bounds = [ratios["train"], ratios["train"] + ratios["validation"]]
+    strata: dict[tuple[str, str], list[Group]] = defaultdict(list)
+    for g in groups:
+        strata[(g.source, g.stratum)].append(g)
+    out: dict[tuple[str, str], str] = {}
+    for members in strata.values():
+        members.sort(key=lambda g: (unit_hash(seed, f"{g.source}/{g.group_id}"), g.group_id))
+        total = sum(g.size for g in members)
+        before = 0
+        for g in members:
+            position = (before + g.size / 2) / total  # the group's midpoint in the cumulative order
+            before += g.size
+            out[(g.source, g.group_id)] = SPLITS[sum(position >= b for b in bounds)]
+    return out
+
+
+def _class_name(label: int | None, fine: int | None, original: str | None) -> str:
+    tax = taxonomy()
+    if label is not None:
+        return tax.basic[label]
+    if fine is not None:
+        return tax.fine[fine]
+    return original if original is not None else "(unlabelled)"
+
+
+def groups_of(table: pa.Table) -> tuple[list[Group], list[str]]:
+    """Groups with their majority class (ties: the smallest name), and each row's class."""
+    classes = [
+        _class_name(b, f, o)
+        for b, f, o in zip(*(table.column(c).to_pylist() for c in ("label", "label_fine", "label_original")),
+                           strict=True)
+    ]
+    votes: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for source, gid, cls in zip(table.column("source").to_pylist(), table.column("group_id").to_pylist(), classes,
+                                strict=True):
+        votes[(source, gid)][cls] += 1
+    groups = [
+        Group(source, gid, min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0], sum(c.values()))
+        for (source, gid), c in votes.items()
+    ]
+    return groups, classes
+
+
+class RunningStats:
+    """Streaming mean / standard deviation (Welford), one per physio feature."""
+
+    def __init__(self) -> None:
+        self.n: Counter = Counter()
+        self.mean: dict[str, float] = defaultdict(float)
+        self.m2: dict[str, float] = defaultdict(float)
+
+    def add(self, physio: dict[str, float | None] | None) -> None:
+        for name, value in (physio or {}).items():
+            if value is None:
+                continue
+            self.n[name] += 1
+            delta = value - self.mean[name]
+            self.mean[name] += delta / self.n[name]
+            self.m2[name] += delta * (value - self.mean[name])
+
+    def result(self) -> dict[str, dict[str, float]]:
+        out = {}
+        for name in physio_fields():
+            n = self.n[name]
+            if n:
+                std = math.sqrt(self.m2[name] / (n - 1)) if n > 1 else 0.0
+                out[name] = {"mean": self.mean[name], "std": std, "n": n}
+        return out
+
+
+def zscore(physio: dict[str, float | None] | None, stats: dict[str, dict[str, float]]) -> dict | None:
+    if physio is None:
+        return None
+    out: dict[str, float | None] = {}
+    for name, value in physio.items():
+        s = stats.get(name)
+        if value is None or s is None:
+            out[name] = None
+        else:  # a constant feature carries no information: centre it, do not divide by 0
+            out[name] = (value - s["mean"]) / s["std"] if s["std"] > 0 else 0.0
+    return out
+
+
+def run_split(inputs: Path, out: Path, *, ratios: dict[str, float], seed: int,
+              metrics_copy: Path | None = None) -> dict[str, Any]:
+    shards = shard_paths(inputs)
+    table = read_columns(shards, ["id", "source", "group_id", "label", "label_fine", "label_original"])
+    groups, classes = groups_of(table)
+    by_group = assign_groups(groups, ratios, seed)
+    ids = table.column("id").to_pylist()
+    keys = zip(table.column("source").to_pylist(), table.column("group_id").to_pylist(), strict=True)
+    split_of = {rid: by_group[key] for rid, key in zip(ids, keys, strict=True)}
+    _check_disjoint(table, split_of)
+
+    stats = RunningStats()
+    for batch in iter_batches(shards, columns=["id", "physio"], batch_rows=4096):
+        for rid, physio in zip(batch.column("id").to_pylist(), batch.column("physio").to_pylist(), strict=True):
+            if split_of[rid] == "train":
+                stats.add(physio)
+    standardization = stats.result()
+
+    with StageRun("split", out, metrics_copy=metrics_copy) as run:
+        writers = {s: run.writer(s) for s in SPLITS}
+        for batch in track(iter_batches(shards), desc="split", unit="batch"):
+            run.count_input(batch.num_rows)
+            _write_batch(batch, split_of, standardization, writers)
+        atomic_write_json(run.dir / "standardization.json", {
+            "fitted_on": "train", "method": "z-score (x - mean) / std, std with n-1", "features": standardization,
+        })
+        run.metrics.update(_split_metrics(table, classes, split_of, ratios))
+    return {"inputs": run.inputs, "kept": run.kept}
+
+
+def _write_batch(batch: pa.RecordBatch, split_of: dict[str, str], stats: dict, writers: dict) -> None:
+    table = pa.Table.from_batches([batch])
+    physio_z = [zscore(p, stats) for p in table.column("physio").to_pylist()]
+    index = table.schema.get_field_index("physio_z")
+    table = table.set_column(index, "physio_z", pa.array(physio_z, type=table.schema.field("physio_z").type))
+    assigned = [split_of[rid] for rid in table.column("id").to_pylist()]
+    for name, writer in writers.items():
+        writer.write_table(table.filter(pa.array([a == name for a in assigned])))
+
+
+def _check_disjoint(table: pa.Table, split_of: dict[str, str]) -> None:
+    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for rid, source, gid in zip(*(table.column(c).to_pylist() for c in ("id", "source", "group_id")), strict=True):
+        seen[(source, gid)].add(split_of[rid])
+    leaks = [f"{s}/{g}" for (s, g), splits in seen.items() if len(splits) > 1]
+    if leaks:
+        raise CuratorError(f"split: {len(leaks)} group(s) straddle splits, e.g. {', '.join(leaks[:3])}; aborting")
+
+
+def _split_metrics(table: pa.Table, classes: list[str], split_of: dict[str, str],
+                   ratios: dict[str, float]) -> dict[str, Any]:
+    counts: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for rid, source, cls in zip(table.column("id").to_pylist(), table.column("source").to_pylist(), classes,
+                                strict=True):
+        counts[source][cls][split_of[rid]] += 1
+    per_source = {}
+    for source, by_class in sorted(counts.items()):
+        per_source[source] = {
+            cls: {
+                "counts": {s: c[s] for s in SPLITS},
+                "shares": {s: round(c[s] / sum(c.values()), 4) for s in SPLITS},
+            }
+            for cls, c in sorted(by_class.items())
+        }
+    totals = Counter(split_of.values())
+    return {"ratios": ratios, "records_per_split": {s: totals[s] for s in SPLITS}, "per_source_class": per_source}
