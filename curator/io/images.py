@@ -33,6 +33,12 @@ def _fail(reason: Reason, detail: str) -> ImageCheck:
     return ImageCheck(ok=False, reason=reason, detail=detail)
 
 
+def _decode_failure(exc: Exception) -> ImageCheck:
+    """Pillow signals a cut file only through its message ("image file is truncated", "Truncated File Read")."""
+    text = f"{type(exc).__name__}: {exc}"
+    return _fail(Reason.TRUNCATED_IMAGE if "truncat" in text.lower() else Reason.CORRUPT_IMAGE, text)
+
+
 def check_image(data: bytes | None, *, max_pixels: int = DEFAULT_MAX_PIXELS, keep: bool = False) -> ImageCheck:
     """Decode `data` fully (so truncation is caught) unless it is over `max_pixels`."""
     if not data:
@@ -46,8 +52,8 @@ def check_image(data: bytes | None, *, max_pixels: int = DEFAULT_MAX_PIXELS, kee
             return _fail(Reason.TOO_MANY_PIXELS, str(exc))
         except UnidentifiedImageError:
             return _fail(Reason.NOT_AN_IMAGE, f"not a recognised image format ({len(data)} bytes)")
-        except Exception as exc:  # a header so broken that Pillow cannot even start
-            return _fail(Reason.CORRUPT_IMAGE, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a header so broken (or cut) that Pillow cannot even start
+            return _decode_failure(exc)
         width, height = img.size
         if width * height > max_pixels:
             return _fail(Reason.TOO_MANY_PIXELS, f"{width}x{height} exceeds the cap of {max_pixels} pixels")
@@ -55,12 +61,8 @@ def check_image(data: bytes | None, *, max_pixels: int = DEFAULT_MAX_PIXELS, kee
             return _fail(Reason.CORRUPT_IMAGE, f"degenerate size {width}x{height}")
         try:
             img.load()
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            text = str(exc)
-            reason = Reason.TRUNCATED_IMAGE if "truncat" in text.lower() else Reason.CORRUPT_IMAGE
-            return _fail(reason, text or type(exc).__name__)
         except Exception as exc:  # decoders raise a zoo of types on hostile data
-            return _fail(Reason.CORRUPT_IMAGE, f"{type(exc).__name__}: {exc}")
+            return _decode_failure(exc)
     return ImageCheck(
         ok=True, format=img.format, width=width, height=height, mode=img.mode, image=img if keep else None
     )

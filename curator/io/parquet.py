@@ -70,13 +70,20 @@ class ShardWriter:
             return
         table = pa.concat_tables(self._buffer)
         self._buffer, self._buffer_rows, self._buffer_bytes = [], 0, 0
-        if self._writer is not None and self._file.tell() + table.nbytes > self.max_bytes:
+        # one row group per slice, so a shard can end between groups near the size cap
+        per_row = max(table.nbytes / table.num_rows, 1)
+        step = max(1, min(self.group_rows, int(self.group_bytes / per_row)))
+        for start in range(0, table.num_rows, step):
+            self._write_group(table.slice(start, step))
+
+    def _write_group(self, group: pa.Table) -> None:
+        if self._writer is not None and self._file.tell() + group.nbytes > self.max_bytes:
             self._close_shard()
         if self._writer is None:
             self._open_shard()
-        self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
-        self.rows += table.num_rows
-        self.nbytes += table.nbytes
+        self._writer.write_table(group, row_group_size=group.num_rows)
+        self.rows += group.num_rows
+        self.nbytes += group.nbytes
 
     def _open_shard(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
