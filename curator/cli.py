@@ -72,7 +72,7 @@ def samples(
     from curator.samples import build_samples
 
     manifest = build_samples(out, dirty=dirty, seed=seed)
-    for source, entry in manifest["sources"].items():
+    for source, entry in manifest.items():
         typer.echo(f"{source}: {len(entry['files'])} file(s), {entry['items']} item(s)")
     typer.echo(f"wrote {out}")
 

@@ -20,7 +20,7 @@ def run_demo(out: Path, *, params_path: Path | None = None) -> Path:
     params = load_params(params_path)
     log.info("building sample sources in %s", out / "samples")
     manifest = build_samples(out / "samples")
-    sources = [s for s in all_recipes() if s in manifest["sources"]]
+    sources = [s for s in all_recipes() if s in manifest]
     params["sources"]["enabled"] = sources
     data = out / "data"
     for source in sources:
