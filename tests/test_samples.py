@@ -1,0 +1,463 @@
+"""The miniature sources must match the real formats (SOURCES.md) and be reproducible."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import hashlib
+import io
+import json
+import re
+import shutil
+import tempfile
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import py7zr
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from curator.errors import CuratorError
+from curator.samples import (
+    EXPRESSIONS,
+    KAGGLE_COLUMNS,
+    build_samples,
+    draw_face,
+    read_pair_code,
+    shared_dir,
+)
+
+LAYOUT = [
+    "kaggle_physio/face_emotion_physio.csv",
+    "emonet_hq/hq.csv",
+    "emonet_hq/data/train-00000-of-00001.parquet",
+    "emonet_hq/README.md",
+    "emonet_binary/binary.csv",
+    "emonet_binary/data/train-00000-of-00002.parquet",
+    "emonet_binary/data/train-00001-of-00002.parquet",
+    "emonet_binary/README.md",
+    "emonet_big/data/train-00000-of-00002.parquet",
+    "emonet_big/data/train-00001-of-00002.parquet",
+    "emonet_big/README.md",
+    *[f"viri/VIRI-{c}-{m}.zip" for c in ("Angry", "Happy", "Neutral", "Sad", "Surprise") for m in ("Ir", "Vis")],
+    "nvie/NVIE-disgust-Ir.zip",
+    "nvie/NVIE-disgust1-Vis.zip",
+    "nvie/NVIE-disgust2-Vis.zip",
+    "nvie/NVIE-fear-Ir.zip",
+    "nvie/NVIE-fear-Vis.zip",
+    "nvie/NVIE-happy-Ir.zip",
+    "nvie/NVIE-happy1-Vis.7z",
+    "nvie/NVIE-happy2-Vis.zip",
+    "emer/new_label.xlsx",
+    "emer/participants.csv",
+    *[f"emer/eye/{i:03d}.xlsx" for i in range(1, 15)],
+    *[f"emer/face/{i:03d}.jpg" for i in range(1, 15)],
+]
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("clean")
+    build_samples(out, seed=0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def dirty(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dirty")
+    build_samples(out, seed=0, dirty=True)
+    return out
+
+
+def _digests(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _guide_labels() -> list[str]:
+    return list(json.loads((shared_dir() / "guide.json").read_text())["options"]["labels"])
+
+
+def _parquet_rows(root: Path, source: str) -> list[dict]:
+    files = sorted((root / source / "data").glob("*.parquet"))
+    return [r for f in files for r in pq.read_table(f).to_pylist()]
+
+
+def _archive_members(path: Path) -> list[tuple[str, bytes]]:
+    """Files of a .zip or .7z in stored order (directory entries skipped)."""
+    if path.suffix == ".7z":
+        with py7zr.SevenZipFile(path) as archive:
+            names = archive.getnames()  # stored order
+            with tempfile.TemporaryDirectory() as tmp:
+                archive.extractall(path=tmp)
+                return [(n, (Path(tmp) / n).read_bytes()) for n in names if (Path(tmp) / n).is_file()]
+    with zipfile.ZipFile(path) as zf:
+        return [(n, zf.read(n)) for n in zf.namelist() if not n.endswith("/")]
+
+
+def _pair_key(name: str) -> str:
+    # What a recipe must do: drop folders and extension, ignore case, strip the IR suffix.
+    stem = Path(name).stem.lower()
+    return re.sub(r"[_-]ir$", "", stem)
+
+
+def _split_modalities(root: Path, source: str) -> tuple[dict, dict]:
+    vis: dict[str, list[bytes]] = {}
+    ir: dict[str, list[bytes]] = {}
+    for archive in sorted((root / source).iterdir()):
+        side = ir if "-Ir." in archive.name else vis
+        for name, data in _archive_members(archive):
+            side.setdefault(_pair_key(name), []).append(data)
+    return vis, ir
+
+
+# --------------------------------------------------------------------------- layout & manifest
+
+
+def test_every_listed_file_exists_and_manifest_checksums_match(clean: Path) -> None:
+    manifest = json.loads((clean / "manifest.json").read_text())
+    listed = sorted(f for entry in manifest.values() for f in entry["files"])
+    assert listed == sorted(LAYOUT)
+    for entry in manifest.values():
+        for rel, c in entry["checksums"].items():
+            data = (clean / rel).read_bytes()
+            assert c == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    tsv = list(csv.DictReader((clean / "checksums.tsv").open(), delimiter="\t"))
+    assert {f"{r['source']}/{r['filename']}" for r in tsv} == set(LAYOUT)
+    assert all(int(r["size"]) == (clean / r["source"] / r["filename"]).stat().st_size for r in tsv)
+
+
+def test_clean_manifest_expects_every_item_kept(clean: Path) -> None:
+    manifest = json.loads((clean / "manifest.json").read_text())
+    items = {k: v["items"] for k, v in manifest.items()}
+    assert items == {
+        "kaggle_physio": 120,
+        "emonet_hq": 24,
+        "emonet_binary": 40,
+        "emonet_big": 30,
+        "viri": 30,
+        "nvie": 18,
+        "emer": 14,
+    }
+    for entry in manifest.values():
+        expected = {"records": entry["items"], "prepare_rejects": {}, "normalize_rejects": {}}
+        assert entry["expected"] == expected
+
+
+# --------------------------------------------------------------------------- Kaggle
+
+
+def test_kaggle_csv_columns_rows_and_messy_labels(clean: Path) -> None:
+    path = clean / "kaggle_physio" / "face_emotion_physio.csv"
+    assert path.read_text().splitlines()[0] == ",".join(KAGGLE_COLUMNS)
+    df = pd.read_csv(path)
+    assert len(df) == 120
+    labels = df["emotion_label"].str.strip().str.lower()
+    classes = ("neutral", "happy", "sad", "angry", "fear", "surprise")
+    assert labels.value_counts().to_dict() == dict.fromkeys(classes, 20)
+    raw = set(df["emotion_label"])
+    assert any(s != s.strip() for s in raw) and any(s.strip().islower() for s in raw)
+    assert df["eda_peaks"].dtype.kind == "i"
+    assert labels.head(20).nunique() > 2  # shuffled, not grouped by class
+    hr = df.groupby(labels)["hr_mean"].mean()
+    au12 = df.groupby(labels)["face_au12"].mean()
+    assert hr["fear"] > hr["sad"] + 10 and au12["happy"] > au12["neutral"] + 0.3
+
+
+# --------------------------------------------------------------------------- EmoNet-Face
+
+
+def test_hq_csv_annotations_are_python_dict_reprs(clean: Path) -> None:
+    rows = list(csv.DictReader((clean / "emonet_hq" / "hq.csv").open()))
+    guide = _guide_labels()
+    for row in rows:
+        ann = ast.literal_eval(row["annotations"])
+        assert [k for k in ann if not k.startswith("Extra Dimensions|")] == guide
+        extra = {f"Extra Dimensions|{d}" for d in ("Valence", "Arousal", "Dominance")}
+        assert extra <= set(ann)
+        assert all(isinstance(v, int) for v in ann.values())
+        assert all(0 <= ann[k] <= 7 for k in guide)
+    per_image = Counter(r["image"] for r in rows)
+    assert len(per_image) == 24 and all(2 <= n <= 4 for n in per_image.values())
+    annotators = {r["annotator"] for r in rows}
+    assert "Hume Face (v2)" in annotators
+    assert annotators - {"Hume Face (v2)"} <= {f"expert-{i}" for i in range(1, 5)}
+    paths = {r["image"]["path"] for r in _parquet_rows(clean, "emonet_hq")}
+    assert set(per_image) == paths
+
+
+@pytest.mark.parametrize(
+    ("source", "columns"),
+    [
+        ("emonet_hq", ["image", "prompt", "demographics"]),
+        ("emonet_binary", ["path", "emotion"]),
+        ("emonet_big", ["image", "prompt", "demographics", "annotations"]),
+    ],
+)
+def test_parquet_columns_and_huggingface_metadata(clean: Path, source: str, columns: list[str]) -> None:
+    for f in sorted((clean / source / "data").glob("*.parquet")):
+        schema = pq.read_schema(f)
+        assert schema.names == columns
+        meta = json.loads(schema.metadata[b"huggingface"])
+        assert list(meta["info"]["features"]) == columns
+
+
+def test_binary_classlabel_names_use_the_repo_spelling(clean: Path) -> None:
+    schema = pq.read_schema(clean / "emonet_binary" / "data" / "train-00000-of-00002.parquet")
+    names = json.loads(schema.metadata[b"huggingface"])["info"]["features"]["emotion"]["names"]
+    assert len(names) == 40 and "Hopelessness" in names and "Helplessness" not in names
+    assert set(names) - {"Hopelessness"} == set(_guide_labels()) - {"Helplessness"}
+
+
+def test_big_annotations_json_and_stringified_demographics(clean: Path) -> None:
+    guide = _guide_labels()
+    for row in _parquet_rows(clean, "emonet_big"):
+        ann = json.loads(row["annotations"])
+        assert list(ann["emotions"]) == guide
+        assert all(0 <= e["rating"] <= 7 and e["reasoning"] for e in ann["emotions"].values())
+        assert set(ann["extra_dimensions"]) == {"Arousal", "Valence", "Dominance", "Emotional Vulnerability"}
+        assert set(ast.literal_eval(row["demographics"])) == {"ethnicity", "gender", "age"}
+
+
+def test_load_dataset_decodes_images(clean: Path, tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    cases = (("emonet_hq", "image", 24), ("emonet_binary", "path", 40), ("emonet_big", "image", 30))
+    for source, column, n in cases:
+        files = [str(f) for f in sorted((clean / source / "data").glob("*.parquet"))]
+        ds = datasets.load_dataset("parquet", data_files={"train": files}, split="train", cache_dir=str(tmp_path))
+        assert len(ds) == n
+        assert ds[0][column].size == (160, 160)
+    assert ds.features["image"].__class__.__name__ == "Image"
+
+
+def test_binary_csv_is_a_verbatim_subset_of_the_real_file(clean: Path) -> None:
+    real = (shared_dir() / "binary.csv").read_text().splitlines()
+    ours = (clean / "emonet_binary" / "binary.csv").read_text().splitlines()
+    assert ours[0] == real[0] == "path,annotator,value,emotion"
+    assert set(ours[1:]) <= set(real[1:])
+    assert {ln.split(",")[0] for ln in ours[1:]} == {f"{i:05d}" for i in range(40)}
+    assert any(ln.endswith(",Hopelessness") for ln in ours)
+    first: dict[str, str] = {}
+    for ln in ours[1:]:
+        first.setdefault(ln.split(",")[0], ln.rsplit(",", 1)[1])
+    names = json.loads(
+        pq.read_schema(clean / "emonet_binary" / "data" / "train-00000-of-00002.parquet").metadata[b"huggingface"]
+    )["info"]["features"]["emotion"]["names"]
+    for row in _parquet_rows(clean, "emonet_binary"):
+        assert names[row["emotion"]] == first[row["path"]["path"].removesuffix(".png")]
+
+
+# --------------------------------------------------------------------------- VIRI / NVIE
+
+
+def test_7z_archive_opens_with_py7zr(clean: Path) -> None:
+    members = _archive_members(clean / "nvie" / "NVIE-happy1-Vis.7z")
+    assert members and all(n.startswith("happy1-Vis/") and n.endswith(".JPG") for n, _ in members)
+
+
+@pytest.mark.parametrize(("source", "pairs"), [("viri", 30), ("nvie", 18)])
+def test_pairs_match_by_normalised_stem_and_by_content(clean: Path, source: str, pairs: int) -> None:
+    vis, ir = _split_modalities(clean, source)
+    assert len(vis) == pairs and set(vis) == set(ir)
+    for key in vis:
+        assert len(vis[key]) == 1 and len(ir[key]) == 1, key
+        v, i = (Image.open(io.BytesIO(d[0])) for d in (vis[key], ir[key]))
+        assert v.mode == "RGB" and i.mode == "L"
+        assert read_pair_code(v) == read_pair_code(i)
+    codes = {read_pair_code(Image.open(io.BytesIO(d[0]))) for d in vis.values()}
+    assert len(codes) == pairs
+
+
+@pytest.mark.parametrize("source", ["viri", "nvie"])
+def test_archives_use_upper_case_names_in_shuffled_order(clean: Path, source: str) -> None:
+    names = []
+    for archive in sorted((clean / source).iterdir()):
+        members = [n for n, _ in _archive_members(archive)]
+        assert members != sorted(members), archive.name
+        names += members
+    exts = Counter(Path(n).suffix for n in names)
+    assert exts[".JPG"] > len(names) / 2
+    if source == "viri":
+        assert exts[".jpeg"] == 1 and exts[".jpg"] > 0
+        assert not any(re.search(r"S\d{3}", n) for n in names)
+    else:
+        assert all(re.match(r"S\d{3}_(fear|disgust|happy)_\d{2}", Path(n).name) for n in names)
+
+
+def test_list_position_never_pairs_viri(clean: Path) -> None:
+    # The authors' bug paired by directory-walk position: that must give wrong pairs here.
+    vis = [n for n, _ in _archive_members(clean / "viri" / "VIRI-Angry-Vis.zip")]
+    ir = [n for n, _ in _archive_members(clean / "viri" / "VIRI-Angry-Ir.zip")]
+    assert any(_pair_key(a) != _pair_key(b) for a, b in zip(vis, ir, strict=True))
+
+
+def test_nvie_visible_split_by_subject(clean: Path) -> None:
+    for cls in ("disgust", "happy"):
+        subjects = []
+        for part in (1, 2):
+            archive = next((clean / "nvie").glob(f"NVIE-{cls}{part}-Vis.*"))
+            subjects.append({Path(n).name[:4] for n, _ in _archive_members(archive)})
+        assert subjects[0] and subjects[1] and not subjects[0] & subjects[1]
+
+
+# --------------------------------------------------------------------------- EMER
+
+
+def test_emer_tables(clean: Path) -> None:
+    root = clean / "emer"
+    sheets = pd.read_excel(root / "new_label.xlsx", sheet_name=None, dtype={"ID": str})
+    assert list(sheets) == ["ER", "FER"]
+    classes = {"happiness", "sadness", "fear", "surprise", "disgust", "anger", "neutral"}
+    for df in sheets.values():
+        assert list(df.columns) == ["ID", "Emotion", "Valence", "Arousal", "Intensity"]
+        assert list(df["ID"]) == [f"{i:03d}" for i in range(1, 15)]
+        assert set(df["Emotion"]) <= classes
+        assert df[["Valence", "Arousal"]].abs().le(1).all().all()
+        assert df["Intensity"].between(0, 3).all() and df["Intensity"].dtype.kind == "i"
+    assert 0 < (sheets["ER"]["Emotion"] != sheets["FER"]["Emotion"]).sum() < 14
+    participants = pd.read_csv(root / "participants.csv", dtype=str)
+    assert participants["participant"].nunique() == 7 and list(participants["ID"]) == list(sheets["ER"]["ID"])
+    eye = pd.read_excel(root / "eye" / "001.xlsx")
+    assert list(eye.columns) == [
+        "Recording timestamp",
+        "Gaze point X",
+        "Gaze point Y",
+        "Pupil diameter left",
+        "Pupil diameter right",
+        "Eye movement type",
+    ]
+    assert 40 <= len(eye) <= 60 and set(eye["Eye movement type"]) == {"Fixation", "Saccade"}
+    assert eye["Recording timestamp"].is_monotonic_increasing
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_same_seed_is_byte_identical_and_another_seed_differs(clean: Path, dirty: Path, tmp_path: Path) -> None:
+    # Rebuilding clean over a dirty tree must also drop the dirty-only files.
+    shutil.copytree(dirty, tmp_path / "again")
+    build_samples(tmp_path / "again", seed=0)
+    build_samples(tmp_path / "other", seed=1)
+    assert _digests(tmp_path / "again") == _digests(clean)
+    other = _digests(tmp_path / "other")
+    differing = [k for k, v in _digests(clean).items() if other.get(k) != v]
+    assert "kaggle_physio/face_emotion_physio.csv" in differing and "viri/VIRI-Angry-Vis.zip" in differing
+
+
+# --------------------------------------------------------------------------- dirty
+
+
+def test_dirty_manifest_counts(dirty: Path) -> None:
+    manifest = json.loads((dirty / "manifest.json").read_text())
+    got = {k: (v["items"], v["expected"]) for k, v in manifest.items()}
+
+    def exp(records: int, prepare: dict | None = None, normalize: dict | None = None) -> dict:
+        return {"records": records, "prepare_rejects": prepare or {}, "normalize_rejects": normalize or {}}
+
+    assert got == {
+        "kaggle_physio": (122, exp(120, {"bad_value": 1}, {"unknown_label": 1})),
+        "emonet_hq": (26, exp(24, {"empty_file": 1, "malformed_annotation": 1})),
+        "emonet_binary": (42, exp(40, {"duplicate_id": 1, "truncated_image": 1})),
+        "emonet_big": (32, exp(30, {"not_an_image": 1}, {"unknown_label": 1})),
+        "viri": (32, exp(30, {"truncated_image": 1, "unpaired": 1})),
+        "nvie": (19, exp(18, {"empty_file": 1})),
+        "emer": (15, exp(14, {}, {"unknown_label": 1})),
+    }
+
+
+def test_dirty_kaggle_adds_two_rows(clean: Path, dirty: Path) -> None:
+    rel = "kaggle_physio/face_emotion_physio.csv"
+    before, after = ((r / rel).read_text().splitlines() for r in (clean, dirty))
+    extra = Counter(after) - Counter(before)
+    assert sum(extra.values()) == 2 and not Counter(before) - Counter(after)
+    rows = [dict(zip(KAGGLE_COLUMNS, ln.split(","), strict=True)) for ln in extra]
+    kinds = sorted((r["emotion_label"], r["hr_mean"] == "abc") for r in rows)
+    assert kinds == [("Bored", False), ("Happy", True)]
+
+
+def _image_state(data: bytes) -> str:
+    if not data:
+        return "empty"
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+    except OSError as e:
+        return "truncated" if "truncated" in str(e) else "not_an_image"
+    return "ok"
+
+
+def test_dirty_emonet_items(clean: Path, dirty: Path) -> None:
+    hq_clean, hq = _parquet_rows(clean, "emonet_hq"), _parquet_rows(dirty, "emonet_hq")
+    assert hq[:24] == hq_clean and [_image_state(r["image"]["bytes"]) for r in hq[24:]] == ["empty"]
+    ann = list(csv.DictReader((dirty / "emonet_hq" / "hq.csv").open()))
+    malformed = [r for r in ann if not r["annotations"].endswith("}")]
+    assert len(malformed) == 1 and malformed[0]["image"] in {r["image"]["path"] for r in hq_clean}
+    assert {r["image"] for r in ann} == {r["image"]["path"] for r in hq}
+
+    binary = _parquet_rows(dirty, "emonet_binary")
+    assert Counter(_image_state(r["path"]["bytes"]) for r in binary) == {"ok": 41, "truncated": 1}
+    dupes = [p for p, n in Counter(r["path"]["path"] for r in binary).items() if n > 1]
+    assert len(dupes) == 1
+    assert len({r["path"]["bytes"] for r in binary if r["path"]["path"] == dupes[0]}) == 1
+
+    big = _parquet_rows(dirty, "emonet_big")
+    assert big[:15] == _parquet_rows(clean, "emonet_big")[:15]
+    assert Counter(_image_state(r["image"]["bytes"]) for r in big) == {"ok": 31, "not_an_image": 1}
+    tops = [max(e := json.loads(r["annotations"])["emotions"], key=lambda k: e[k]["rating"]) for r in big]
+    assert tops.count("Boredom") == 1
+
+
+def test_dirty_pairs(dirty: Path) -> None:
+    vis, ir = _split_modalities(dirty, "viri")
+    assert len(set(ir) - set(vis)) == 1 and not set(vis) - set(ir)
+    assert Counter(_image_state(d[0]) for d in vis.values()) == {"ok": 30, "truncated": 1}
+    vis, ir = _split_modalities(dirty, "nvie")
+    assert set(vis) == set(ir)
+    assert Counter(_image_state(d[0]) for d in vis.values()) == {"ok": 18, "empty": 1}
+
+
+def test_dirty_emer_adds_an_unknown_label_sample(dirty: Path) -> None:
+    sheets = pd.read_excel(dirty / "emer" / "new_label.xlsx", sheet_name=None, dtype={"ID": str})
+    for df in sheets.values():
+        assert len(df) == 15 and list(df["Emotion"]).count("Bored") == 1
+    assert (dirty / "emer" / "eye" / "015.xlsx").is_file() and (dirty / "emer" / "face" / "015.jpg").is_file()
+
+
+# --------------------------------------------------------------------------- faces
+
+
+def test_pair_code_survives_jpeg_and_is_absent_without_one() -> None:
+    for code in (0, 1, 341, 682, 1023):
+        for modality in ("visible", "ir"):
+            buf = io.BytesIO()
+            draw_face("fear", modality=modality, pair_code=code, seed=code).save(buf, "JPEG", quality=85)
+            assert read_pair_code(Image.open(buf)) == code
+    with pytest.raises(ValueError):
+        read_pair_code(draw_face("neutral", seed=3))
+    with pytest.raises(ValueError):
+        draw_face("neutral", pair_code=1024)
+
+
+def test_expressions_render_differently() -> None:
+    pixels = {e: draw_face(e, seed=5).tobytes() for e in EXPRESSIONS}
+    assert len(set(pixels.values())) == len(EXPRESSIONS)
+    ir = draw_face("anger", modality="ir", seed=5)
+    assert ir.mode == "L" and ir.size == (128, 128)
+    assert ir.getpixel((2, 64)) < 80 < ir.getpixel((64, 50))  # warm face on a dark background
+    with pytest.raises(ValueError):
+        draw_face("boredom")
+
+
+def test_shared_dir_honours_env_and_fails_clearly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    real = shared_dir()
+    monkeypatch.setenv("CURATOR_SHARED", str(real.parents[1]))
+    assert shared_dir() == real
+    monkeypatch.setenv("CURATOR_SHARED", str(tmp_path))
+    with pytest.raises(CuratorError, match="CURATOR_SHARED"):
+        shared_dir()
