@@ -84,12 +84,19 @@ def download(
         str | None, typer.Option("--from", help="A URL to fetch, or a folder/file you downloaded.")
     ] = None,
     out: Out = None,
+    record_checksums: Annotated[
+        bool, typer.Option("--record-checksums", help="Record checksums of files the registry does not know yet.")
+    ] = False,
 ) -> None:
     """Fetch one source's raw files into data/raw/<source>/ (checksummed, resumable)."""
     from curator.sources import get_recipe
 
+    recipe = get_recipe(source)
+    params = _params()
+    if record_checksums:
+        params.setdefault("download", {})["record_checksums"] = True
     target = out or Path("data/raw") / source
-    path = get_recipe(source).download(_params(), target, from_)
+    path = recipe.download(params, target, from_)
     typer.echo(f"{source}: raw files in {path}")
 
 

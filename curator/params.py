@@ -15,6 +15,7 @@ from curator.errors import CuratorError
 
 DEFAULTS: dict[str, Any] = {
     "sources": {"enabled": ["kaggle_physio"]},
+    "download": {"checksums": None, "record_checksums": False, "timeout": 30, "retries": 4},
     "prepare": {"max_image_pixels": 50_000_000},
     "split": {"seed": 20250523, "ratios": {"train": 0.70, "validation": 0.15, "test": 0.15}},
     "publish": {"name": "emotion-curator", "shard_max_bytes": 500_000_000, "include": None},
