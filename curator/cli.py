@@ -158,6 +158,25 @@ def split(
 
 
 @app.command()
+def augment(
+    inputs: Annotated[Path, typer.Option("--in", help="Split records (only train/ is read).")] = Path("data/split"),
+    out: Out = None,
+    metrics: Metrics = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default: params).")] = None,
+) -> None:
+    """Add augmented copies of train records (same geometric transform on visible and IR)."""
+    from curator.augment_stage import run_augment
+
+    conf = dict(_params()["augment"])
+    if workers is not None:
+        conf["workers"] = workers
+    if not (inputs / "train").exists():
+        raise CuratorError(f"{inputs / 'train'} does not exist; run `curator split` first")
+    result = run_augment(inputs, out or Path("data/augmented"), conf=conf, metrics_copy=metrics)
+    typer.echo(f"augment: {result['augmented_rows']} rows from {result['kept']} train records")
+
+
+@app.command()
 def publish(
     inputs: Annotated[Path, typer.Option("--in", help="Split records.")] = Path("data/split"),
     augmented: Annotated[Path | None, typer.Option("--augmented", help="Augmented train records, if any.")] = None,
