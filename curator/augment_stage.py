@@ -47,6 +47,7 @@ def _child(parent: dict[str, Any], copy: int, result: Augmented) -> dict[str, An
         if parent.get(column) is not None and data is not None:
             stem = Path(parent[column].get("path") or parent["id"].replace("/", "_")).stem
             child[column] = {"bytes": data, "path": f"{stem}_aug{copy}.jpg"}
+    child["hashes"] = None  # fingerprints describe the original bytes, not these
     child["augmented_from"] = parent["id"]
     child["transform"] = json.dumps(result.transform, sort_keys=True)
     return child

@@ -151,9 +151,10 @@ def split(
 
     if not inputs.exists():
         raise CuratorError(f"{inputs} does not exist; run `curator normalize` first")
-    conf = _params()["split"]
+    params = _params()
+    conf = params["split"]
     result = run_split(inputs, out or Path("data/split"), ratios=conf["ratios"], seed=int(conf["seed"]),
-                       metrics_copy=metrics)
+                       dedup=params.get("dedup"), metrics_copy=metrics)
     typer.echo(f"split: {result['kept']} records assigned")
 
 

@@ -28,7 +28,8 @@ def run_demo(out: Path, *, params_path: Path | None = None) -> Path:
                     params)
     run_normalize([data / "prepared" / s for s in sources], data / "normalized")
     split_conf = params["split"]
-    run_split(data / "normalized", data / "split", ratios=split_conf["ratios"], seed=int(split_conf["seed"]))
+    run_split(data / "normalized", data / "split", ratios=split_conf["ratios"], seed=int(split_conf["seed"]),
+              dedup=params.get("dedup"))
     target = data / "publish" / params["publish"]["name"]
     result = run_publish(data / "split", target, params=params)
     print(f"\nPublished dataset: {target}")

@@ -33,6 +33,17 @@ def _fail(reason: Reason, detail: str) -> ImageCheck:
     return ImageCheck(ok=False, reason=reason, detail=detail)
 
 
+def dhash(img: Image.Image) -> str:
+    """64-bit difference hash (hex): near-identical images differ in only a few bits."""
+    small = img.convert("L").resize((9, 8), Image.Resampling.BILINEAR)
+    pixels = small.tobytes()
+    bits = 0
+    for row in range(8):
+        for col in range(8):
+            bits = (bits << 1) | (pixels[row * 9 + col] > pixels[row * 9 + col + 1])
+    return f"{bits:016x}"
+
+
 def _decode_failure(exc: Exception) -> ImageCheck:
     """Pillow signals a cut file only through its message ("image file is truncated", "Truncated File Read")."""
     text = f"{type(exc).__name__}: {exc}"

@@ -11,12 +11,13 @@ A recipe module in curator/sources/ defines:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curator.io.images import DEFAULT_MAX_PIXELS, check_image
+from curator.io.images import DEFAULT_MAX_PIXELS, check_image, dhash
 from curator.progress import track
 from curator.reasons import Reason
 from curator.schema import required_columns
@@ -47,14 +48,20 @@ class Reject:
 PrepareFn = Callable[[Path, dict[str, Any]], Iterator["dict[str, Any] | Reject"]]
 
 
-def _image_problem(record: dict[str, Any], max_pixels: int) -> Reject | None:
+def _check_images(record: dict[str, Any], max_pixels: int) -> Reject | None:
+    """Decode each image once: reject a bad one, else fingerprint it (sha256 + dHash) for dedup."""
+    hashes: dict[str, str | None] = {}
     for column in ("image", "infrared"):
         value = record.get(column)
         if value is None:
             continue
-        check = check_image(value.get("bytes"), max_pixels=max_pixels)
+        data = value.get("bytes")
+        check = check_image(data, max_pixels=max_pixels, keep=True)
         if not check.ok:
             return Reject(record["id"], check.reason, f"{column}: {check.detail}", value.get("path"))
+        hashes[f"{column}_sha256"] = hashlib.sha256(data).hexdigest()
+        hashes[f"{column}_dhash"] = dhash(check.image)
+    record["hashes"] = hashes or None
     return None
 
 
@@ -89,7 +96,7 @@ def _check_record(record: dict[str, Any], required: list[str], seen: set[str], m
         return Reject(record.get("id"), Reason.MISSING_FIELD, f"missing {', '.join(missing)}")
     if record["id"] in seen:
         return Reject(record["id"], Reason.DUPLICATE_ID, f"id {record['id']} already seen; kept the first")
-    problem = _image_problem(record, max_pixels)
+    problem = _check_images(record, max_pixels)
     if problem:
         return problem
     seen.add(record["id"])
