@@ -96,6 +96,7 @@ def download(
     if record_checksums:
         params.setdefault("download", {})["record_checksums"] = True
     target = out or Path("data/raw") / source
+    from_ = from_ or params.get("sources", {}).get(source, {}).get("from")  # params may name the location
     path = recipe.download(params, target, from_)
     typer.echo(f"{source}: raw files in {path}")
 

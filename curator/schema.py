@@ -21,9 +21,15 @@ _SCALARS = {"string", "bool", "int64", "float32", "float64"}
 
 
 def schemas_dir() -> Path:
-    """Where schemas/ lives: $CURATOR_SCHEMAS, else the project root beside the package."""
+    """Where schemas/ lives: $CURATOR_SCHEMAS, else ./schemas (a DVC project runs its stages from
+    its root, so that project's own maps are used), else the one beside the package."""
     env = os.environ.get("CURATOR_SCHEMAS")
-    path = Path(env) if env else Path(__file__).resolve().parent.parent / "schemas"
+    if env:
+        path = Path(env)
+    elif (Path.cwd() / "schemas" / "record.yaml").is_file():
+        path = Path.cwd() / "schemas"
+    else:
+        path = Path(__file__).resolve().parent.parent / "schemas"
     if not (path / "record.yaml").is_file():
         raise SchemaError(f"schemas directory not found at {path} (set CURATOR_SCHEMAS)")
     return path
