@@ -199,6 +199,19 @@ def publish(
 
 
 @app.command()
+def validate(folder: Annotated[Path, typer.Argument(help="A published dataset folder.")]) -> None:
+    """Check a published folder: shard schemas, split disjointness, card counts, Croissant."""
+    from curator.validate import validate_folder
+
+    problems = validate_folder(folder)
+    if problems:
+        for p in problems:
+            typer.echo(f"problem: {p}", err=True)
+        raise CuratorError(f"{folder}: {len(problems)} problem(s)")
+    typer.echo(f"{folder}: valid")
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Scratch workspace for the demo.")] = Path("demo"),
 ) -> None:

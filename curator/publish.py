@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curator.card import render_card
+from curator.croissant import write_croissant
 from curator.io.atomic import atomic_write_text
 from curator.io.parquet import ShardWriter, iter_batches, shard_paths
 from curator.progress import track
@@ -101,6 +102,7 @@ def run_publish(
         published = [c for c in configs if c.split_sizes()]
         run.metrics["configs"] = {c.name: c.split_sizes() for c in published}
         atomic_write_text(run.dir / "README.md", render_card(published, sources, params, run.dir))
+        write_croissant(run.dir, published, sources, params)
     return {"inputs": run.inputs, "kept": run.kept, "configs": run.metrics["configs"]}
 
 

@@ -1,0 +1,91 @@
+"""The published folder: Croissant validates with mlcroissant, `curator validate` catches damage."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from curator.croissant import validate_croissant
+from curator.normalize import run_normalize
+from curator.publish import run_publish
+from curator.samples import build_samples
+from curator.sources import get_recipe
+from curator.sources.base import run_prepare
+from curator.split import run_split
+from tests.conftest import run_cli
+
+RATIOS = {"train": 0.70, "validation": 0.15, "test": 0.15}
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("pub")
+    build_samples(root / "s")
+    run_prepare("kaggle_physio", get_recipe("kaggle_physio").prepare, root / "s/kaggle_physio", root / "p", {})
+    run_normalize([root / "p"], root / "n")
+    run_split(root / "n", root / "split", ratios=RATIOS, seed=1)
+    run_publish(root / "split", root / "pub", params={"publish": {"name": "test-set"}})
+    return root / "pub"
+
+
+def test_croissant_is_valid_and_carries_rai_fields(published):
+    path = published / "croissant.json"
+    assert validate_croissant(path) == []
+    doc = json.loads(path.read_text())
+    assert doc["conformsTo"].startswith("http://mlcommons.org/croissant/1.")
+    for key in ("rai:dataCollection", "rai:dataBiases", "rai:dataLimitations", "rai:personalSensitiveInformation"):
+        assert doc[key], key
+    assert {rs["@id"] for rs in doc["recordSet"]} == {"physio", "kaggle_physio"}
+
+
+def test_validate_passes_on_a_good_folder(published):
+    proc = run_cli("validate", str(published))
+    assert proc.stdout.strip().endswith("valid")
+
+
+def _copy(published: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy"
+    shutil.copytree(published, target)
+    return target
+
+
+def test_validate_names_a_deleted_shard(published, tmp_path):
+    folder = _copy(published, tmp_path)
+    (folder / "data/physio/test-00000-of-00001.parquet").unlink()
+    proc = run_cli("validate", str(folder), check=False)
+    assert proc.returncode == 1
+    assert "config physio, split test: no files match data/physio/test-*.parquet" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_validate_names_a_tampered_card(published, tmp_path):
+    folder = _copy(published, tmp_path)
+    card = (folder / "README.md").read_text()
+    tampered = card.replace("num_examples: 84", "num_examples: 85", 1)
+    assert tampered != card
+    (folder / "README.md").write_text(tampered)
+    proc = run_cli("validate", str(folder), check=False)
+    assert proc.returncode == 1 and "84 rows in files, card says 85" in proc.stderr
+
+
+def test_validate_names_a_broken_card_header(published, tmp_path):
+    folder = _copy(published, tmp_path)
+    (folder / "README.md").write_text("---\nconfigs: [unclosed\n---\n")
+    proc = run_cli("validate", str(folder), check=False)
+    assert proc.returncode == 1 and "card header does not parse" in proc.stderr
+
+
+def test_validate_names_a_leaked_id(published, tmp_path):
+    folder = _copy(published, tmp_path)
+    train = folder / "data/kaggle_physio/train-00000-of-00001.parquet"
+    test = folder / "data/kaggle_physio/test-00000-of-00001.parquet"
+    table = pq.read_table(test)
+    leaked = pq.read_table(train).slice(0, 1).cast(table.schema)  # one train row copied into test
+    pq.write_table(pa.concat_tables([table.slice(1), leaked]), test)
+    proc = run_cli("validate", str(folder), check=False)
+    assert proc.returncode == 1 and "in both test and train" in proc.stderr
