@@ -199,6 +199,21 @@ def publish(
 
 
 @app.command()
+def report(
+    data: Annotated[Path, typer.Option("--data", help="The pipeline's data folder.")] = Path("data"),
+    published: Annotated[Path | None, typer.Option("--in", help="Published folder (default from params).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where index.html and plots/ go.")] = Path("reports"),
+) -> None:
+    """Write reports/index.html: counts, sample grids, augmentation, rejects, leakage, provenance."""
+    from curator.report import run_report
+
+    published = published or data / "publish" / _params()["publish"]["name"]
+    if not (published / "README.md").is_file():
+        raise CuratorError(f"{published} is not a published folder; run `curator publish` first")
+    typer.echo(f"report: {run_report(data, published, out)}")
+
+
+@app.command()
 def validate(folder: Annotated[Path, typer.Argument(help="A published dataset folder.")]) -> None:
     """Check a published folder: shard schemas, split disjointness, card counts, Croissant."""
     from curator.validate import validate_folder

@@ -24,6 +24,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would make outputs unreadable to others
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
