@@ -29,6 +29,8 @@ from curator.samples import (
     read_pair_code,
     shared_dir,
 )
+from curator.samples.reference import BINARY_ROWS, SYNONYMS, data_text
+from curator.taxonomy import taxonomy
 
 LAYOUT = [
     "kaggle_physio/face_emotion_physio.csv",
@@ -81,7 +83,17 @@ def _digests(root: Path) -> dict[str, str]:
 
 
 def _guide_labels() -> list[str]:
-    return list(json.loads((shared_dir() / "guide.json").read_text())["options"]["labels"])
+    # The taxonomy's fine level; tests/test_taxonomy.py checks it equals guide.json's labels.
+    return list(taxonomy().fine)
+
+
+@pytest.fixture
+def real_emonet() -> Path:
+    """The real EmoNet-Face folder (../shared or $CURATOR_SHARED); skip when there is none."""
+    try:
+        return shared_dir()
+    except CuratorError as e:
+        pytest.skip(f"no real EmoNet-Face files to compare with: {e}")
 
 
 def _parquet_rows(root: Path, source: str) -> list[dict]:
@@ -236,11 +248,11 @@ def test_load_dataset_decodes_images(clean: Path, tmp_path: Path) -> None:
     assert ds.features["image"].__class__.__name__ == "Image"
 
 
-def test_binary_csv_is_a_verbatim_subset_of_the_real_file(clean: Path) -> None:
-    real = (shared_dir() / "binary.csv").read_text().splitlines()
+def test_binary_csv_rows_come_from_the_shipped_copy(clean: Path) -> None:
+    shipped = data_text(BINARY_ROWS).splitlines()
     ours = (clean / "emonet_binary" / "binary.csv").read_text().splitlines()
-    assert ours[0] == real[0] == "path,annotator,value,emotion"
-    assert set(ours[1:]) <= set(real[1:])
+    assert ours[0] == shipped[0] == "path,annotator,value,emotion"
+    assert set(ours[1:]) <= set(shipped[1:])
     assert {ln.split(",")[0] for ln in ours[1:]} == {f"{i:05d}" for i in range(40)}
     assert any(ln.endswith(",Hopelessness") for ln in ours)
     first: dict[str, str] = {}
@@ -251,6 +263,34 @@ def test_binary_csv_is_a_verbatim_subset_of_the_real_file(clean: Path) -> None:
     )["info"]["features"]["emotion"]["names"]
     for row in _parquet_rows(clean, "emonet_binary"):
         assert names[row["emotion"]] == first[row["path"]["path"].removesuffix(".png")]
+
+
+def test_binary_csv_is_a_verbatim_subset_of_the_real_file(clean: Path, real_emonet: Path) -> None:
+    real = (real_emonet / "binary.csv").read_text().splitlines()
+    ours = (clean / "emonet_binary" / "binary.csv").read_text().splitlines()
+    assert ours[0] == real[0] == "path,annotator,value,emotion"
+    assert set(ours[1:]) <= set(real[1:])
+
+
+def test_shipped_binary_rows_are_the_real_rows_for_their_stems(real_emonet: Path) -> None:
+    real = (real_emonet / "binary.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    shipped = data_text(BINARY_ROWS).splitlines(keepends=True)
+    stems = {f"{i:05d}" for i in range(41)}  # 00040 is the dirty build's extra image
+    assert shipped[0] == real[0]
+    assert shipped[1:] == [ln for ln in real[1:] if ln.split(",", 1)[0] in stems]
+
+
+def test_shipped_synonyms_are_guide_json_for_the_taxonomy_labels(real_emonet: Path) -> None:
+    shipped = json.loads(data_text(SYNONYMS))
+    assert list(shipped) == list(taxonomy().fine)
+    assert shipped == json.loads((real_emonet / "guide.json").read_text(encoding="utf-8"))["options"]["labels"]
+
+
+def test_build_needs_no_shared_folder(clean: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CURATOR_SHARED", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    build_samples(tmp_path / "out", seed=0)
+    assert _digests(tmp_path / "out") == _digests(clean)
 
 
 # --------------------------------------------------------------------------- VIRI / NVIE
@@ -454,10 +494,12 @@ def test_expressions_render_differently() -> None:
         draw_face("boredom")
 
 
-def test_shared_dir_honours_env_and_fails_clearly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    real = shared_dir()
-    monkeypatch.setenv("CURATOR_SHARED", str(real.parents[1]))
-    assert shared_dir() == real
+def test_shared_dir_honours_env(monkeypatch: pytest.MonkeyPatch, real_emonet: Path) -> None:
+    monkeypatch.setenv("CURATOR_SHARED", str(real_emonet.parents[1]))
+    assert shared_dir() == real_emonet
+
+
+def test_shared_dir_fails_clearly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CURATOR_SHARED", str(tmp_path))
     with pytest.raises(CuratorError, match="CURATOR_SHARED"):
         shared_dir()
