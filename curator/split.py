@@ -70,12 +70,31 @@ def target_counts(total: int, ratios: dict[str, float]) -> tuple[int, ...]:
     return min(candidates, key=lambda c: (worst_error(c), -c[0], -c[1]))
 
 
-def assign_groups(groups: Iterable[Group], ratios: dict[str, float], seed: int) -> dict[tuple[str, str], str]:
-    """(source, group_id) -> split, cutting each (source, stratum) at the target record counts."""
-    ratios = check_ratios(ratios)
+RARE = "(rare classes)"
+
+
+def pool_rare_strata(groups: Iterable[Group], ratios: dict[str, float]) -> dict[tuple[str, str], list[Group]]:
+    """(source, class) -> groups, with classes too small to reach every split pooled per source.
+
+    A class with fewer groups than 1 / (smallest ratio) cannot put one group in each split, so
+    cutting it alone would send it all to train (40 EmoNet classes of one image each would never
+    reach test). Pooling the rare classes of a source keeps them stratified as one stratum.
+    """
+    smallest = min(r for r in ratios.values() if r > 0)
+    min_groups = math.ceil(1 / smallest - 1e-9)
     strata: dict[tuple[str, str], list[Group]] = defaultdict(list)
     for g in groups:
         strata[(g.source, g.stratum)].append(g)
+    pooled: dict[tuple[str, str], list[Group]] = defaultdict(list)
+    for (source, stratum), members in strata.items():
+        pooled[(source, stratum if len(members) >= min_groups else RARE)].extend(members)
+    return pooled
+
+
+def assign_groups(groups: Iterable[Group], ratios: dict[str, float], seed: int) -> dict[tuple[str, str], str]:
+    """(source, group_id) -> split, cutting each (source, stratum) at the target record counts."""
+    ratios = check_ratios(ratios)
+    strata = pool_rare_strata(groups, ratios)
     out: dict[tuple[str, str], str] = {}
     for members in strata.values():
         members.sort(key=lambda g: (unit_hash(seed, f"{g.source}/{g.group_id}"), g.group_id))

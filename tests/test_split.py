@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections import Counter, defaultdict
+from collections import Counter
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curator.split import SPLITS, Group, assign_groups, target_counts
+from curator.split import RARE, SPLITS, Group, assign_groups, pool_rare_strata, target_counts
 
 RATIOS = {"train": 0.70, "validation": 0.15, "test": 0.15}
 
@@ -56,16 +56,22 @@ def test_class_shares_within_2_points_with_20_or_more_groups(n, seed):
 @settings(max_examples=100, deadline=None)
 def test_shares_hold_per_source_and_class_in_records(groups, seed):
     assigned = assign_groups(groups, RATIOS, seed)
-    per: dict[tuple[str, str], Counter] = defaultdict(Counter)
-    sizes: dict[tuple[str, str], int] = Counter()
-    for g in groups:
-        per[(g.source, g.stratum)][assigned[(g.source, g.group_id)]] += g.size
-        sizes[(g.source, g.stratum)] += g.size
-    for key, counts in per.items():
-        total = sizes[key]
-        largest = max(g.size for g in groups if (g.source, g.stratum) == key)
+    for key, members in pool_rare_strata(groups, RATIOS).items():
+        counts: Counter = Counter()
+        for g in members:
+            counts[assigned[(g.source, g.group_id)]] += g.size
+        total = sum(g.size for g in members)
+        largest = max(g.size for g in members)
         for s in SPLITS:  # never off by more than half the largest group plus rounding
             assert abs(counts[s] - total * RATIOS[s]) <= largest / 2 + 2, (key, s, counts, total)
+
+
+def test_rare_classes_are_pooled_so_they_reach_every_split():
+    # 40 classes of one image each (EmoNet-like): alone, each would go to train
+    groups = [Group("emonet_hq", f"img{i}", f"class{i % 40}", 1) for i in range(40)]
+    counts = Counter(assign_groups(groups, RATIOS, 3).values())
+    assert counts == {"train": 28, "validation": 6, "test": 6}
+    assert {k[1] for k in pool_rare_strata(groups, RATIOS)} == {RARE}
 
 
 def test_adding_ten_percent_moves_at_most_five_percent_of_old_records():
