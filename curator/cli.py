@@ -227,6 +227,23 @@ def validate(folder: Annotated[Path, typer.Argument(help="A published dataset fo
 
 
 @app.command()
+def push(
+    folder: Annotated[Path, typer.Argument(help="A published dataset folder.")],
+    repo_id: Annotated[str, typer.Option("--repo-id", help="OWNER/NAME of the Hub dataset repo.")],
+    private: Annotated[bool, typer.Option("--private", help="Create/keep the repo private.")] = False,
+    revision: Annotated[str | None, typer.Option("--revision", help="Branch to push to.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be uploaded; no network.")] = False,
+) -> None:
+    """Upload a published folder to the Hugging Face Hub (token from HF_TOKEN or `hf auth login`)."""
+    from curator.hub import push as hub_push
+    from curator.licensing import restricted_sources
+
+    params = _params()
+    hub_push(folder, repo_id, private=private, revision=revision, dry_run=dry_run,
+             redistributable_check=lambda: restricted_sources(folder, params))
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Scratch workspace for the demo.")] = Path("demo"),
 ) -> None:

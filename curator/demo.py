@@ -1,39 +1,127 @@
-"""`curator demo`: the whole pipeline, offline, on the built-in sample sources."""
+"""`curator demo`: the real `dvc repro` of this pipeline, offline, on the built-in sample sources.
+
+Builds the samples, serves them on 127.0.0.1 (a static server for archives and CSVs, a Hub
+stand-in for the EmoNet-Face repos), writes a scratch DVC workspace whose params.yaml points
+every source at those servers, and runs `dvc repro` there.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from curator.normalize import run_normalize
-from curator.params import load_params
+import yaml
+
+from curator.errors import CuratorError
+from curator.hubstub import serve_hub
 from curator.progress import log
-from curator.publish import run_publish
 from curator.samples import build_samples
-from curator.sources import all_recipes
-from curator.sources.base import run_prepare
-from curator.split import run_split
+from curator.serve import serve_directory
+
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "schemas", "pipelines", "curator")
+HUB_REPOS = {"emonet_hq": "laion/emonet-face-hq", "emonet_binary": "laion/emonet-face-binary",
+             "emonet_big": "laion/emonet-face-big"}
+ANNOTATION_CSVS = {"emonet_hq": "hq.csv", "emonet_binary": "binary.csv"}
+
+
+def project_root() -> Path:
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "dvc.yaml").is_file():
+        raise CuratorError("curator demo needs the project checkout (dvc.yaml beside the package); "
+                           "install with `pip install -e .` from a clone")
+    return root
+
+
+def seed_hub_folder(samples: Path, hub_root: Path) -> Path:
+    """Lay the EmoNet samples out as Hub repos: Parquet shards + card (the CSVs live on GitHub)."""
+    for source, repo_id in HUB_REPOS.items():
+        repo = hub_root / repo_id
+        shutil.rmtree(repo, ignore_errors=True)
+        shutil.copytree(samples / source / "data", repo / "data")
+        shutil.copy(samples / source / "README.md", repo / "README.md")
+    return hub_root
+
+
+@contextlib.contextmanager
+def sample_servers(samples: Path, scratch: Path) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
+    """Serve the samples; yields (params overrides pointing at the servers, env for subprocesses)."""
+    with serve_hub(seed_hub_folder(samples, scratch / "hub"), token=None) as hub, \
+            hub.client_env(scratch / "hf-home") as env, serve_directory(samples) as url:
+        sources: dict[str, Any] = {"enabled": list(build_order())}
+        sources["kaggle_physio"] = {"from": f"{url}/kaggle_physio/face_emotion_physio.csv"}
+        for source, repo_id in HUB_REPOS.items():
+            sources[source] = {"repo": repo_id, "revision": hub.sha(repo_id)}
+            if source in ANNOTATION_CSVS:
+                sources[source]["annotations_url"] = f"{url}/{source}/{ANNOTATION_CSVS[source]}"
+        sources["viri"] = {"base_url": f"{url}/viri"}
+        sources["nvie"] = {"base_url": f"{url}/nvie", "accept_license": True}  # synthetic stand-ins
+        sources["emer"] = {"from": str(samples / "emer")}  # EMER is manual-only, as for real
+        overrides = {"sources": sources, "download": {"checksums": str(samples / "checksums.tsv")}}
+        yield overrides, env
+
+
+def build_order() -> tuple[str, ...]:
+    return ("kaggle_physio", "emonet_hq", "emonet_binary", "emonet_big", "viri", "nvie", "emer")
+
+
+def make_workspace(workspace: Path, overrides: dict[str, Any]) -> Path:
+    """A fresh DVC project holding this pipeline, with params pointed at the sample servers."""
+    if workspace.exists():
+        shutil.rmtree(workspace)
+    workspace.mkdir(parents=True)
+    root = project_root()
+    for name in PROJECT_FILES:
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, workspace / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy(src, workspace / name)
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    for section, values in overrides.items():
+        if section == "sources":
+            for key, value in values.items():
+                params["sources"][key] = value if key == "enabled" else {**params["sources"].get(key, {}), **value}
+        else:
+            params.setdefault(section, {}).update(values)
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    _run(["dvc", "init", "--no-scm", "-q"], workspace, os.environ.copy())
+    return workspace
+
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
+    proc = subprocess.run(cmd, cwd=cwd, env=env)
+    if proc.returncode != 0:
+        raise CuratorError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode} in {cwd}")
+
+
+def _dvc() -> str:
+    """The dvc next to this interpreter (the project's venv), else the one on PATH."""
+    local = Path(sys.executable).with_name("dvc")
+    return str(local) if local.is_file() else "dvc"
 
 
 def run_demo(out: Path, *, params_path: Path | None = None) -> Path:
-    """Build samples, prepare every source that has a recipe, normalize, split, publish."""
-    out = Path(out)
-    params = load_params(params_path)
-    log.info("building sample sources in %s", out / "samples")
-    manifest = build_samples(out / "samples")
-    sources = [s for s in all_recipes() if s in manifest]
-    params["sources"]["enabled"] = sources
-    data = out / "data"
-    for source in sources:
-        run_prepare(source, all_recipes()[source].prepare, out / "samples" / source, data / "prepared" / source,
-                    params)
-    run_normalize([data / "prepared" / s for s in sources], data / "normalized")
-    split_conf = params["split"]
-    run_split(data / "normalized", data / "split", ratios=split_conf["ratios"], seed=int(split_conf["seed"]),
-              dedup=params.get("dedup"))
-    target = data / "publish" / params["publish"]["name"]
-    result = run_publish(data / "split", target, params=params)
-    print(f"\nPublished dataset: {target}")
-    for name, sizes in result["configs"].items():
-        print(f"  {name}: " + ", ".join(f"{s}={v['num_examples']}" for s, v in sizes.items()))
-    print(f'\nLoad it with:  datasets.load_dataset("{target}", "{next(iter(result["configs"]))}")')
-    return target
+    """Build samples, serve them on loopback, `dvc repro` in a scratch workspace; returns the
+    published folder."""
+    out = Path(out).resolve()
+    samples = out / "samples"
+    log.info("building sample sources in %s", samples)
+    build_samples(samples)
+    with sample_servers(samples, out) as (overrides, env):
+        workspace = make_workspace(out / "workspace", overrides)
+        bin_dir = str(Path(sys.executable).parent)
+        env = {**os.environ, **env, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+        log.info("running dvc repro in %s", workspace)
+        _run([_dvc(), "repro"], workspace, env)
+    name = yaml.safe_load((workspace / "params.yaml").read_text())["publish"]["name"]
+    published = workspace / "data" / "publish" / name
+    print(f"\nPublished dataset: {published}")
+    print(f"Report:            {workspace / 'reports' / 'index.html'}")
+    print(f'Load it with:      datasets.load_dataset("{published}", "faces")')
+    return published

@@ -198,7 +198,7 @@ def _merge_duplicate_groups(table: pa.Table, clusters: list[Cluster]) -> dict[tu
 
 def run_split(inputs: Path, out: Path, *, ratios: dict[str, float], seed: int, dedup: dict[str, Any] | None = None,
               metrics_copy: Path | None = None) -> dict[str, Any]:
-    dedup = {"max_distance": 4, "drop_within_split": False, **(dedup or {})}
+    dedup = {"max_distance": 3, "drop_within_split": False, **(dedup or {})}
     shards = shard_paths(inputs)
     table = read_columns(shards, ["id", "source", "group_id", "label", "label_fine", "label_original", "hashes"])
     ids = table.column("id").to_pylist()

@@ -33,6 +33,7 @@ class _Geometry(NamedTuple):
     rx: float
     ry: float
     width: int
+    scene: tuple[tuple[str, tuple[float, float, float, float], int], ...]  # (shape, box, brightness)
 
 
 _SKIN_TONES = ((255, 219, 172), (241, 194, 167), (234, 192, 134), (224, 172, 105), (198, 134, 66),
@@ -65,11 +66,28 @@ _PARTS = {
 
 
 def _geometry(size: int, rnd: random.Random) -> _Geometry:
-    # The face stays above the bottom eighth, which the pair-code strip occupies.
-    jitter = size * 0.02
+    # The face stays above the bottom eighth, which the pair-code strip occupies. Position, scale
+    # and a random "room" behind the face vary per seed, so distinct samples are not near
+    # duplicates to a perceptual hash (the dedup stage would rightly merge them otherwise).
+    jitter = size * 0.06
+    scene = []
+    for _ in range(rnd.randint(3, 6)):
+        x, y = rnd.uniform(-0.1, 0.9) * size, rnd.uniform(-0.1, 0.8) * size
+        w, h = rnd.uniform(0.1, 0.5) * size, rnd.uniform(0.1, 0.5) * size
+        scene.append((rnd.choice(("ellipse", "rectangle")), (x, y, x + w, y + h), rnd.randint(0, 255)))
     return _Geometry(size=size, cx=size / 2 + rnd.uniform(-jitter, jitter),
-                     cy=size * 0.5 + rnd.uniform(-jitter, jitter), rx=size * rnd.uniform(0.29, 0.33),
-                     ry=size * rnd.uniform(0.31, 0.33), width=max(1, size // 40))
+                     cy=size * 0.48 + rnd.uniform(-jitter / 2, jitter / 2), rx=size * rnd.uniform(0.24, 0.32),
+                     ry=size * rnd.uniform(0.27, 0.33), width=max(1, size // 40), scene=tuple(scene))
+
+
+def _draw_scene(draw: ImageDraw.ImageDraw, g: _Geometry, modality: str, background: RGB) -> None:
+    """Background objects: tinted by the room colour in visible light, cool greys in IR."""
+    for shape, box, v in g.scene:
+        if modality == "ir":
+            fill: RGB = _grey(10 + v // 3)
+        else:
+            fill = tuple(max(0, min(255, c + v - 128)) for c in background)  # type: ignore[assignment]
+        getattr(draw, shape)(box, fill=fill)
 
 
 def _visible_palette(rnd: random.Random) -> _Palette:
@@ -176,6 +194,7 @@ def draw_face(expression: str, size: int = 128, *, modality: str = "visible", pa
     img = Image.new("RGB", (size, size), p.background)
     draw = ImageDraw.Draw(img)
     brows, eyes, mouth = _PARTS[expression]
+    _draw_scene(draw, g, modality, p.background)
     _draw_head(draw, g, p)
     _draw_extras(draw, g, p, expression)
     _draw_brows(draw, g, p, brows)
