@@ -41,12 +41,14 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 
 @contextlib.contextmanager
-def exclusive_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `path`; a second holder fails at once with a clear message."""
+def file_lock(path: Path, *, wait: bool = True) -> Iterator[None]:
+    """An exclusive lock on `path` across processes. wait=False fails at once, with a clear
+    message, if another process holds it. The lock file is left in place on purpose: deleting
+    it would let a third process lock a different inode."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as fh:
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             raise CuratorError(f"another run is writing {path.with_suffix('')} (lock {path.name} is held)") from None
         try:
@@ -64,7 +66,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(target.parent / f".{target.name}.lock"):
+    with file_lock(target.parent / f".{target.name}.lock", wait=False):
         for stale in target.parent.glob(f".{target.name}.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
         tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"

@@ -9,15 +9,13 @@ maintainers saw, and a changed upstream file fails loudly instead of slipping th
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from curator.errors import CuratorError
-from curator.io.atomic import atomic_write_text
+from curator.io.atomic import atomic_write_text, file_lock
 
 HEADER = ("source", "filename", "size", "sha256")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -88,12 +86,6 @@ def _write(path: Path, registry: dict[tuple[str, str], Checksum]) -> None:
     atomic_write_text(path, "\n".join(rows) + "\n")
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Serialise read-modify-write of the registry between processes."""
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+def _locked(path: Path) -> contextlib.AbstractContextManager[None]:
+    """One writer at a time across processes (waits for the other to finish)."""
+    return file_lock(path.with_name(path.name + ".lock"))

@@ -8,7 +8,6 @@ writes a `<dest>.completed` marker. A second call with the marker in place makes
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import http.client
 import json
 import logging
@@ -26,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from curator import __version__
 from curator.errors import DownloadError
-from curator.io.atomic import atomic_write_json
+from curator.io.atomic import atomic_write_json, file_lock
 from curator.io.checksums import Checksum, load_registry, record, sha256_file
 
 log = logging.getLogger(__name__)
@@ -147,16 +146,9 @@ def _write_marker(dest: Path, checksum: Checksum, url: str) -> None:
     atomic_write_json(_marker_path(dest), marker)
 
 
-@contextlib.contextmanager
-def _locked(dest: Path) -> Iterator[None]:
-    """One writer per dest across processes; the lock file is left in place on purpose
-    (deleting it would let a third process lock a different inode)."""
-    with open(dest.with_name(dest.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+def _locked(dest: Path) -> contextlib.AbstractContextManager[None]:
+    """One writer at a time across processes (waits for the other to finish)."""
+    return file_lock(dest.with_name(dest.name + ".lock"))
 
 
 # --- verification ---------------------------------------------------------------------------

@@ -11,11 +11,13 @@ Not a recipe (no INFO). It holds:
 from __future__ import annotations
 
 import ast
+import csv
 import json
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -359,3 +361,27 @@ def top_label(ratings: Mapping[str, float]) -> str | None:
 def scores(intensities: Mapping[str, float]) -> list[float]:
     """The 40 taxonomy intensities (0-7, absent = 0) as [0, 1] scores in taxonomy order."""
     return [intensities.get(name, 0.0) / INTENSITY_MAX for name in taxonomy().fine]
+
+
+def read_grouped_csv(
+    path: Path, columns: tuple[str, ...], parse: Callable[[dict[str, Any], str], tuple[str, Any] | Reject],
+) -> tuple[dict[str, list[Any]], list[Reject]]:
+    """An annotation CSV grouped by image stem (`parse` returns (stem, item) or a Reject per row)."""
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    malformed: list[Reject] = []
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise SchemaError(f"{path.name}: expected columns {', '.join(columns)}; "
+                              f"found {', '.join(reader.fieldnames or [])}")
+        try:
+            for row in reader:
+                parsed = parse(row, f"{path.name}:{reader.line_num}")
+                if isinstance(parsed, Reject):
+                    malformed.append(parsed)
+                else:
+                    grouped[parsed[0]].append(parsed[1])
+        except csv.Error as exc:
+            raise CuratorError(f"{path.name}:{reader.line_num}: not readable as CSV ({exc})") from None
+    return dict(grouped), malformed

@@ -19,14 +19,13 @@ malformed_annotation reject.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curator.errors import CuratorError, SchemaError
+from curator.errors import SchemaError
 from curator.progress import log
 from curator.reasons import Reason
 from curator.sources import emonet
@@ -74,24 +73,7 @@ def prepare(raw: Path, params: dict[str, Any]) -> Iterator[dict[str, Any] | Reje
 
 def read_votes(path: Path) -> tuple[dict[str, list[Vote]], list[Reject]]:
     """binary.csv grouped by image stem, plus one reject per unreadable row."""
-    votes: dict[str, list[Vote]] = defaultdict(list)
-    malformed: list[Reject] = []
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise SchemaError(f"{path.name}: expected columns {', '.join(CSV_COLUMNS)}; "
-                              f"found {', '.join(reader.fieldnames or [])}")
-        try:
-            for row in reader:
-                parsed = _parse_vote(row, f"{path.name}:{reader.line_num}")
-                if isinstance(parsed, Reject):
-                    malformed.append(parsed)
-                else:
-                    votes[parsed[0]].append(parsed[1])
-        except csv.Error as exc:
-            raise CuratorError(f"{path.name}:{reader.line_num}: not readable as CSV ({exc})") from None
-    return dict(votes), malformed
+    return emonet.read_grouped_csv(path, CSV_COLUMNS, _parse_vote)
 
 
 def _parse_vote(row: dict[str, Any], where: str) -> tuple[str, Vote] | Reject:

@@ -20,14 +20,12 @@ lacks are one missing_image reject per image; an image without expert rows is mi
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curator.errors import CuratorError, SchemaError
 from curator.reasons import Reason
 from curator.sources import emonet
 from curator.sources.base import Reject
@@ -88,27 +86,7 @@ def parse_ratings(text: str) -> dict[str, float]:
 
 def read_ratings(path: Path) -> tuple[dict[str, list[Rating]], list[Reject]]:
     """hq.csv grouped by image stem, plus one reject per malformed row (hq.csv is small: ~10k rows)."""
-    ratings: dict[str, list[Rating]] = defaultdict(list)
-    malformed: list[Reject] = []
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        _check_header(path, reader.fieldnames)
-        try:
-            for row in reader:
-                parsed = _parse_row(row, f"{path.name}:{reader.line_num}")
-                if isinstance(parsed, Reject):
-                    malformed.append(parsed)
-                else:
-                    ratings[parsed[0]].append(parsed[1])
-        except csv.Error as exc:
-            raise CuratorError(f"{path.name}:{reader.line_num}: not readable as CSV ({exc})") from None
-    return dict(ratings), malformed
-
-
-def _check_header(path: Path, header: list[str] | None) -> None:
-    missing = [c for c in CSV_COLUMNS if c not in (header or [])]
-    if missing:
-        raise SchemaError(f"{path.name}: expected columns {', '.join(CSV_COLUMNS)}; found {', '.join(header or [])}")
+    return emonet.read_grouped_csv(path, CSV_COLUMNS, _parse_row)
 
 
 def _parse_row(row: dict[str, Any], where: str) -> tuple[str, Rating] | Reject:
