@@ -13,9 +13,11 @@ from typing import Any
 
 import yaml
 
+from curator.io.checksums import load_registry
 from curator.sources import get_recipe
+from curator.sources.common import registry_path
 from curator.split import SPLITS
-from curator.taxonomy import taxonomy
+from curator.taxonomy import label_map, taxonomy
 
 _HUB_LICENSES = {"MIT": "mit", "CC-BY-4.0": "cc-by-4.0"}
 PACKAGES = ("emotion-curator", "datasets", "pyarrow", "pillow", "albumentations", "huggingface-hub", "dvc")
@@ -67,54 +69,120 @@ def card_header(configs: list[Any], sources: list[str], params: dict[str, Any]) 
     return header
 
 
+EMONET_PROHIBITED_USES = (
+    "EmoNet-Face's licence terms prohibit (in line with the EU AI Act): inferring emotions of people in "
+    "workplaces or education; biometric categorisation of real people; and manipulating people's behaviour. "
+    "These prohibitions apply to this dataset because it contains EmoNet-Face."
+)
+LIMITATIONS = (
+    "Posed expressions dominate the Kaggle, VIRI and NVIE data; EmoNet-Face images are synthetic, so models "
+    "trained here may not transfer to spontaneous expressions of real people.",
+    "Facial expression is not felt emotion: `label` describes what the face shows (EMER's felt label is kept "
+    "apart in `label_felt`).",
+    "The basic level is a roll-up of the fine level; fine classes with no basic counterpart have `label` null.",
+    "Class balance and demographics differ by source; check the per-config counts before training.",
+    "Kaggle rows have no subject id, so each row is its own group; subject leakage there cannot be ruled out.",
+)
+
+
 def render_card(configs: list[Any], sources: list[str], params: dict[str, Any], folder: Path) -> str:
+    """The whole card: YAML header, then one section per topic, all derived from the build."""
     header = card_header(configs, sources, params)
-    name = header["pretty_name"]
-    lines = [
-        "---",
-        yaml.safe_dump(header, sort_keys=False, allow_unicode=True).rstrip(),
-        "---",
-        "",
-        f"# {name}",
-        "",
-        "Facial-emotion data curated by emotion-curator: every source's labels mapped into",
-        "one taxonomy, split 70/15/15 without subject leakage, published as Parquet in the Hugging Face layout.",
-        "",
-        "## Configs",
-        "",
-        "| config | what | " + " | ".join(SPLITS) + " |",
-        "|---|---|" + "---|" * len(SPLITS),
-    ]
+    lines = ["---", yaml.safe_dump(header, sort_keys=False, allow_unicode=True).rstrip(), "---", ""]
+    for section in (_intro(header["pretty_name"], configs), _sources(sources), _prohibited(sources),
+                    _taxonomy(sources), _splitting(params), _augmentation(folder, params), _limitations(),
+                    _provenance(sources, params)):
+        lines += [*section, ""]
+    return "\n".join(lines)
+
+
+def _intro(name: str, configs: list[Any]) -> list[str]:
+    lines = [f"# {name}", "",
+             "Facial-emotion data curated by emotion-curator: every source's labels mapped into one taxonomy,",
+             "split 70/15/15 without subject leakage, published as Parquet in the Hugging Face layout.", "",
+             "## Configs", "", "| config | what | " + " | ".join(SPLITS) + " |", "|---|---|" + "---|" * len(SPLITS)]
     for c in configs:
         sizes = c.split_sizes()
-        lines.append(f"| `{c.name}` | {c.doc} | " + " | ".join(str(sizes.get(s, {}).get("num_examples", 0))
-                                                            for s in SPLITS) + " |")
-    lines += ["", "```python", "from datasets import load_dataset", "",
-              f'ds = load_dataset("<this repo or folder>", "{configs[0].name}")', "```", "", "## Sources", ""]
+        counts = " | ".join(str(sizes.get(s, {}).get("num_examples", 0)) for s in SPLITS)
+        lines.append(f"| `{c.name}` | {c.doc} | {counts} |")
+    return [*lines, "", "```python", "from datasets import load_dataset", "",
+            f'ds = load_dataset("<this repo or folder>", "{configs[0].name}")', "```"]
+
+
+def _sources(sources: list[str]) -> list[str]:
+    lines = ["## Sources, attribution and licences", ""]
     for s in sources:
         info = get_recipe(s).INFO
-        lines += [f"### {info.title} (`{s}`)", "", f"- Licence: {info.license}",
-                  f"- Homepage: {info.homepage}", f"- Citation: {info.citation}", ""]
+        lines += [f"### {info.title} (`{s}`)", "", f"- Licence: {info.license} (public redistribution: "
+                  f"{info.redistributable})", f"- Homepage: {info.homepage}", f"- Citation: {info.citation}"]
+        if info.attribution:
+            lines.append(f"- Attribution: {info.attribution}")
+        lines.append("")
+    return lines
+
+
+def _prohibited(sources: list[str]) -> list[str]:
+    if not any(s.startswith("emonet") for s in sources):
+        return []
+    return ["## Prohibited uses", "", EMONET_PROHIBITED_USES]
+
+
+def _taxonomy(sources: list[str]) -> list[str]:
     tax = taxonomy()
-    lines += [
-        "## Taxonomy",
-        "",
-        f"- `label` (basic, {len(tax.basic)} classes): {', '.join(tax.basic)}.",
-        f"- `label_fine` (EmoNet-Face, {len(tax.fine)} classes): see `taxonomy.yaml` for the list and for how",
-        "  each fine class rolls up to a basic one (with a reason per entry; unmapped ones are null).",
-        "",
-        "## How it was split",
-        "",
-        "Per source and class, groups (subject, pair or image) are ordered by a seeded hash and cut at the",
-        "target ratios: no group appears in two splits. Physiological features are z-scored with",
-        "statistics fitted on `train` only (`standardization.json`; raw values are kept in `physio`).",
-        "",
-        "## Build provenance",
-        "",
-        "```json",
-        json.dumps({"params": {k: params.get(k) for k in ("sources", "split", "augment", "publish") if k in params},
-                    "versions": _versions()}, indent=2, sort_keys=True, default=str),
-        "```",
-        "",
-    ]
-    return "\n".join(lines)
+    lines = ["## Taxonomy and the label maps used", "",
+             f"- `label` (basic, {len(tax.basic)} classes): {', '.join(tax.basic)}.",
+             f"- `label_fine` (EmoNet-Face, {len(tax.fine)} classes): listed in `taxonomy.yaml`, which also says",
+             "  how each fine class rolls up to a basic one, with a reason per entry (null = no basic label).", ""]
+    for s in sources:
+        m = label_map(s)
+        if len(m.entries) > 12:  # the EmoNet sources use the 40 fine classes as they are
+            lines.append(f"- `{s}`: its labels are the {len(m.entries)} EmoNet-Face classes themselves"
+                         + (f"; aliases: {', '.join(f'{a} → {t}' for a, t in m.aliases.items())}" if m.aliases else ""))
+            continue
+        pairs = [f"{orig} → {e.basic or '—'}/{e.fine or '—'}" for orig, e in m.entries.items()]
+        lines.append(f"- `{s}` (original → basic/fine): {'; '.join(pairs)}")
+    return lines
+
+
+def _splitting(params: dict[str, Any]) -> list[str]:
+    split, dedup = params.get("split", {}), params.get("dedup", {})
+    return ["## How it was split", "",
+            f"Ratios {split.get('ratios')} with seed {split.get('seed')}. Per source and class, groups (subject, "
+            "pair or image) are ordered by a seeded hash and cut at the target record counts, so no group is in two "
+            "splits; classes too small to reach every split are pooled per source. Images that are identical "
+            f"(sha256) or near-identical (dHash within {dedup.get('max_distance', 3)} bits) are kept in one split. "
+            "Physiological features are z-scored with statistics fitted on `train` only (`standardization.json`; "
+            "raw values stay in `physio`)."]
+
+
+def _augmentation(folder: Path, params: dict[str, Any]) -> list[str]:
+    policy = folder / "augment.yaml"
+    if not policy.is_file():
+        return ["## Augmentation", "", "No augmentation policy was published with this build."]
+    doc = yaml.safe_load(policy.read_text())
+    names = {part: [t["__class_fullname__"] for t in doc[part]["transform"]["transforms"]]
+             for part in ("geometric", "photometric")}
+    conf = params.get("augment", {})
+    return ["## Augmentation", "",
+            f"`train` carries {conf.get('copies')} augmented copies per image record (rows with `augmented_from` set; "
+            "`transform` holds the replayable parameters). Validation and test are never augmented.",
+            f"Geometric, applied identically to a visible/IR pair: {', '.join(names['geometric'])}. "
+            f"Photometric, visible only: {', '.join(names['photometric'])}.",
+            "The policy is `augment.yaml` (albumentations 2.0.8): filter out rows with `augmented_from` and apply it "
+            "on the fly instead, if you prefer."]
+
+
+def _limitations() -> list[str]:
+    return ["## Known limitations and biases", "", *(f"- {item}" for item in LIMITATIONS)]
+
+
+def _provenance(sources: list[str], params: dict[str, Any]) -> list[str]:
+    registry = load_registry(registry_path(params))
+    checksums = {f"{s}/{f}": c.sha256 for (s, f), c in sorted(registry.items()) if s in sources}
+    revisions = {s: {k: v for k, v in (params.get("sources", {}).get(s) or {}).items()
+                     if k in ("repo", "revision", "base_url", "annotations_url", "handle")}
+                 for s in sources}
+    build = {"source_revisions": revisions, "checksums_sha256": checksums,
+             "params": {k: params.get(k) for k in ("split", "dedup", "augment", "publish") if k in params},
+             "versions": _versions()}
+    return ["## Build provenance", "", "```json", json.dumps(build, indent=2, sort_keys=True, default=str), "```"]
