@@ -70,8 +70,9 @@ def build_order() -> tuple[str, ...]:
     return ("kaggle_physio", "emonet_hq", "emonet_binary", "emonet_big", "viri", "nvie", "emer")
 
 
-def make_workspace(workspace: Path, overrides: dict[str, Any]) -> Path:
-    """A fresh DVC project holding this pipeline, with params pointed at the sample servers."""
+def make_workspace(workspace: Path, overrides: dict[str, Any], *, git: bool = False) -> Path:
+    """A fresh DVC project holding this pipeline, with params pointed at the sample servers
+    (a git repository too when `git`, so other projects can `dvc import` from it)."""
     if workspace.exists():
         shutil.rmtree(workspace)
     workspace.mkdir(parents=True)
@@ -90,7 +91,13 @@ def make_workspace(workspace: Path, overrides: dict[str, Any]) -> Path:
         else:
             params.setdefault(section, {}).update(values)
     (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    _run(["dvc", "init", "--no-scm", "-q"], workspace, os.environ.copy())
+    env = os.environ.copy()
+    if git:
+        _run(["git", "init", "-q"], workspace, env)
+        _run([_dvc(), "init", "-q"], workspace, env)
+        shutil.copy(root / ".dvc" / "config", workspace / ".dvc" / "config")  # the default local remote
+    else:
+        _run([_dvc(), "init", "--no-scm", "-q"], workspace, env)
     return workspace
 
 

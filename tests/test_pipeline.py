@@ -43,7 +43,7 @@ def pipeline(tmp_path_factory):
     samples = root / "samples"
     build_samples(samples)
     with sample_servers(samples, root) as (overrides, env):
-        ws = make_workspace(root / "ws", overrides)
+        ws = make_workspace(root / "ws", overrides, git=True)
         env = {**os.environ, **env, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]}
         first = _dvc(["repro"], ws, env)
         yield {"ws": ws, "env": env, "first": first}
@@ -60,6 +60,30 @@ def test_first_repro_runs_every_stage_and_publishes_a_valid_dataset(pipeline):
     assert (ws / "reports" / "index.html").stat().st_size > 10_000
     metrics = _dvc(["metrics", "show", "--json"], ws, pipeline["env"])
     assert '"records_per_split"' in metrics and '"stage": "normalize"' in metrics
+
+
+def _git(args: list[str], cwd: Path) -> None:
+    subprocess.run(["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", *args], cwd=cwd,
+                   check=True, capture_output=True)
+
+
+def test_dvc_import_from_the_project_gives_identical_files(pipeline, tmp_path):
+    ws, env = pipeline["ws"], pipeline["env"]
+    _git(["add", "-A"], ws)
+    _git(["commit", "-qm", "build"], ws)
+    _dvc(["push"], ws, env)  # to the project's default local remote (a folder beside it)
+    assert any((ws.parent / "emotion-curator-dvc-remote").rglob("*"))
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    _git(["init", "-q"], consumer)
+    _dvc(["init", "-q"], consumer, env)
+    _dvc(["import", str(ws), "data/publish/emotion-curator", "-o", "published"], consumer, env)
+    source = ws / "data" / "publish" / "emotion-curator"
+    theirs = sorted(p.relative_to(source) for p in source.rglob("*") if p.is_file())
+    ours = sorted(p.relative_to(consumer / "published") for p in (consumer / "published").rglob("*") if p.is_file())
+    assert ours == theirs
+    assert all((consumer / "published" / f).read_bytes() == (source / f).read_bytes() for f in theirs)
+    assert datasets.load_dataset(str(consumer / "published"), "viri")["test"].num_rows > 0
 
 
 def test_second_repro_does_nothing(pipeline):
