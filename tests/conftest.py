@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CURATOR_SHARED", ROOT.parent / "shared"))
 EMONET_DIR = SHARED / "sources" / "emonet-face"
+ALL_SOURCES = ["kaggle_physio", "emonet_hq", "emonet_binary", "emonet_big", "viri", "nvie", "emer"]
 
 
 def run_cli(
@@ -39,3 +40,29 @@ def cli():
 
 def needs_shared():
     return pytest.mark.skipif(not EMONET_DIR.is_dir(), reason="../shared/sources/emonet-face not present")
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory) -> dict:
+    """All seven sample sources through prepare, normalize, split, augment and publish (in-process)."""
+    from curator.augment_stage import run_augment
+    from curator.normalize import run_normalize
+    from curator.publish import run_publish
+    from curator.samples import build_samples
+    from curator.sources import get_recipe
+    from curator.sources.base import run_prepare
+    from curator.split import run_split
+
+    root = tmp_path_factory.mktemp("consume")
+    samples = root / "samples"
+    build_samples(samples)
+    for s in ALL_SOURCES:
+        run_prepare(s, get_recipe(s).prepare, samples / s, root / "prepared" / s, {})
+    run_normalize([root / "prepared" / s for s in ALL_SOURCES], root / "normalized")
+    run_split(root / "normalized", root / "split", ratios={"train": 0.70, "validation": 0.15, "test": 0.15}, seed=3)
+    policy = str(ROOT / "pipelines/augment/default.yaml")
+    run_augment(root / "split", root / "augmented",
+                conf={"policy": policy, "copies": 1, "seed": 0, "workers": 1, "jpeg_quality": 90})
+    params = {"publish": {"name": "consume-test"}, "augment": {"policy": policy, "copies": 1}}
+    run_publish(root / "split", root / "pub", params=params, augmented=root / "augmented")
+    return {"root": root, "samples": samples, "pub": root / "pub"}
