@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from curator.io.atomic import atomic_write_text
 from curator.io.rejects import read_rejects
@@ -26,6 +26,10 @@ from curator.taxonomy import taxonomy
 from curator.validate import read_card_header
 
 THUMB = 72
+try:
+    _FONT: ImageFont.ImageFont | ImageFont.FreeTypeFont = ImageFont.load_default(size=14)
+except (TypeError, OSError):  # Pillow without FreeType: the small bitmap font
+    _FONT = ImageFont.load_default()
 PER_CLASS = 4
 SPLIT_COLOURS = {"train": "#4c78a8", "validation": "#f58518", "test": "#54a24b"}
 
@@ -34,7 +38,8 @@ def _class_of(label: int | None, fine: int | None, original: str | None) -> str:
     tax = taxonomy()
     if label is not None:
         return tax.basic[label]
-    return tax.fine[fine] if fine is not None else f"({original})"
+    # no basic counterpart: say so, rather than mixing fine names in among the basic classes
+    return f"no basic · {tax.fine[fine]}" if fine is not None else f"unlabelled ({original})"
 
 
 def class_counts(published: Path, sources: list[str]) -> dict[tuple[str, str, str], int]:
@@ -66,11 +71,11 @@ def sample_grid(published: Path, source: str) -> Image.Image | None:
                 by_class[cls].append(img["bytes"])
     if not by_class:
         return None
-    label_w = 150
+    label_w = 260
     grid = Image.new("RGB", (label_w + PER_CLASS * THUMB, len(by_class) * THUMB), "white")
     draw = ImageDraw.Draw(grid)
     for row, cls in enumerate(sorted(by_class)):
-        draw.text((4, row * THUMB + THUMB // 2 - 6), cls[:24], fill="black")
+        draw.text((4, row * THUMB + THUMB // 2 - 8), cls[:34], fill="black", font=_FONT)
         for col, data in enumerate(by_class[cls]):
             thumb = Image.open(io.BytesIO(data)).convert("RGB")
             thumb.thumbnail((THUMB, THUMB))
@@ -83,12 +88,12 @@ def _bars_svg(counts: dict[tuple[str, str, str], int], source: str) -> str:
     rows = sorted({c for (s, _, c) in counts if s == source})
     splits = [s for s in SPLITS if any(k[0] == source and k[1] == s for k in counts)]
     peak = max([counts.get((source, sp, c), 0) for c in rows for sp in splits] + [1])
-    bar, gap, label_w, width = 10, 8, 170, 360
+    bar, gap, label_w, width = 10, 8, 290, 360
     height = len(rows) * (len(splits) * bar + gap) + 20
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + width + 60}" height="{height}">']
     y = 10
     for cls in rows:
-        parts.append(f'<text x="0" y="{y + len(splits) * bar / 2 + 4}" font-size="12">{html.escape(cls)}</text>')
+        parts.append(f'<text x="0" y="{y + len(splits) * bar / 2 + 4}" font-size="12">{html.escape(cls[:44])}</text>')
         for sp in splits:
             n = counts.get((source, sp, cls), 0)
             w = width * n / peak
@@ -139,7 +144,8 @@ def _counts_section(counts: dict, sources: list[str]) -> str:
     charts = "".join(f"<h3>{html.escape(s)}</h3>{_bars_svg(counts, s)}" for s in sources)
     return ("<h2>Records per source, split and class</h2>"
             + _table(["source", "class", *SPLITS, "train augmented"], rows)
-            + f"<p>{legend} (bars: original records; augmented copies are counted in the table only)</p>" + charts)
+            + f"<p>{legend} (bars: original records; augmented copies are counted in the table only). "
+            "“no basic · X”: a fine EmoNet class with no basic-level counterpart (see taxonomy.yaml).</p>" + charts)
 
 
 def _grids_section(published: Path, sources: list[str]) -> str:
