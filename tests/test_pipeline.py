@@ -60,6 +60,10 @@ def test_first_repro_runs_every_stage_and_publishes_a_valid_dataset(pipeline):
     assert (ws / "reports" / "index.html").stat().st_size > 10_000
     metrics = _dvc(["metrics", "show", "--json"], ws, pipeline["env"])
     assert '"records_per_split"' in metrics and '"stage": "normalize"' in metrics
+    plots = ws.parent / "plots"
+    _dvc(["plots", "show", "-o", str(plots)], ws, pipeline["env"])
+    page = (plots / "index.html").read_text()
+    assert "class_distribution.csv" in page and "rejects.csv" in page
 
 
 def _git(args: list[str], cwd: Path) -> None:
