@@ -2,15 +2,22 @@
 
 Nothing here raises for bad input: callers get an ImageCheck and turn a failure into a
 reject. The decoded image is handed back so hashing/augmenting need not decode again.
+
+`upright_8bit` is the one exception to "original bytes travel untouched": it re-encodes
+(losslessly, as PNG) the rare image whose stored pixels are not what a viewer shows, so
+every consumer of the published bytes sees the same picture (see its docstring).
 """
 
 from __future__ import annotations
 
 import io
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from curator.reasons import Reason
 
@@ -50,6 +57,32 @@ def _decode_failure(exc: Exception) -> ImageCheck:
     return _fail(Reason.TRUNCATED_IMAGE if "truncat" in text.lower() else Reason.CORRUPT_IMAGE, text)
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_damage(data: bytes) -> ImageCheck | None:
+    """Walk a PNG's chunks and check every CRC up to IEND.
+
+    Pillow skips the CRC of image data (IDAT) and stops reading once it has its pixels, so a
+    PNG damaged in transit (a bad CRC, a flipped zlib checksum) can still "decode" -- to
+    whatever the damaged bytes say. The CRCs are what tells us, so they decide.
+    """
+    pos = len(_PNG_SIGNATURE)
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        end = pos + 12 + length
+        if end > len(data):
+            break
+        (crc,) = struct.unpack(">I", data[end - 4 : end])
+        if zlib.crc32(data[pos + 4 : end - 4]) != crc:
+            name = kind.decode("latin-1")
+            return _fail(Reason.CORRUPT_IMAGE, f"PNG chunk {name!r} at byte {pos} fails its CRC check")
+        if kind == b"IEND":
+            return None
+        pos = end
+    return _fail(Reason.TRUNCATED_IMAGE, f"PNG ends at byte {len(data)} without its IEND chunk")
+
+
 def check_image(data: bytes | None, *, max_pixels: int = DEFAULT_MAX_PIXELS, keep: bool = False) -> ImageCheck:
     """Decode `data` fully (so truncation is caught) unless it is over `max_pixels`."""
     if not data:
@@ -74,6 +107,57 @@ def check_image(data: bytes | None, *, max_pixels: int = DEFAULT_MAX_PIXELS, kee
             img.load()
         except Exception as exc:  # decoders raise a zoo of types on hostile data
             return _decode_failure(exc)
+    if data.startswith(_PNG_SIGNATURE):
+        damage = _png_damage(data)
+        if damage is not None:
+            return damage
     return ImageCheck(
         ok=True, format=img.format, width=width, height=height, mode=img.mode, image=img if keep else None
     )
+
+
+# EXIF orientations 2-8 mean "the stored pixels must be flipped/rotated before display".
+_ORIENTATION = 0x0112
+# Modes whose .convert("RGB") clips instead of scaling (a 16-bit PNG comes out nearly white).
+_HIGH_BIT_DEPTH = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
+# Modes PNG stores as they are; any other is converted to RGB(A) when such an image is re-encoded.
+_PNG_MODES = frozenset({"1", "L", "LA", "P", "RGB", "RGBA"})
+
+
+@dataclass(frozen=True)
+class Upright:
+    data: bytes  # PNG bytes of the corrected image
+    image: Image.Image  # the corrected image (what `data` decodes to)
+    changes: tuple[str, ...]  # "exif_orientation", "high_bit_depth"
+
+
+def upright_8bit(img: Image.Image) -> Upright | None:
+    """The image re-encoded so that a plain decode gives what a viewer shows, or None if it already does.
+
+    Original bytes are kept whenever `Image.open(bytes).convert("RGB")` already yields the right
+    picture: greyscale, palette, CMYK (Pillow converts it correctly) all stay as they are. Two
+    cases do not, and are re-encoded losslessly as PNG:
+    - an EXIF orientation other than 1: only some readers honour it (`datasets` does, numpy/
+      torchvision/Pillow alone do not, nor did augment and dHash here), so the picture would
+      be upright for some users and on its side for others. The pixels are rotated, the tag is dropped;
+    - 16-bit greyscale: `.convert("RGB")` clips every value above 255 to white. Scaled to 8 bits
+      (v * 255 / 65535, what OpenCV and image viewers do).
+    """
+    changes: list[str] = []
+    orientation = img.getexif().get(_ORIENTATION)
+    if orientation in range(2, 9):  # 1 is upright; anything else (corrupt EXIF) is ignored, as by datasets
+        img = ImageOps.exif_transpose(img)
+        changes.append("exif_orientation")
+    if img.mode in _HIGH_BIT_DEPTH:
+        wide = np.clip(np.asarray(img, dtype=np.int64), 0, 65535)
+        img = Image.fromarray(((wide * 255 + 32767) // 65535).astype(np.uint8))  # 2-D uint8: mode L
+        changes.append("high_bit_depth")
+    if not changes:
+        return None
+    # a colour profile only describes the mode it came with: keep it unless the mode changes
+    icc = img.info.get("icc_profile") if img.mode in _PNG_MODES else None
+    if img.mode not in _PNG_MODES:
+        img = img.convert("RGBA" if "A" in img.mode else "RGB")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", **({"icc_profile": icc} if icc else {}))
+    return Upright(buf.getvalue(), img, tuple(changes))

@@ -12,12 +12,14 @@ A recipe module in curator/sources/ defines:
 from __future__ import annotations
 
 import hashlib
+import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curator.io.images import DEFAULT_MAX_PIXELS, check_image, dhash
+from curator.io.images import DEFAULT_MAX_PIXELS, check_image, dhash, upright_8bit
 from curator.progress import track
 from curator.reasons import Reason
 from curator.schema import required_columns
@@ -48,8 +50,13 @@ class Reject:
 PrepareFn = Callable[[Path, dict[str, Any]], Iterator["dict[str, Any] | Reject"]]
 
 
-def _check_images(record: dict[str, Any], max_pixels: int) -> Reject | None:
-    """Decode each image once: reject a bad one, else fingerprint it (sha256 + dHash) for dedup."""
+def _check_images(record: dict[str, Any], max_pixels: int, fixes: list[dict[str, Any]]) -> Reject | None:
+    """Decode each image once: reject a bad one, else fingerprint it (sha256 + dHash) for dedup.
+
+    An image whose stored pixels are not what a viewer shows (EXIF-rotated, 16-bit) is replaced
+    by its upright 8-bit PNG (curator.io.images.upright_8bit), and the change is added to `fixes`:
+    every reader of the published bytes, and augment and dedup here, then see the same picture.
+    """
     hashes: dict[str, str | None] = {}
     for column in ("image", "infrared"):
         value = record.get(column)
@@ -59,8 +66,16 @@ def _check_images(record: dict[str, Any], max_pixels: int) -> Reject | None:
         check = check_image(data, max_pixels=max_pixels, keep=True)
         if not check.ok:
             return Reject(record["id"], check.reason, f"{column}: {check.detail}", value.get("path"))
+        image = check.image
+        fixed = upright_8bit(image)
+        if fixed is not None:
+            fixes.append({"id": record["id"], "column": column, "path": value.get("path"),
+                          "changes": list(fixed.changes),
+                          "from": f"{check.format} {check.mode} {check.width}x{check.height}"})
+            data, image = fixed.data, fixed.image
+            record[column] = {**value, "bytes": data}
         hashes[f"{column}_sha256"] = hashlib.sha256(data).hexdigest()
-        hashes[f"{column}_dhash"] = dhash(check.image)
+        hashes[f"{column}_dhash"] = dhash(image)
     record["hashes"] = hashes or None
     return None
 
@@ -72,13 +87,14 @@ def run_prepare(
     max_pixels = int(params.get("prepare", {}).get("max_image_pixels", DEFAULT_MAX_PIXELS))
     required = required_columns()
     seen: set[str] = set()
+    fixes: list[dict[str, Any]] = []  # images re-encoded upright/8-bit: few, so kept in memory
     with StageRun("prepare", out, source=source, metrics_copy=metrics_copy) as run:
         writer = run.writer()
         batch: list[dict[str, Any]] = []
         for item in track(prepare(Path(raw), params), desc=f"prepare {source}"):
             run.count_input()
             if not isinstance(item, Reject):
-                item = _check_record(item, required, seen, max_pixels)
+                item = _check_record(item, required, seen, max_pixels, fixes)
             if isinstance(item, Reject):
                 run.reject(id=item.id, reason=item.reason, detail=item.detail, path=item.path)
                 continue
@@ -87,17 +103,25 @@ def run_prepare(
                 writer.write_rows(batch)
                 batch = []
         writer.write_rows(batch)
+        if fixes:  # only then, so a source without such images keeps its metrics and files as before
+            run.metrics["images_normalized"] = dict(sorted(Counter(c for f in fixes for c in f["changes"]).items()))
+            (run.dir / "normalized.jsonl").write_text(
+                "".join(json.dumps(f, ensure_ascii=False) + "\n" for f in fixes), encoding="utf-8")
     return {"inputs": run.inputs, "kept": run.kept, "rejected": run.rejects.total}
 
 
-def _check_record(record: dict[str, Any], required: list[str], seen: set[str], max_pixels: int) -> dict | Reject:
+def _check_record(
+    record: dict[str, Any], required: list[str], seen: set[str], max_pixels: int, fixes: list[dict[str, Any]]
+) -> dict | Reject:
     missing = [c for c in required if record.get(c) in (None, "")]
     if missing:
         return Reject(record.get("id"), Reason.MISSING_FIELD, f"missing {', '.join(missing)}")
     if record["id"] in seen:
         return Reject(record["id"], Reason.DUPLICATE_ID, f"id {record['id']} already seen; kept the first")
-    problem = _check_images(record, max_pixels)
+    mine: list[dict[str, Any]] = []  # only a kept record's fixes are reported
+    problem = _check_images(record, max_pixels, mine)
     if problem:
         return problem
+    fixes.extend(mine)
     seen.add(record["id"])
     return record

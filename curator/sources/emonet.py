@@ -217,7 +217,10 @@ def _class_names(where: str, schema: pa.Schema, column: str) -> tuple[str, ...] 
 def detect_layout(source: str, file: Path, labels: tuple[str, ...] = ()) -> Layout:
     """Detect which known variant `file` is; `labels` lists the label columns the recipe can
     read, preferred first (empty: it needs none). Anything else is a one-line SchemaError."""
-    schema = pq.read_schema(file)
+    try:
+        schema = pq.read_schema(file)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise SchemaError(f"{source}: {file.name}: not readable as Parquet ({exc})") from None
     image = next((c for c in IMAGE_COLUMNS if c in schema.names and _is_image_struct(schema.field(c))), None)
     label = next((c for c in labels if c in schema.names), None)
     if image is None or (labels and label is None):
@@ -257,12 +260,15 @@ def read_rows(source: str, raw: Path, labels: tuple[str, ...] = ()) -> Iterator[
     """Every row of every shard, streamed `_BATCH_ROWS` at a time."""
     for file in parquet_files(source, raw):
         layout = detect_layout(source, file, labels)
-        parquet = pq.ParquetFile(file)
-        index = 0
-        for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=layout.columns(parquet.schema_arrow)):
-            for values in batch.to_pylist():
-                yield _row(source, layout, values, f"{file.name} row {index}")
-                index += 1
+        try:
+            parquet = pq.ParquetFile(file)
+            index = 0
+            for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=layout.columns(parquet.schema_arrow)):
+                for values in batch.to_pylist():
+                    yield _row(source, layout, values, f"{file.name} row {index}")
+                    index += 1
+        except (pa.ArrowInvalid, OSError) as exc:  # a shard cut short or damaged after its footer was read
+            raise SchemaError(f"{source}: {file.name}: not readable as Parquet ({exc})") from None
 
 
 def _row(source: str, layout: Layout, values: dict[str, Any], where: str) -> Row | Reject:

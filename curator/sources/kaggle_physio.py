@@ -7,8 +7,11 @@ input -> same id; an exact duplicate row is a duplicate id).
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import csv
 import hashlib
+import json
 import math
 import os
 import shutil
@@ -73,15 +76,23 @@ def prepare(raw: Path, params: dict[str, Any]) -> Iterator[dict[str, Any] | Reje
     # utf-8-sig swallows a BOM; newline="" lets csv handle CRLF line ends
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
-        header = [h.strip() for h in next(reader, [])]
-        missing = [c for c in [*features, LABEL_COLUMN] if c not in header]
-        if missing:
-            raise SchemaError(f"{path.name}: missing column(s) {', '.join(missing)}; found {', '.join(header)}")
-        index = {c: header.index(c) for c in [*features, LABEL_COLUMN]}
-        for lineno, row in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in row):
-                continue  # blank line, not a record
-            yield _record(row, index, features, f"{path.name}:{lineno}")
+        try:
+            header = [h.strip() for h in next(reader, [])]
+            missing = [c for c in [*features, LABEL_COLUMN] if c not in header]
+            if missing:
+                raise SchemaError(f"{path.name}: missing column(s) {', '.join(missing)}; found {', '.join(header)}")
+            index = {c: header.index(c) for c in [*features, LABEL_COLUMN]}
+            for row in reader:
+                if not any(cell.strip() for cell in row):
+                    continue  # blank line, not a record
+                yield _record(row, index, features, f"{path.name}:{reader.line_num}")
+        # A file that is not UTF-8 text, or not CSV, is a wrong file, not a bad row: one line, no traceback
+        # (the decoding error surfaces mid-file, so it is caught around the whole loop).
+        except UnicodeDecodeError as exc:
+            raise SchemaError(f"{path.name}: not UTF-8 text (byte {exc.start}: {exc.reason}); "
+                              "save it as UTF-8 and run again") from None
+        except csv.Error as exc:
+            raise SchemaError(f"{path.name}:{reader.line_num}: not readable as CSV ({exc})") from None
 
 
 def _record(row: list[str], index: dict[str, int], features: list[str], where: str) -> dict[str, Any] | Reject:
@@ -121,6 +132,22 @@ def download(params: dict[str, Any], out: Path, from_: str | None = None) -> Pat
     return _kagglehub_download(params, out)
 
 
+def _one_line(exc: BaseException, config: Path) -> str:
+    """kagglehub's messages run over several lines (and may quote a request): keep the first
+    line, with the Kaggle key masked in clear and as HTTP Basic credentials (base64 of user:key)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    text = f"{type(exc).__name__}: {lines[0] if lines else 'no message'}"
+    user, key = os.environ.get("KAGGLE_USERNAME") or "", os.environ.get("KAGGLE_KEY") or ""
+    if not key and config.is_file():
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            creds = json.loads(config.read_text(encoding="utf-8"))
+            user, key = str(creds.get("username") or ""), str(creds.get("key") or "")
+    if key:
+        for secret in (base64.b64encode(f"{user}:{key}".encode()).decode(), key):
+            text = text.replace(secret, "***")
+    return text
+
+
 def _kagglehub_download(params: dict[str, Any], out: Path) -> Path:
     handle = params.get("sources", {}).get(NAME, {}).get("handle")
     config = Path(os.environ.get("KAGGLE_CONFIG_DIR", Path.home() / ".kaggle")) / "kaggle.json"
@@ -137,7 +164,7 @@ def _kagglehub_download(params: dict[str, Any], out: Path) -> Path:
     try:
         cached = Path(kagglehub.dataset_download(handle))
     except Exception as exc:  # kagglehub raises many types; keep the message, drop the traceback
-        raise CuratorError(f"{NAME}: kagglehub could not fetch {handle}: {type(exc).__name__}: {exc}") from None
+        raise CuratorError(f"{NAME}: kagglehub could not fetch {handle}: {_one_line(exc, config)}") from None
     src = find_csv(cached, params)
     shutil.copyfile(src, out / src.name)
     return out / src.name
