@@ -63,7 +63,7 @@ def test_first_repro_runs_every_stage_and_publishes_a_valid_dataset(pipeline):
     plots = ws.parent / "plots"
     _dvc(["plots", "show", "-o", str(plots)], ws, pipeline["env"])
     page = (plots / "index.html").read_text()
-    assert "class_distribution.csv" in page and "rejects.csv" in page
+    assert "class_distribution" in page and "rejects" in page and "vegaEmbed" in page
 
 
 def _git(args: list[str], cwd: Path) -> None:
