@@ -1,4 +1,4 @@
-"""augment: extra training records from the train split, on a process pool, streamed.
+"""augment: extra training records from the train split, on a process pool or Ray, streamed.
 
 Each train record with a visible image gets `copies` augmented children. The child's seed is
 derived from (seed, parent id, copy index), and results are written in input order, so the
@@ -15,7 +15,7 @@ from typing import Any
 
 from curator.augment import Augmented, Policy, augment_one, before_after_grid, load_policy, record_seed
 from curator.errors import CuratorError
-from curator.executor import LocalExecutor
+from curator.executor import make_executor
 from curator.io.parquet import iter_batches, shard_paths
 from curator.progress import track
 from curator.reasons import Reason
@@ -78,11 +78,24 @@ def _tasks(train: list[Path], conf: dict[str, Any], policy: Policy, run: StageRu
             yield Task(rec, int(conf["copies"]), int(conf["seed"]), int(conf["jpeg_quality"]), policy)
 
 
+def resolve_policy(path: str | Path) -> Path:
+    """The policy file as given (relative to the current folder, as DVC runs stages from the
+    project root), else the one shipped beside the package; a clear error if neither exists."""
+    given = Path(path)
+    if given.is_file():
+        return given
+    shipped = Path(__file__).resolve().parent.parent / given
+    if not given.is_absolute() and shipped.is_file():
+        return shipped
+    raise CuratorError(f"augment policy {path} not found (set augment.policy in params.yaml)")
+
+
 def run_augment(split_dir: Path, out: Path, *, conf: dict[str, Any], metrics_copy: Path | None = None) -> dict:
-    policy = load_policy(conf["policy"])
+    policy = load_policy(resolve_policy(conf["policy"]))
     train = shard_paths(Path(split_dir) / "train")
     grid: dict[bool, list] = {True: [], False: []}  # has IR -> (before, IR before, augmented)
-    with StageRun("augment", out, metrics_copy=metrics_copy) as run, LocalExecutor(conf.get("workers", 1)) as pool:
+    executor = make_executor(conf.get("executor", "local"), conf.get("workers", 1))  # Ray: $RAY_ADDRESS or local
+    with StageRun("augment", out, metrics_copy=metrics_copy) as run, executor as pool:
         run.metrics["not_applicable"] = 0
         writer = run.writer(counts=False)
         children = 0

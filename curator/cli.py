@@ -165,13 +165,21 @@ def augment(
     out: Out = None,
     metrics: Metrics = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default: params).")] = None,
+    executor: Annotated[str | None, typer.Option(
+        "--executor", help="local (process pool) or ray (cluster from $RAY_ADDRESS, else local); default: params.",
+    )] = None,
 ) -> None:
     """Add augmented copies of train records (same geometric transform on visible and IR)."""
     from curator.augment_stage import run_augment
+    from curator.executor import EXECUTORS
 
     conf = dict(_params()["augment"])
     if workers is not None:
         conf["workers"] = workers
+    if executor is not None:
+        if executor not in EXECUTORS:
+            raise typer.BadParameter(f"choose one of {', '.join(EXECUTORS)}", param_hint="--executor")
+        conf["executor"] = executor
     if not (inputs / "train").exists():
         raise CuratorError(f"{inputs / 'train'} does not exist; run `curator split` first")
     result = run_augment(inputs, out or Path("data/augmented"), conf=conf, metrics_copy=metrics)

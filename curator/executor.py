@@ -1,18 +1,76 @@
 """One small interface for the per-record work (validate, hash, augment, encode).
 
-`ordered_map(fn, items)` returns results in input order whatever the worker count, so stage
-output bytes never depend on scheduling. The local process pool is the default.
+`ordered_map(fn, items)` returns results in input order whatever the worker count or engine, so
+stage output bytes never depend on scheduling. Two engines implement it:
+
+- `LocalExecutor`: a process pool on this machine (the default);
+- `RayExecutor`: Ray tasks on a local Ray instance or a cluster (`--executor ray`, extra `[ray]`).
+
+Both stream: at most `window` items are in flight, so memory stays flat on any dataset size.
+`fn` and the items must be picklable (module-level functions, plain data).
 """
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
+
+from curator.errors import CuratorError
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+EXECUTORS = ("local", "ray")
+
+
+class Executor(Protocol):
+    workers: int
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def ordered_map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]: ...
+
+
+def make_executor(kind: str = "local", workers: int = 1, *, address: str | None = None,
+                  window: int = 256) -> Executor:
+    """The executor named `kind`; `address` is the Ray cluster (else $RAY_ADDRESS, else a local instance)."""
+    if kind == "local":
+        return LocalExecutor(workers, window=window)
+    if kind == "ray":
+        return RayExecutor(workers, address=address, window=window)
+    raise CuratorError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
+
+
+def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[R]:
+    return [fn(item) for item in chunk]
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _sliding(submit: Callable[[list[T]], Any], collect: Callable[[Any], list[R]], items: Iterable[T],
+             chunk: int, in_flight: int) -> Iterator[R]:
+    """Keep `in_flight` chunks submitted, yield their results in submission order.
+
+    A sliding window (not submit-a-window-then-drain) keeps every worker busy across boundaries:
+    a new chunk goes out as soon as the oldest one is consumed.
+    """
+    pending: deque[Any] = deque()
+    for part in _chunks(items, chunk):
+        pending.append(submit(part))
+        if len(pending) >= in_flight:
+            yield from collect(pending.popleft())
+    while pending:
+        yield from collect(pending.popleft())
 
 
 class LocalExecutor:
@@ -31,12 +89,83 @@ class LocalExecutor:
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
     def ordered_map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         if self._pool is None:
             yield from map(fn, items)
             return
-        iterator = iter(items)
-        chunk = max(1, self.window // (self.workers * 4))
-        while batch := list(islice(iterator, self.window)):
-            yield from self._pool.map(fn, batch, chunksize=chunk)
+        pool = self._pool
+        chunk = max(1, self.window // (self.workers * 8))  # 8 chunks per worker: a short tail, few IPC trips
+
+        def submit(part: list[T]) -> Future:
+            return pool.submit(_run_chunk, fn, part)
+
+        yield from _sliding(submit, Future.result, items, chunk, max(2, self.window // chunk))
+
+
+class RayExecutor:
+    """Ray tasks, one per chunk of items, on a local Ray instance or a cluster.
+
+    Plain Ray tasks rather than Ray Data: Ray Data needs a materialised or storage-backed source,
+    and one Dataset per window of a streamed input costs ~0.5 s of planning each and idles the
+    workers at every boundary (measured slower than a single process here). Tasks stream from the
+    driver's iterator with the same sliding window as the process pool, and Ray schedules them on
+    every node of the cluster.
+    """
+
+    def __init__(self, workers: int = 1, *, address: str | None = None, window: int = 256):
+        self.workers = max(1, int(workers))
+        self.address = address or os.environ.get("RAY_ADDRESS") or "local"
+        self.window = window
+        self._started = False
+        self._remote: Any = None
+
+    def __enter__(self) -> RayExecutor:
+        try:
+            import ray
+        except ImportError as exc:
+            raise CuratorError("--executor ray needs Ray: pip install 'emotion-curator[ray]'") from exc
+        if not ray.is_initialized():  # a caller that already joined a cluster keeps its own session
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage report to the network
+            local = self.address == "local"
+            ray.init(
+                address=self.address,
+                include_dashboard=False,
+                logging_level="WARNING",
+                log_to_driver=False,
+                # a local instance gets exactly `workers` CPUs; on a cluster, the cluster's resources decide.
+                # (Ray 2.60 rewrites a 127.0.0.1 node address to the host's IP and binds its gRPC ports on
+                # every interface; its default token authentication is what guards them.)
+                **({"num_cpus": self.workers} if local else {}),
+            )
+            self._started = True
+        self._remote = ray.remote(_run_chunk)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False
+
+    def _parallelism(self) -> int:
+        import ray
+
+        return max(self.workers, int(ray.cluster_resources().get("CPU", 1)))
+
+    def ordered_map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        if self._remote is None:
+            raise CuratorError("RayExecutor used outside its `with` block")
+        import ray
+
+        slots = self._parallelism()
+        chunk = max(1, self.window // (self.workers * 8))
+        remote_fn = ray.put(fn)  # shipped once, not with every chunk
+
+        def submit(part: list[T]) -> Any:
+            return self._remote.remote(remote_fn, part)
+
+        # enough chunks in flight to feed every CPU of the cluster twice over
+        yield from _sliding(submit, ray.get, items, chunk, max(2, 2 * slots, self.window // chunk))

@@ -19,7 +19,8 @@ DEFAULTS: dict[str, Any] = {
     "prepare": {"max_image_pixels": 50_000_000},
     "split": {"seed": 20250523, "ratios": {"train": 0.70, "validation": 0.15, "test": 0.15}},
     "dedup": {"max_distance": 3, "drop_within_split": False},
-    "augment": {"policy": "pipelines/augment/default.yaml", "copies": 2, "seed": 0, "workers": 2, "jpeg_quality": 90},
+    "augment": {"policy": "pipelines/augment/default.yaml", "copies": 2, "seed": 0, "workers": 2, "jpeg_quality": 90,
+                "executor": "local"},
     "publish": {"name": "emotion-curator", "shard_max_bytes": 500_000_000, "include": None},
 }
 
