@@ -68,8 +68,9 @@ def _timed(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> float:
     start = time.perf_counter()
     with open(log, "a") as out:
         proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        raise RuntimeError(f"`{' '.join(cmd)}` failed in {cwd}; see {log}")
+    if proc.returncode != 0:  # the log's tail now: a temp work dir is removed on the way out
+        tail = "".join(log.read_text().splitlines(keepends=True)[-20:])
+        raise RuntimeError(f"`{' '.join(cmd)}` failed in {cwd}:\n{tail}")
     return time.perf_counter() - start
 
 
