@@ -269,7 +269,7 @@ def rss_scale(args: argparse.Namespace, work: Path) -> list[str]:
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
-    p.add_argument("--n", type=int, default=150, help="images per size (default 150: a run of about a minute)")
+    p.add_argument("--n", type=int, default=150, help="images per size (default 150: about 2 minutes on 2 cores)")
     p.add_argument("--repeat", type=int, default=1, help="runs per measurement; the fastest counts (default 1)")
     p.add_argument("--workers", type=int, default=2, help="worker processes for every parallel measurement")
     p.add_argument("--sizes", default="224,512", help="image sizes in px, comma-separated")
