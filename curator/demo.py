@@ -23,6 +23,7 @@ from curator.hubstub import serve_hub
 from curator.progress import log
 from curator.samples import build_samples
 from curator.serve import serve_directory
+from curator.sources import all_recipes
 
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "schemas", "pipelines", "curator")
 HUB_REPOS = {"emonet_hq": "laion/emonet-face-hq", "emonet_binary": "laion/emonet-face-binary",
@@ -53,7 +54,7 @@ def sample_servers(samples: Path, scratch: Path) -> Iterator[tuple[dict[str, Any
     """Serve the samples; yields (params overrides pointing at the servers, env for subprocesses)."""
     with serve_hub(seed_hub_folder(samples, scratch / "hub"), token=None) as hub, \
             hub.client_env(scratch / "hf-home") as env, serve_directory(samples) as url:
-        sources: dict[str, Any] = {"enabled": list(build_order())}
+        sources: dict[str, Any] = {"enabled": list(all_recipes())}  # every recipe: the samples cover them all
         sources["kaggle_physio"] = {"from": f"{url}/kaggle_physio/face_emotion_physio.csv"}
         for source, repo_id in HUB_REPOS.items():
             sources[source] = {"repo": repo_id, "revision": hub.sha(repo_id)}
@@ -64,10 +65,6 @@ def sample_servers(samples: Path, scratch: Path) -> Iterator[tuple[dict[str, Any
         sources["emer"] = {"from": str(samples / "emer")}  # EMER is manual-only, as for real
         overrides = {"sources": sources, "download": {"checksums": str(samples / "checksums.tsv")}}
         yield overrides, env
-
-
-def build_order() -> tuple[str, ...]:
-    return ("kaggle_physio", "emonet_hq", "emonet_binary", "emonet_big", "viri", "nvie", "emer")
 
 
 def make_workspace(workspace: Path, overrides: dict[str, Any], *, git: bool = False) -> Path:
