@@ -21,6 +21,7 @@ from curator.augment import (
     GRID_HEADER_PX,
     Augmented,
     Policy,
+    augment_copies,
     augment_one,
     before_after_grid,
     load_policy,
@@ -29,6 +30,7 @@ from curator.augment import (
     record_seed,
     replay,
 )
+from curator import augment as augment_module
 from curator.errors import CuratorError, SchemaError
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "pipelines" / "augment" / "default.yaml"
@@ -192,6 +194,26 @@ def test_determinism_across_processes(policy: Policy, records: list[tuple[bytes,
     assert remote_seeds == seeds
     for mine, theirs in zip(local, remote, strict=True):
         assert mine == theirs  # dataclass equality: image, infrared and transform
+
+
+def test_reused_pipelines_give_the_bytes_of_freshly_built_ones(
+    policy: Policy, records: list[tuple[bytes, bytes | None]]
+) -> None:
+    # The Composes are cached per process and re-seeded per call: a call after many others must
+    # give what a brand-new pipeline gives, or output would depend on which worker ran what before.
+    seeds = [record_seed(3, f"rec-{i}", 0) for i in range(len(records))]
+    warm = [augment_one(v, ir, policy, seed=s) for (v, ir), s in zip(records, seeds, strict=True)]
+    for i, ((visible, ir), seed) in enumerate(zip(records, seeds, strict=True)):
+        augment_module._COMPOSES.__dict__.clear()
+        assert augment_one(visible, ir, policy, seed=seed) == warm[i]
+
+
+def test_copies_decode_once_and_equal_single_calls(policy: Policy, records: list[tuple[bytes, bytes | None]]) -> None:
+    for i, (visible, ir) in enumerate(records[:4]):
+        seeds = [record_seed(5, f"rec-{i}", c) for c in range(3)]
+        batch = augment_copies(visible, ir, policy, seeds=seeds)
+        assert batch == [augment_one(visible, ir, policy, seed=s) for s in seeds]
+        assert len({b.image for b in batch}) == 3
 
 
 # ---------------------------------------------------------------- alignment and IR isolation
