@@ -8,6 +8,7 @@ import struct
 import zlib
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
@@ -100,6 +101,32 @@ def test_shard_writer_caps_shard_size_and_reads_back(tmp_path):
     assert paths[0].name == f"part-00000-of-{len(paths):05d}.parquet"
     assert count_rows(tmp_path) == 100
     assert [r["id"] for r in iter_records(tmp_path)] == [r["id"] for r in rows]
+
+
+@pytest.mark.parametrize("batch", [1, 7, 64])
+def test_shard_bytes_do_not_depend_on_how_rows_are_batched(tmp_path, batch):
+    schema = pa.schema([("id", pa.string()), ("blob", pa.binary())])
+    rows = [{"id": f"r{i}", "blob": random.Random(i).randbytes(300)} for i in range(53)]
+    with ShardWriter(tmp_path / "all", schema, group_rows=10) as writer:
+        writer.write_rows(rows)
+    with ShardWriter(tmp_path / "batched", schema, group_rows=10) as writer:
+        for start in range(0, len(rows), batch):
+            writer.write_rows(rows[start:start + batch])
+    one, other = (pq.ParquetFile(tmp_path / d / "part-00000.parquet") for d in ("all", "batched"))
+    groups = [one.metadata.row_group(i).num_rows for i in range(one.metadata.num_row_groups)]
+    assert groups == [10, 10, 10, 10, 10, 3]
+    shard_bytes = [(tmp_path / d / "part-00000.parquet").read_bytes() for d in ("all", "batched")]
+    assert shard_bytes[0] == shard_bytes[1]
+    assert other.read().to_pylist() == rows
+
+
+def test_image_bytes_are_stored_uncompressed_and_the_rest_zstd(tmp_path):
+    schema = pa.schema([("id", pa.string()), ("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())]))])
+    with ShardWriter(tmp_path, schema) as writer:
+        writer.write_rows([{"id": "a", "image": {"bytes": b"\xff\xd8jpeg", "path": "a.jpg"}}])
+    meta = pq.ParquetFile(tmp_path / "part-00000.parquet").metadata.row_group(0)
+    codecs = {meta.column(i).path_in_schema: meta.column(i).compression for i in range(meta.num_columns)}
+    assert codecs == {"id": "ZSTD", "image.bytes": "UNCOMPRESSED", "image.path": "ZSTD"}
 
 
 def test_stage_run_writes_rejects_and_checks_accounting(tmp_path):

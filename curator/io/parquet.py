@@ -47,6 +47,7 @@ class ShardWriter:
         self._file: Any = None
         self._writer: pq.ParquetWriter | None = None
         self._closed = False
+        self._compression = compression_by_column(schema)
 
     def write_rows(self, rows: list[dict[str, Any]]) -> None:
         if rows:
@@ -63,18 +64,23 @@ class ShardWriter:
         self._buffer_rows += table.num_rows
         self._buffer_bytes += table.nbytes
         if self._buffer_rows >= self.group_rows or self._buffer_bytes >= self.group_bytes:
-            self._flush()
+            self._flush(final=False)
 
-    def _flush(self) -> None:
+    def _flush(self, *, final: bool = True) -> None:
+        """Write the buffer as row groups; unless `final`, keep a partial last group buffered, so
+        row groups are the same whether callers write one row at a time or hundreds."""
         if not self._buffer_rows:
             return
         table = pa.concat_tables(self._buffer)
-        self._buffer, self._buffer_rows, self._buffer_bytes = [], 0, 0
         # one row group per slice, so a shard can end between groups near the size cap
         per_row = max(table.nbytes / table.num_rows, 1)
         step = max(1, min(self.group_rows, int(self.group_bytes / per_row)))
-        for start in range(0, table.num_rows, step):
-            self._write_group(table.slice(start, step))
+        end = table.num_rows if final else table.num_rows - table.num_rows % step
+        for start in range(0, end, step):
+            self._write_group(table.slice(start, min(step, end - start)))
+        rest = table.slice(end)
+        self._buffer = [rest] if rest.num_rows else []
+        self._buffer_rows, self._buffer_bytes = rest.num_rows, rest.nbytes if rest.num_rows else 0
 
     def _write_group(self, group: pa.Table) -> None:
         if self._writer is not None and self._file.tell() + group.nbytes > self.max_bytes:
@@ -89,7 +95,7 @@ class ShardWriter:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{self.prefix}-{len(self.paths):05d}.parquet"
         self._file = open(path, "wb")  # noqa: SIM115 - closed in _close_shard
-        self._writer = pq.ParquetWriter(self._file, self.schema, compression="zstd")
+        self._writer = pq.ParquetWriter(self._file, self.schema, compression=self._compression)
         self.paths.append(path)
 
     def _close_shard(self) -> None:
@@ -121,6 +127,24 @@ class ShardWriter:
         self._close_shard() if exc[0] else self.close()
 
 
+def compression_by_column(schema: pa.Schema) -> dict[str, str]:
+    """zstd for every leaf column except raw binary ones (the image bytes).
+
+    JPEG/PNG bytes are compressed already: zstd saved 4% of their size at 0.085 ms per row, the
+    largest single cost of publishing 224 px faces. The leaf paths come from pyarrow's own mapping
+    of the schema to Parquet, which any column missing from the dict would leave uncompressed.
+    """
+    probe = pa.BufferOutputStream()
+    pq.write_table(schema.empty_table(), probe)
+    parquet_schema = pq.ParquetFile(pa.BufferReader(probe.getvalue())).schema
+    codecs = {}
+    for i in range(len(parquet_schema)):
+        column = parquet_schema.column(i)
+        raw_binary = column.physical_type == "BYTE_ARRAY" and column.logical_type.type == "NONE"
+        codecs[column.path] = "NONE" if raw_binary else "ZSTD"
+    return codecs
+
+
 def shard_paths(location: Path | Iterable[Path]) -> list[Path]:
     """The shards of a directory (sorted, recursive) or an explicit list of files."""
     if isinstance(location, (str, os.PathLike)):
@@ -136,7 +160,9 @@ def iter_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Stream record batches from every shard, reading only `columns` when given."""
     for path in shard_paths(location):
-        pf = pq.ParquetFile(path)
+        # pre_buffer off: on by default, it holds far more of a shard than one batch (peak RSS grew
+        # +18% instead of +110% from 10k to 100k rows of images, at the same speed).
+        pf = pq.ParquetFile(path, pre_buffer=False)
         yield from pf.iter_batches(batch_size=batch_rows, columns=columns)
 
 
