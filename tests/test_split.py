@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from curator import split as split_module
+from curator.errors import CuratorError
+from curator.io.parquet import ShardWriter, shard_paths
+from curator.schema import arrow_schema, empty_record
 from curator.split import RARE, SPLITS, Group, assign_groups, pool_rare_strata, target_counts
+from curator.taxonomy import taxonomy
 
 RATIOS = {"train": 0.70, "validation": 0.15, "test": 0.15}
 
@@ -94,3 +100,65 @@ def test_stability_under_growth_property(n, seed):
 
 def test_split_names_are_the_hf_ones():
     assert SPLITS == ("train", "validation", "test")
+
+
+def _class_of(label, fine, original) -> str:
+    """The class a record votes for: basic label, else fine label, else the source's own text."""
+    tax = taxonomy()
+    if label is not None:
+        return tax.basic[label]
+    if fine is not None:
+        return tax.fine[fine]
+    return original if original is not None else "(unlabelled)"
+
+
+def _normalized_rows(seed: int, n: int) -> list[dict]:
+    rng = random.Random(seed)
+    tax = taxonomy()
+    rows = []
+    for i in range(n):
+        source = rng.choice(["viri", "kaggle_physio", "emonet_hq"])
+        rec = empty_record()
+        rec.update(id=f"{source}/{rng.getrandbits(32):08x}-{i}", source=source,
+                   group_id=f"g{rng.randrange(n // 3)}" if source == "viri" else f"{source}/{i}", license="t",
+                   label=rng.choice([None, rng.randrange(len(tax.basic))]),
+                   label_fine=rng.choice([None, rng.randrange(len(tax.fine))]),
+                   label_original=rng.choice([None, "Happy", "odd", "Ärger", RARE]))
+        rows.append(rec)
+    return rows
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_array_split_matches_the_group_objects(tmp_path, seed):
+    """run_split decides on columns; the result must be assign_groups' on the same groups."""
+    rows = _normalized_rows(seed, 600)
+    with ShardWriter(tmp_path, arrow_schema(), group_rows=40, max_bytes=20_000) as writer:  # several shards
+        writer.write_rows(rows)
+    records = split_module._read_records(shard_paths(tmp_path))
+    positions = split_module._group_positions(records, seed, chunk=7)
+    got = split_module._group_splits(records, records.group, positions, RATIOS)[records.group]
+
+    votes: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for r in rows:
+        votes[(r["source"], r["group_id"])][_class_of(r["label"], r["label_fine"], r["label_original"])] += 1
+    groups = [Group(s, g, min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0], sum(c.values()))
+              for (s, g), c in votes.items()]
+    expected = assign_groups(groups, RATIOS, seed)
+    assert [SPLITS[s] for s in got] == [expected[(r["source"], r["group_id"])] for r in rows]
+
+    metrics = split_module._split_metrics(records, got, RATIOS)
+    counts: dict = defaultdict(Counter)
+    for r, s in zip(rows, got, strict=True):
+        counts[(r["source"], _class_of(r["label"], r["label_fine"], r["label_original"]))][SPLITS[s]] += 1
+    assert {(src, cls): v["counts"] for src, by_class in metrics["per_source_class"].items()
+            for cls, v in by_class.items()} == {k: {s: c[s] for s in SPLITS} for k, c in counts.items()}
+    assert list(metrics["per_source_class"]) == sorted({r["source"] for r in rows})
+
+
+def test_repeated_record_ids_are_refused(tmp_path):
+    rows = _normalized_rows(1, 20)
+    rows[7]["id"] = rows[3]["id"]
+    with ShardWriter(tmp_path, arrow_schema()) as writer:
+        writer.write_rows(rows)
+    with pytest.raises(CuratorError, match="1 repeated record id"):
+        split_module._read_records(shard_paths(tmp_path))
