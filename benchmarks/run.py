@@ -89,7 +89,7 @@ class SizeRun:
         self.job("decode_1", "decode", images=img, workers=1)
         self.job("decode", "decode", images=img, workers=w)
         self.job("decode_encode", "decode_encode", images=img, workers=w)
-        self.job("prepare", "prepare", images=img, out=str(d / "prepared"))
+        self.job("prepare", "prepare", images=img, out=str(d / "prepared"), workers=w)
         self.job("normalize", "normalize", prepared=str(d / "prepared"), out=str(d / "normalized"))
         self.job("split", "split", normalized=str(d / "normalized"), out=str(d / "split"))
         aug = self.job("augment", "augment", split_dir=str(d / "split"), out=str(d / "augmented"), workers=w,
@@ -245,7 +245,7 @@ def rss_scale(args: argparse.Namespace, work: Path) -> list[str]:
         run.work.mkdir(parents=True, exist_ok=True)
         generate(run.images, n, args.rss_size, args.workers)
         d, img = run.work / "stages", str(run.images)
-        run.job("prepare", "prepare", images=img, out=str(d / "prepared"))
+        run.job("prepare", "prepare", images=img, out=str(d / "prepared"), workers=args.workers)
         run.job("normalize", "normalize", prepared=str(d / "prepared"), out=str(d / "normalized"))
         run.job("split", "split", normalized=str(d / "normalized"), out=str(d / "split"))
         run.job("augment", "augment", split_dir=str(d / "split"), out=str(d / "augmented"), workers=args.workers,

@@ -28,10 +28,28 @@ _state: dict[str, Any] = {"params_path": None}
 Src = Annotated[str, typer.Argument(help="Source name (see `curator sources`).")]
 Out = Annotated[Path | None, typer.Option("--out", help="Output directory (default: the DVC layout under data/).")]
 Metrics = Annotated[Path | None, typer.Option("--metrics", help="Also write the stage's metrics JSON here.")]
+Workers = Annotated[int | None, typer.Option("--workers", help="Worker processes (default: params).")]
+ExecutorName = Annotated[str | None, typer.Option(
+    "--executor", help="local (process pool) or ray (cluster from $RAY_ADDRESS, else local); default: params.",
+)]
 
 
 def _params() -> dict[str, Any]:
     return load_params(_state["params_path"])
+
+
+def _executor_conf(conf: dict[str, Any], workers: int | None, executor: str | None) -> dict[str, Any]:
+    """A stage's params section with --workers/--executor applied (prepare and augment share them)."""
+    from curator.executor import EXECUTORS
+
+    conf = dict(conf)
+    if workers is not None:
+        conf["workers"] = workers
+    if executor is not None:
+        if executor not in EXECUTORS:
+            raise typer.BadParameter(f"choose one of {', '.join(EXECUTORS)}", param_hint="--executor")
+        conf["executor"] = executor
+    return conf
 
 
 @app.callback()
@@ -107,16 +125,20 @@ def prepare(
     raw: Annotated[Path | None, typer.Option("--raw", help="Raw files (default data/raw/<source>).")] = None,
     out: Out = None,
     metrics: Metrics = None,
+    workers: Workers = None,
+    executor: ExecutorName = None,
 ) -> None:
     """Read one source's raw files into unified records (Parquet shards + rejects.jsonl)."""
     from curator.sources import get_recipe
     from curator.sources.base import run_prepare
 
+    params = _params()
+    params["prepare"] = _executor_conf(params.get("prepare", {}), workers, executor)
     recipe = get_recipe(source)
     raw = raw or Path("data/raw") / source
     if not raw.exists():
         raise CuratorError(f"{raw} does not exist; run `curator download {source}` first (or pass --raw)")
-    result = run_prepare(source, recipe.prepare, raw, out or Path("data/prepared") / source, _params(),
+    result = run_prepare(source, recipe.prepare, raw, out or Path("data/prepared") / source, params,
                          metrics_copy=metrics)
     typer.echo(f"prepare {source}: {result['kept']} kept, {result['rejected']} rejected")
 
@@ -164,22 +186,13 @@ def augment(
     inputs: Annotated[Path, typer.Option("--in", help="Split records (only train/ is read).")] = Path("data/split"),
     out: Out = None,
     metrics: Metrics = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default: params).")] = None,
-    executor: Annotated[str | None, typer.Option(
-        "--executor", help="local (process pool) or ray (cluster from $RAY_ADDRESS, else local); default: params.",
-    )] = None,
+    workers: Workers = None,
+    executor: ExecutorName = None,
 ) -> None:
     """Add augmented copies of train records (same geometric transform on visible and IR)."""
     from curator.augment_stage import run_augment
-    from curator.executor import EXECUTORS
 
-    conf = dict(_params()["augment"])
-    if workers is not None:
-        conf["workers"] = workers
-    if executor is not None:
-        if executor not in EXECUTORS:
-            raise typer.BadParameter(f"choose one of {', '.join(EXECUTORS)}", param_hint="--executor")
-        conf["executor"] = executor
+    conf = _executor_conf(_params()["augment"], workers, executor)
     if not (inputs / "train").exists():
         raise CuratorError(f"{inputs / 'train'} does not exist; run `curator split` first")
     result = run_augment(inputs, out or Path("data/augmented"), conf=conf, metrics_copy=metrics)

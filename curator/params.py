@@ -16,7 +16,7 @@ from curator.errors import CuratorError
 DEFAULTS: dict[str, Any] = {
     "sources": {"enabled": ["kaggle_physio"]},
     "download": {"checksums": None, "record_checksums": False, "timeout": 30, "retries": 4},
-    "prepare": {"max_image_pixels": 50_000_000},
+    "prepare": {"max_image_pixels": 50_000_000, "workers": 2, "executor": "local"},
     "split": {"seed": 20250523, "ratios": {"train": 0.70, "validation": 0.15, "test": 0.15}},
     "dedup": {"max_distance": 3, "drop_within_split": False},
     "augment": {"policy": "pipelines/augment/default.yaml", "copies": 2, "seed": 0, "workers": 2, "jpeg_quality": 90,

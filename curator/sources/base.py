@@ -11,18 +11,20 @@ A recipe module in curator/sources/ defines:
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from curator.io.images import DEFAULT_MAX_PIXELS, check_image, dhash, upright_8bit
+from curator.executor import make_executor
+from curator.io.images import DEFAULT_MAX_PIXELS
 from curator.progress import track
 from curator.reasons import Reason
 from curator.schema import required_columns
+from curator.sources.checks import IMAGE_COLUMNS, Checked, check_images
 from curator.stage import StageRun
 
 
@@ -50,51 +52,52 @@ class Reject:
 PrepareFn = Callable[[Path, dict[str, Any]], Iterator["dict[str, Any] | Reject"]]
 
 
-def _check_images(record: dict[str, Any], max_pixels: int, fixes: list[dict[str, Any]]) -> Reject | None:
-    """Decode each image once: reject a bad one, else fingerprint it (sha256 + dHash) for dedup.
+def _image_task(item: dict[str, Any] | Reject, seen: set[str]) -> dict[str, bytes | None] | None:
+    """What the workers check for one item: the bytes of its present image columns; None when the
+    item is rejected whatever its images (a Reject, or an id already kept)."""
+    if isinstance(item, Reject) or item["id"] in seen:
+        return None
+    return {c: item[c].get("bytes") for c in IMAGE_COLUMNS if item.get(c) is not None}
 
-    An image whose stored pixels are not what a viewer shows (EXIF-rotated, 16-bit) is replaced
-    by its upright 8-bit PNG (curator.io.images.upright_8bit), and the change is added to `fixes`:
-    every reader of the published bytes, and augment and dedup here, then see the same picture.
+
+def _tasks(items: Iterator[dict[str, Any] | Reject], run: StageRun, required: list[str], seen: set[str],
+           waiting: deque[dict[str, Any] | Reject]) -> Iterator[dict[str, bytes | None] | None]:
+    """One task per recipe item, in order; the item itself waits in `waiting` for its result.
+
+    Every item gets a task (None if nothing to check) so that results pair with items one to one,
+    and the executor's window bounds how many items wait, even on a source without images.
     """
-    hashes: dict[str, str | None] = {}
-    for column in ("image", "infrared"):
-        value = record.get(column)
-        if value is None:
-            continue
-        data = value.get("bytes")
-        check = check_image(data, max_pixels=max_pixels, keep=True)
-        if not check.ok:
-            return Reject(record["id"], check.reason, f"{column}: {check.detail}", value.get("path"))
-        image = check.image
-        fixed = upright_8bit(image)
-        if fixed is not None:
-            fixes.append({"id": record["id"], "column": column, "path": value.get("path"),
-                          "changes": list(fixed.changes),
-                          "from": f"{check.format} {check.mode} {check.width}x{check.height}"})
-            data, image = fixed.data, fixed.image
-            record[column] = {**value, "bytes": data}
-        hashes[f"{column}_sha256"] = hashlib.sha256(data).hexdigest()
-        hashes[f"{column}_dhash"] = dhash(image)
-    record["hashes"] = hashes or None
-    return None
+    for item in items:
+        run.count_input()
+        if not isinstance(item, Reject):
+            item = _missing_fields(item, required) or item
+        waiting.append(item)
+        yield _image_task(item, seen)
 
 
 def run_prepare(
     source: str, prepare: PrepareFn, raw: Path, out: Path, params: dict[str, Any], *, metrics_copy: Path | None = None
 ) -> dict[str, Any]:
-    """Drive one recipe's prepare() into `out`: records as shards, the rest as rejects."""
-    max_pixels = int(params.get("prepare", {}).get("max_image_pixels", DEFAULT_MAX_PIXELS))
+    """Drive one recipe's prepare() into `out`: records as shards, the rest as rejects.
+
+    The image work runs on the executor (prepare.executor, prepare.workers: 1 = in this process);
+    everything that depends on order (duplicate ids, rows, rejects, fixes) stays here, in input
+    order, so the output bytes are the same for any worker count.
+    """
+    conf = params.get("prepare", {})
+    max_pixels = int(conf.get("max_image_pixels", DEFAULT_MAX_PIXELS))
     required = required_columns()
     seen: set[str] = set()
     fixes: list[dict[str, Any]] = []  # images re-encoded upright/8-bit: few, so kept in memory
-    with StageRun("prepare", out, source=source, metrics_copy=metrics_copy) as run:
+    waiting: deque[dict[str, Any] | Reject] = deque()
+    check = partial(check_images, max_pixels=max_pixels)
+    executor = make_executor(conf.get("executor", "local"), int(conf.get("workers", 1)))
+    with StageRun("prepare", out, source=source, metrics_copy=metrics_copy) as run, executor as pool:
         writer = run.writer()
         batch: list[dict[str, Any]] = []
-        for item in track(prepare(Path(raw), params), desc=f"prepare {source}"):
-            run.count_input()
-            if not isinstance(item, Reject):
-                item = _check_record(item, required, seen, max_pixels, fixes)
+        items = track(prepare(Path(raw), params), desc=f"prepare {source}")
+        for checked in pool.ordered_map(check, _tasks(items, run, required, seen, waiting)):
+            item = _resolve(waiting.popleft(), checked, seen, fixes)
             if isinstance(item, Reject):
                 run.reject(id=item.id, reason=item.reason, detail=item.detail, path=item.path)
                 continue
@@ -110,18 +113,36 @@ def run_prepare(
     return {"inputs": run.inputs, "kept": run.kept, "rejected": run.rejects.total}
 
 
-def _check_record(
-    record: dict[str, Any], required: list[str], seen: set[str], max_pixels: int, fixes: list[dict[str, Any]]
-) -> dict | Reject:
+def _missing_fields(record: dict[str, Any], required: list[str]) -> Reject | None:
     missing = [c for c in required if record.get(c) in (None, "")]
     if missing:
         return Reject(record.get("id"), Reason.MISSING_FIELD, f"missing {', '.join(missing)}")
-    if record["id"] in seen:
-        return Reject(record["id"], Reason.DUPLICATE_ID, f"id {record['id']} already seen; kept the first")
-    mine: list[dict[str, Any]] = []  # only a kept record's fixes are reported
-    problem = _check_images(record, max_pixels, mine)
-    if problem:
-        return problem
-    fixes.extend(mine)
-    seen.add(record["id"])
-    return record
+    return None
+
+
+def _resolve(item: dict[str, Any] | Reject, checked: Checked | None, seen: set[str],
+             fixes: list[dict[str, Any]]) -> dict[str, Any] | Reject:
+    """Decide one item, in input order: the record, with its fixed bytes and hashes, or a Reject.
+
+    The duplicate check comes first and uses `seen` as it is now: a duplicate is rejected whatever
+    its images, and an id counts as seen only once a record with it was kept (a later record may
+    reuse the id of a rejected one). A record submitted while its id's first record was still
+    being checked was checked too; that result is simply dropped here.
+    """
+    if isinstance(item, Reject):
+        return item
+    if item["id"] in seen:
+        return Reject(item["id"], Reason.DUPLICATE_ID, f"id {item['id']} already seen; kept the first")
+    if checked is None:  # _image_task skips only Rejects and ids in `seen`, and `seen` only grows
+        raise RuntimeError(f"prepare: no image check for {item['id']}")
+    if checked.bad is not None:
+        bad = checked.bad
+        return Reject(item["id"], bad.reason, f"{bad.column}: {bad.detail}", item[bad.column].get("path"))
+    for fix in checked.fixed:
+        value = item[fix.column]
+        fixes.append({"id": item["id"], "column": fix.column, "path": value.get("path"), "changes": list(fix.changes),
+                      "from": fix.was})
+        item[fix.column] = {**value, "bytes": fix.data}
+    item["hashes"] = checked.hashes
+    seen.add(item["id"])
+    return item
