@@ -88,7 +88,9 @@ LIMITATIONS = (
 def render_card(configs: list[Any], sources: list[str], params: dict[str, Any], folder: Path) -> str:
     """The whole card: YAML header, then one section per topic, all derived from the build."""
     header = card_header(configs, sources, params)
-    lines = ["---", yaml.safe_dump(header, sort_keys=False, allow_unicode=True).rstrip(), "---", ""]
+    # libyaml's dumper when present: same text, 5x faster on the ~50 kB features header
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    lines = ["---", yaml.dump(header, Dumper=dumper, sort_keys=False, allow_unicode=True).rstrip(), "---", ""]
     for section in (_intro(header["pretty_name"], configs), _sources(sources), _prohibited(sources),
                     _taxonomy(sources), _splitting(params), _augmentation(folder, params), _limitations(),
                     _provenance(sources, params)):

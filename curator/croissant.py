@@ -1,7 +1,9 @@
 """croissant.json: Croissant 1.x metadata (with its Responsible-AI fields) of a published folder.
 
-Built with mlcroissant's own classes, so what we write is what its validator reads; fields
-are derived from each config's HF features.
+The dataset-level metadata (context, licences, RAI fields) is built with mlcroissant's own classes;
+the record sets are plain JSON-LD derived from each config's HF features, in the form mlcroissant
+writes them: building them as mlcroissant objects and serialising took ~4 s per publish, whatever
+the data size. Tests validate the file with mlcroissant and read records through it.
 """
 
 from __future__ import annotations
@@ -17,35 +19,40 @@ import mlcroissant as mlc
 from curator.sources import get_recipe
 
 _SCALAR_TYPES = {
-    "string": mlc.DataType.TEXT, "bool": mlc.DataType.BOOL, "int64": mlc.DataType.INTEGER,
-    "float32": mlc.DataType.FLOAT32, "float64": mlc.DataType.FLOAT64,
+    "string": "sc:Text", "bool": "sc:Boolean", "int64": "sc:Integer", "float32": "cr:Float32", "float64": "cr:Float64",
 }
 
 
-def _field(record_set: str, name: str, feature: Any, file_set: str, path: tuple[str, ...] = ()) -> mlc.Field:
+def _field(record_set: str, name: str, feature: Any, file_set: str, path: tuple[str, ...] = ()) -> dict[str, Any]:
     """One Croissant field for an HF feature: scalars, class labels, images, structs and lists."""
-    uid = f"{record_set}/{'/'.join((*path, name))}"
-    column = path[0] if path else name
-    json_path = ".".join((*path[1:], name)) if path else None
-    extract = mlc.Extract(column=column)
-    # nested values: read the top-level column, then pick the member (as the Hub's own Croissant does)
-    transforms = [mlc.Transform(json_path=json_path)] if json_path else None
-    source = mlc.Source(file_set=file_set, extract=extract, transforms=transforms)
+    field: dict[str, Any] = {"@type": "cr:Field", "@id": f"{record_set}/{'/'.join((*path, name))}", "name": name}
     repeated = isinstance(feature, datasets.List)
     inner = feature.feature if repeated else feature
-    kwargs: dict[str, Any] = {"id": uid, "name": name, "is_array": repeated or None}
     if repeated:
-        kwargs["array_shape"] = str(feature.length) if feature.length and feature.length > 0 else "-1"
-    if isinstance(inner, datasets.ClassLabel):
-        return mlc.Field(**kwargs, description="class index: " + ", ".join(inner.names),
-                         data_types=[mlc.DataType.INTEGER], source=source)
-    if isinstance(inner, datasets.Image):
-        image_source = mlc.Source(file_set=file_set, extract=extract, transforms=[mlc.Transform(json_path="bytes")])
-        return mlc.Field(**kwargs, data_types=[mlc.DataType.IMAGE_OBJECT], source=image_source)
+        field["cr:arrayShape"] = str(feature.length) if feature.length and feature.length > 0 else "-1"
+        field["cr:isArray"] = True
     if isinstance(inner, dict):
-        subs = [_field(record_set, sub, feat, file_set, (*path, name)) for sub, feat in inner.items()]
-        return mlc.Field(**kwargs, sub_fields=subs)
-    return mlc.Field(**kwargs, data_types=[_SCALAR_TYPES.get(inner.dtype, mlc.DataType.TEXT)], source=source)
+        field["subField"] = [_field(record_set, sub, feat, file_set, (*path, name)) for sub, feat in inner.items()]
+        return field
+    # nested values: read the top-level column, then pick the member (as the Hub's own Croissant does)
+    json_path = ".".join((*path[1:], name)) if path else None
+    if isinstance(inner, datasets.ClassLabel):
+        field["description"] = "class index: " + ", ".join(inner.names)
+        field["dataType"] = "sc:Integer"
+    elif isinstance(inner, datasets.Image):
+        field["dataType"] = "sc:ImageObject"
+        json_path = "bytes"
+    else:
+        field["dataType"] = _SCALAR_TYPES.get(inner.dtype, "sc:Text")
+    source: dict[str, Any] = {"fileSet": {"@id": file_set}, "extract": {"column": path[0] if path else name}}
+    if json_path:
+        source["transform"] = {"jsonPath": json_path}
+    field["source"] = source
+    return field
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))  # three EmoNet-Face configs share one licence and one paper
 
 
 def build_croissant(configs: list[Any], sources: list[str], params: dict[str, Any]) -> dict[str, Any]:
@@ -54,20 +61,18 @@ def build_croissant(configs: list[Any], sources: list[str], params: dict[str, An
     distribution, record_sets = [], []
     for cfg in configs:
         file_set = f"{cfg.name}-parquet"
-        distribution.append(mlc.FileSet(id=file_set, name=file_set, encoding_formats=["application/x-parquet"],
-                                        includes=[f"data/{cfg.name}/*.parquet"]))
-        fields = [_field(cfg.name, col, feat, file_set) for col, feat in cfg.features.items()]
-        record_sets.append(mlc.RecordSet(id=cfg.name, name=cfg.name, description=cfg.doc, fields=fields))
+        distribution.append({"@type": "cr:FileSet", "@id": file_set, "name": file_set,
+                             "encodingFormat": "application/x-parquet", "includes": f"data/{cfg.name}/*.parquet"})
+        record_sets.append({"@type": "cr:RecordSet", "@id": cfg.name, "name": cfg.name, "description": cfg.doc,
+                            "field": [_field(cfg.name, col, feat, file_set) for col, feat in cfg.features.items()]})
     metadata = mlc.Metadata(
         name=name,
         description="Facial-emotion data from several sources, labels mapped into one taxonomy "
                     "(8 basic classes, 40 EmoNet-Face classes), split 70/15/15 without subject leakage.",
-        license=[i.license for i in infos],
+        license=_unique([i.license for i in infos]),
         url="https://huggingface.co/datasets",
-        cite_as="; ".join(i.citation for i in infos),
+        cite_as="; ".join(_unique([i.citation for i in infos])),
         version="1.0.0",
-        distribution=distribution,
-        record_sets=record_sets,
         data_collection="Aggregated from public/licensed sources: " + "; ".join(i.title for i in infos),
         data_preprocessing_protocol=["labels mapped by schemas/maps (one reason per entry)",
                                      "images validated with a pixel cap; bad items rejected with a reason",
@@ -81,7 +86,7 @@ def build_croissant(configs: list[Any], sources: list[str], params: dict[str, An
                            "workplaces or education, no biometric categorisation of real people.",
         personal_sensitive_information=["faces of real people (VIRI, NVIE, EMER, Kaggle features)"],
     )
-    return metadata.to_json()
+    return {**metadata.to_json(), "distribution": distribution, "recordSet": record_sets}
 
 
 def write_croissant(folder: Path, configs: list[Any], sources: list[str], params: dict[str, Any]) -> Path:

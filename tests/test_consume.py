@@ -86,3 +86,26 @@ def test_thermal_pairs_carry_the_same_pair_code_after_publishing(sample_build):
         for row in ds[split]:
             if not row["augmented_from"]:
                 assert read_pair_code(row["image"]) == read_pair_code(row["infrared"])
+
+
+def test_croissant_reads_the_same_records_and_images(sample_build):
+    # The Croissant record sets are written as plain JSON-LD: reading records through mlcroissant
+    # proves each field points at the right column (and member) of the right files.
+    import itertools
+    import logging
+
+    import mlcroissant as mlc
+
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    dataset = mlc.Dataset(jsonld=str(sample_build["pub"] / "croissant.json"))
+    records = list(itertools.islice(dataset.records("thermal"), 6))
+    loaded = datasets.load_dataset(str(sample_build["pub"]), "thermal")  # the record set spans every split
+    expected = {r["id"]: r for split in SPLITS for r in loaded[split]}
+    assert len(records) == 6
+    for record in records:
+        row = expected[record["thermal/id"].decode()]
+        assert record["thermal/label"] == row["label"]
+        assert record["thermal/image"].size == row["image"].size
+        assert record["thermal/infrared"].tobytes() == row["infrared"].tobytes()
+        assert record["thermal/hashes"]["thermal/hashes/image_sha256"] == (
+            row["hashes"]["image_sha256"].encode() if row["hashes"] else None)
