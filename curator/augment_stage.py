@@ -56,7 +56,7 @@ def run_augment(split_dir: Path, out: Path, *, conf: dict[str, Any], metrics_cop
     train = shard_paths(Path(split_dir) / "train")
     work = partial(augment_record, policy=policy, copies=int(conf["copies"]), seed=int(conf["seed"]),
                    quality=int(conf["jpeg_quality"]))
-    grid: dict[bool, list] = {True: [], False: []}  # has IR -> (before, IR before, augmented)
+    grid = {has_ir: {"rows": [], "spares": []} for has_ir in (True, False)}  # report examples
     executor = make_executor(conf.get("executor", "local"), conf.get("workers", 1))  # Ray: $RAY_ADDRESS or local
     with StageRun("augment", out, metrics_copy=metrics_copy) as run, executor as pool:
         run.metrics["not_applicable"] = 0
@@ -85,18 +85,30 @@ def run_augment(split_dir: Path, out: Path, *, conf: dict[str, Any], metrics_cop
                 _collect_grid(grid, parent, outcome)
         writer.write_rows(rows)
         run.metrics.update(augmented_rows=children, copies=int(conf["copies"]), policy=str(conf["policy"]))
-        examples = (grid[True] + grid[False])[:GRID_ROWS]
+        examples = _grid_examples(grid)
         if examples:
             before_after_grid(examples, run.dir / "before_after.png")
     return {"inputs": run.inputs, "kept": run.kept, "augmented_rows": children}
 
 
 def _collect_grid(grid: dict[bool, list], parent: dict[str, Any], outcome: Outcome) -> None:
-    """Keep a few examples for the report: visible+IR pairs and visible-only, GRID_ROWS of each."""
-    child = outcome.children[0]
+    """Keep a few examples for the report: visible+IR pairs and visible-only, GRID_ROWS of each,
+    one per class first (the first train records are often all of one class), repeats as spares."""
     ir = parent["infrared"]["bytes"] if parent.get("infrared") else None
     bucket = grid[ir is not None]
-    if len(bucket) < GRID_ROWS:
-        result = Augmented(child["image"]["bytes"], child["infrared"]["bytes"] if child.get("infrared") else None,
-                           json.loads(child["transform"]))
-        bucket.append((parent["image"]["bytes"], ir, result))
+    label = parent.get("label")
+    distinct = label not in {row[3] for row in bucket["rows"]}
+    if len(bucket["rows"]) >= GRID_ROWS or (not distinct and len(bucket["spares"]) >= GRID_ROWS):
+        return
+    child = outcome.children[0]
+    result = Augmented(child["image"]["bytes"], child["infrared"]["bytes"] if child.get("infrared") else None,
+                       json.loads(child["transform"]))
+    bucket["rows" if distinct else "spares"].append((parent["image"]["bytes"], ir, result, label))
+
+
+def _grid_examples(grid: dict[bool, dict[str, list]]) -> list[tuple]:
+    chosen = []
+    for bucket in (grid[True], grid[False]):  # visible+IR pairs first
+        rows = bucket["rows"] + bucket["spares"]
+        chosen += rows[:GRID_ROWS]
+    return [row[:3] for row in chosen[:GRID_ROWS]]
