@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from curator import augment as augment_module
 from curator.augment import (
     GRID_COLUMNS,
     GRID_HEADER_PX,
@@ -30,7 +31,6 @@ from curator.augment import (
     record_seed,
     replay,
 )
-from curator import augment as augment_module
 from curator.errors import CuratorError, SchemaError
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "pipelines" / "augment" / "default.yaml"
