@@ -424,7 +424,7 @@ def before_after_grid(
                 _paste_thumb(canvas, data, origin, thumb)
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(out_png, format="PNG")
+    canvas.save(out_png, format="PNG", compress_level=1)  # a report picture: fast beats 30% smaller
     return out_png
 
 

@@ -2,48 +2,44 @@
 
 Kept apart from the stage driver so a worker imports only the augmentation stack (albumentations,
 OpenCV, Pillow) and not `datasets`, which the driver's schema code needs: ~230 MiB and ~2 s less per
-worker process.
+worker process. Workers see only a record's id and image bytes, and send back only the new bytes:
+the driver builds the child rows from the parent rows it still holds, column by column.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from curator.augment import Augmented, Policy, augment_copies, record_seed
+from curator.augment import Policy, augment_copies, record_seed
 from curator.errors import CuratorError
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What a worker sends back: the children only (the driver still holds the parent), or why not."""
+class Parent:
+    """What a worker needs of a train record."""
 
-    children: list[dict[str, Any]]
+    id: str
+    image: bytes
+    infrared: bytes | None
+
+
+@dataclass(frozen=True)
+class Copies:
+    """A parent's augmented copies, in copy order, or why there are none."""
+
+    images: list[bytes]
+    infrared: list[bytes | None]
+    transforms: list[str]  # canonical JSON of each copy's transform record
     error: str | None = None
 
 
-def augment_record(record: dict[str, Any], *, policy: Policy, copies: int, seed: int, quality: int) -> Outcome:
-    """`copies` augmented children of one record; bad input is an Outcome with an error, not an exception."""
-    infrared = record["infrared"]["bytes"] if record.get("infrared") else None
-    seeds = [record_seed(seed, record["id"], copy) for copy in range(copies)]
+def augment_parent(parent: Parent, *, policy: Policy, copies: int, seed: int, quality: int) -> Copies:
+    """`copies` augmented versions of one record; bad input gives an error, not an exception."""
+    seeds = [record_seed(seed, parent.id, copy) for copy in range(copies)]
     try:
-        results = augment_copies(record["image"]["bytes"], infrared, policy, seeds=seeds, jpeg_quality=quality)
+        results = augment_copies(parent.image, parent.infrared, policy, seeds=seeds, jpeg_quality=quality)
     except CuratorError as exc:
-        return Outcome([], str(exc))
-    return Outcome([child_row(record, copy, result) for copy, result in enumerate(results)])
-
-
-def child_row(parent: dict[str, Any], copy: int, result: Augmented) -> dict[str, Any]:
-    """The parent's row with the augmented images, a derived id and the transform that made them."""
-    child = dict(parent)
-    child["id"] = f"{parent['id']}#aug{copy}"
-    for column, data in (("image", result.image), ("infrared", result.infrared)):
-        if parent.get(column) is not None and data is not None:
-            stem = Path(parent[column].get("path") or parent["id"].replace("/", "_")).stem
-            child[column] = {"bytes": data, "path": f"{stem}_aug{copy}.jpg"}
-    child["hashes"] = None  # fingerprints describe the original bytes, not these
-    child["augmented_from"] = parent["id"]
-    child["transform"] = json.dumps(result.transform, sort_keys=True)
-    return child
+        return Copies([], [], [], str(exc))
+    return Copies([r.image for r in results], [r.infrared for r in results],
+                  [json.dumps(r.transform, sort_keys=True) for r in results])

@@ -120,13 +120,16 @@ def test_shard_bytes_do_not_depend_on_how_rows_are_batched(tmp_path, batch):
     assert other.read().to_pylist() == rows
 
 
-def test_image_bytes_are_stored_uncompressed_and_the_rest_zstd(tmp_path):
+def test_image_bytes_are_stored_plain_and_the_rest_zstd(tmp_path):
     schema = pa.schema([("id", pa.string()), ("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())]))])
     with ShardWriter(tmp_path, schema) as writer:
         writer.write_rows([{"id": "a", "image": {"bytes": b"\xff\xd8jpeg", "path": "a.jpg"}}])
     meta = pq.ParquetFile(tmp_path / "part-00000.parquet").metadata.row_group(0)
     codecs = {meta.column(i).path_in_schema: meta.column(i).compression for i in range(meta.num_columns)}
     assert codecs == {"id": "ZSTD", "image.bytes": "UNCOMPRESSED", "image.path": "ZSTD"}
+    dictionary = {meta.column(i).path_in_schema: any("DICTIONARY" in e for e in meta.column(i).encodings)
+                  for i in range(meta.num_columns)}
+    assert dictionary == {"id": True, "image.bytes": False, "image.path": True}
 
 
 def test_stage_run_writes_rejects_and_checks_accounting(tmp_path):
