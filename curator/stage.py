@@ -46,6 +46,7 @@ class StageRun:
         self.metrics: dict[str, Any] = {}
         self._writers: list[tuple[ShardWriter, bool, dict[str, Any]]] = []
         self._stack = contextlib.ExitStack()
+        self._summary: dict[str, Any] = {}  # the metrics, once the stage has finished
 
     def __enter__(self) -> StageRun:
         self.dir = self._stack.enter_context(atomic_dir(self.out))
@@ -82,7 +83,11 @@ class StageRun:
                 self._stack.__exit__(type(err), err, err.__traceback__)
                 raise
         self.rejects.close()
-        self._stack.__exit__(exc_type, exc, tb)
+        self._stack.__exit__(exc_type, exc, tb)  # moves the finished output into place
+        if exc_type is None and self.metrics_copy:
+            # only now: a kill before this leaves an old copy beside new output (DVC then re-runs the
+            # stage), never a copy describing output that is not there
+            atomic_write_json(self.metrics_copy, self._summary)
 
     def _finish(self) -> None:
         for w, _, close_kwargs in self._writers:
@@ -103,8 +108,7 @@ class StageRun:
                 " output not written"
             )
         atomic_write_json(self.dir / self.meta_subdir / "metrics.json", summary)
-        if self.metrics_copy:
-            atomic_write_json(self.metrics_copy, summary)
+        self._summary = summary
         log.info(
             "%s%s: %d in, %d kept, %d rejected %s", self.stage, f" {self.source}" if self.source else "",
             self.inputs, self.kept, rejected, dict(self.rejects.by_reason) or "",

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from curator.sources import all_recipes
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CURATOR_SHARED", ROOT.parent / "shared"))
 EMONET_DIR = SHARED / "sources" / "emonet-face"
-ALL_SOURCES = ["kaggle_physio", "emonet_hq", "emonet_binary", "emonet_big", "viri", "nvie", "emer"]
+ALL_SOURCES = list(all_recipes())  # every recipe the package ships: a new one is tested end to end at once
 
 
 def run_cli(
