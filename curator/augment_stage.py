@@ -104,10 +104,10 @@ def _child_rows(done: list[tuple[pa.Table, int, Copies]], schema: pa.Schema) -> 
     (`<parent>#aug<copy>`), `augmented_from`, the transform, and no `hashes` (those describe the
     original bytes). Built column by column: no Python dict per row."""
     parts = []
-    for _, run in groupby(done, key=lambda item: id(item[0])):  # consecutive parents of one batch
-        run = list(run)
-        rows = [row for _, row, result in run for _ in result.images]
-        parts.append(run[0][0].take(pa.array(rows, pa.int64())))
+    for _, same_batch in groupby(done, key=lambda item: id(item[0])):  # consecutive parents of one batch
+        same_batch = list(same_batch)
+        rows = [row for _, row, result in same_batch for _ in result.images]
+        parts.append(same_batch[0][0].take(pa.array(rows, pa.int64())))
     parents = pa.concat_tables(parts)
     results = [result for _, _, result in done]
     copy_index = [copy for result in results for copy in range(len(result.images))]
@@ -118,8 +118,8 @@ def _child_rows(done: list[tuple[pa.Table, int, Copies]], schema: pa.Schema) -> 
         "transform": [t for result in results for t in result.transforms],
         "hashes": [None] * len(parent_ids),
     }
-    for column in ("image", "infrared"):
-        data = [b for result in results for b in getattr(result, "images" if column == "image" else column)]
+    for column, new_bytes in (("image", [r.images for r in results]), ("infrared", [r.infrared for r in results])):
+        data = [b for copies in new_bytes for b in copies]
         present = pc.is_valid(parents.column(column)).to_pylist()
         paths = pc.struct_field(parents.column(column), "path").to_pylist()  # not the bytes: never copied
         columns[column] = [

@@ -47,6 +47,10 @@ def make_executor(kind: str = "local", workers: int = 1, *, address: str | None 
     raise CuratorError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
 
 
+def _chunk_size(window: int, workers: int) -> int:
+    return max(1, window // (workers * 8))  # 8 chunks per worker: a short tail, few IPC trips
+
+
 def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[R]:
     return [fn(item) for item in chunk]
 
@@ -96,7 +100,7 @@ class LocalExecutor:
             yield from map(fn, items)
             return
         pool = self._pool
-        chunk = max(1, self.window // (self.workers * 8))  # 8 chunks per worker: a short tail, few IPC trips
+        chunk = _chunk_size(self.window, self.workers)
 
         def submit(part: list[T]) -> Future:
             return pool.submit(_run_chunk, fn, part)
@@ -161,7 +165,7 @@ class RayExecutor:
         import ray
 
         slots = self._parallelism()
-        chunk = max(1, self.window // (self.workers * 8))
+        chunk = _chunk_size(self.window, self.workers)
         remote_fn = ray.put(fn)  # shipped once, not with every chunk
 
         def submit(part: list[T]) -> Any:

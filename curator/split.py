@@ -105,10 +105,9 @@ def pool_rare_strata(groups: Iterable[Group], ratios: dict[str, float]) -> dict[
 
 
 def _codes(values: list[str], extra: str | None = None) -> tuple[np.ndarray, list[str]]:
-    """Each value's index into the sorted distinct values (plus `extra`)."""
-    names = sorted(set(values) | ({extra} if extra is not None else set()))
-    index = {name: i for i, name in enumerate(names)}
-    return np.array([index[v] for v in values], np.int64), names
+    """`_sorted_codes` of Python strings (the Group-object entry points)."""
+    codes, names = _sorted_codes(pa.array(values, pa.string()), extra)
+    return codes, names.to_pylist()
 
 
 def assign_groups(groups: Iterable[Group], ratios: dict[str, float], seed: int) -> dict[tuple[str, str], str]:

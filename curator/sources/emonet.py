@@ -220,7 +220,7 @@ def detect_layout(source: str, file: Path, labels: tuple[str, ...] = ()) -> Layo
     try:
         schema = pq.read_schema(file)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise SchemaError(f"{source}: {file.name}: not readable as Parquet ({exc})") from None
+        raise _unreadable(source, file, exc) from None
     image = next((c for c in IMAGE_COLUMNS if c in schema.names and _is_image_struct(schema.field(c))), None)
     label = next((c for c in labels if c in schema.names), None)
     if image is None or (labels and label is None):
@@ -268,7 +268,11 @@ def read_rows(source: str, raw: Path, labels: tuple[str, ...] = ()) -> Iterator[
                     yield _row(source, layout, values, f"{file.name} row {index}")
                     index += 1
         except (pa.ArrowInvalid, OSError) as exc:  # a shard cut short or damaged after its footer was read
-            raise SchemaError(f"{source}: {file.name}: not readable as Parquet ({exc})") from None
+            raise _unreadable(source, file, exc) from None
+
+
+def _unreadable(source: str, file: Path, exc: Exception) -> SchemaError:
+    return SchemaError(f"{source}: {file.name}: not readable as Parquet ({exc})")
 
 
 def _row(source: str, layout: Layout, values: dict[str, Any], where: str) -> Row | Reject:
