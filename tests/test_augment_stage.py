@@ -117,3 +117,22 @@ def test_cli_augment_then_publish_carries_augmented_rows(split_dir, tmp_path):
     assert augmented and not any(r["augmented_from"] for r in ds["test"])
     assert augmented[0]["image"].size == (96, 96)
     assert (tmp_path / "pub" / "augment.yaml").read_text() == Path(POLICY).read_text()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_undecodable_train_image_is_rejected_and_every_record_accounted_for(tmp_path, workers):
+    # prepare validates images, so this is a train shard damaged or hand-made afterwards
+    rows = _records(12)
+    rows[3]["image"] = {"bytes": b"\xff\xd8 not a jpeg", "path": "p3.JPG"}
+    with ShardWriter(tmp_path / "split" / "train", arrow_schema()) as writer:
+        writer.write_rows(rows)
+    result = run_augment(tmp_path / "split", tmp_path / "out", conf={**_conf(workers), "copies": 1})
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert (metrics["inputs"], metrics["kept"], metrics["rejected"]) == (12, 11, 1)
+    assert metrics["not_applicable"] == 6  # the tabular rows are not inputs of this stage
+    assert result["augmented_rows"] == 11
+    rejects = [json.loads(line) for line in (tmp_path / "out" / "rejects.jsonl").read_text().splitlines()]
+    assert [(r["id"], r["source"], r["reason"]) for r in rejects] == [("viri/Happy/p3", "viri", "corrupt_image")]
+    children = list(iter_records(tmp_path / "out"))
+    assert [c["augmented_from"] for c in children] == [r["id"] for r in rows[:12] if r["id"] != "viri/Happy/p3"]
+    assert all(c["id"] == f"{c['augmented_from']}#aug0" and c["hashes"] is None for c in children)
