@@ -156,7 +156,7 @@ def naive_datasets(images: str, out: str, workers: int, copies: int) -> int:
 # ---------------------------------------------------------------- the curator stages
 
 
-def _synthetic_prepare(raw: Path, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _synthetic_prepare(raw: Path) -> Iterator[dict[str, Any]]:
     """A tiny recipe: one record per image file, subject folders as split groups.
 
     Names are listed as plain strings, one folder at a time (the order of `all_images`): a list of
@@ -164,7 +164,7 @@ def _synthetic_prepare(raw: Path, params: dict[str, Any]) -> Iterator[dict[str, 
     read through plain string paths too: this loop runs in the driver, beside the pool workers,
     and pathlib's overhead was half of its time.
     """
-    from curator.schema import empty_record
+    from curator.record.schema import empty_record
 
     for label in sorted(name for name in os.listdir(raw) if (raw / name).is_dir()):
         folder = os.path.join(raw, label)
@@ -179,38 +179,42 @@ def _synthetic_prepare(raw: Path, params: dict[str, Any]) -> Iterator[dict[str, 
 
 
 def prepare(images: str, out: str, workers: int = 1, executor: str = "local") -> int:
-    from curator.sources.base import run_prepare
+    from curator.config import Prepare
+    from curator.stages.prepare import run_prepare
 
-    params = {"prepare": {"workers": workers, "executor": executor}}
-    return run_prepare(SOURCE, _synthetic_prepare, Path(images), Path(out), params)["inputs"]
+    conf = Prepare(workers=workers, executor=executor)
+    return run_prepare(SOURCE, _synthetic_prepare, Path(images), Path(out), conf)["inputs"]
 
 
 def normalize(prepared: str, out: str) -> int:
-    from curator.normalize import run_normalize
+    from curator.stages.normalize import run_normalize
 
     return run_normalize([Path(prepared)], Path(out))["inputs"]
 
 
 def split(normalized: str, out: str) -> int:
-    from curator.split import run_split
+    from curator.config import Ratios, Split
+    from curator.stages.split import run_split
 
-    return run_split(Path(normalized), Path(out), ratios=SPLIT["ratios"], seed=SPLIT["seed"])["inputs"]
+    conf = Split(seed=SPLIT["seed"], ratios=Ratios(**SPLIT["ratios"]))
+    return run_split(Path(normalized), Path(out), conf)["inputs"]
 
 
 def augment(split_dir: str, out: str, workers: int, copies: int, executor: str = "local") -> int:
-    from curator.augment_stage import run_augment
+    from curator.config import Augment
+    from curator.stages.augment import run_augment
 
-    conf = {"policy": str(POLICY), "copies": copies, "seed": 0, "workers": workers, "jpeg_quality": JPEG_QUALITY,
-            "executor": executor}
-    return run_augment(Path(split_dir), Path(out), conf=conf)["inputs"]
+    conf = Augment(policy=str(POLICY), copies=copies, seed=0, workers=workers, jpeg_quality=JPEG_QUALITY,
+                   executor=executor)
+    return run_augment(Path(split_dir), Path(out), conf)["inputs"]
 
 
 def publish(split_dir: str, augmented: str, out: str) -> int:
-    from curator.params import DEFAULTS
-    from curator.publish import run_publish
+    from curator.config import Augment, BuildFacts
+    from curator.stages.publish import run_publish
 
-    params = {**DEFAULTS, "sources": {"enabled": [SOURCE]}, "augment": {**DEFAULTS["augment"], "policy": str(POLICY)}}
-    return run_publish(Path(split_dir), Path(out), params=params, augmented=Path(augmented))["inputs"]
+    facts = BuildFacts(augment=Augment(policy=str(POLICY)))
+    return run_publish(Path(split_dir), Path(out), facts=facts, augmented=Path(augmented))["inputs"]
 
 
 JOBS: dict[str, Callable[..., int]] = {
@@ -224,8 +228,8 @@ PRELOAD = {
     "spin": [], "decode": ["PIL.Image"], "decode_encode": ["PIL.Image"],
     "albumentations": ["albumentations", "cv2", "PIL.Image", "yaml"],
     "naive_datasets": ["albumentations", "datasets", "PIL.Image", "yaml"],
-    "prepare": ["curator.sources.base", "curator.schema"], "normalize": ["curator.normalize"],
-    "split": ["curator.split"], "augment": ["curator.augment_stage"], "publish": ["curator.publish"],
+    "prepare": ["curator.stages.prepare", "curator.record.schema"], "normalize": ["curator.stages.normalize"],
+    "split": ["curator.stages.split"], "augment": ["curator.stages.augment"], "publish": ["curator.stages.publish"],
 }
 
 

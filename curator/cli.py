@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
+from curator.config import Config, load_config
 from curator.errors import CuratorError
-from curator.params import load_params
 from curator.progress import setup_logging
+
+ExecSection = TypeVar("ExecSection", bound=Any)  # a params section with workers and executor
 
 app = typer.Typer(
     name="curator",
@@ -34,22 +36,20 @@ ExecutorName = Annotated[str | None, typer.Option(
 )]
 
 
-def _params() -> dict[str, Any]:
-    return load_params(_state["params_path"])
+def _config() -> Config:
+    return load_config(_state["params_path"])
 
 
-def _executor_conf(conf: dict[str, Any], workers: int | None, executor: str | None) -> dict[str, Any]:
+def _executor_conf(conf: ExecSection, workers: int | None, executor: str | None) -> ExecSection:
     """A stage's params section with --workers/--executor applied (prepare and augment share them)."""
     from curator.executor import EXECUTORS
 
-    conf = dict(conf)
-    if workers is not None:
-        conf["workers"] = workers
-    if executor is not None:
-        if executor not in EXECUTORS:
-            raise typer.BadParameter(f"choose one of {', '.join(EXECUTORS)}", param_hint="--executor")
-        conf["executor"] = executor
-    return conf
+    if workers is not None and workers < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--workers")
+    if executor is not None and executor not in EXECUTORS:
+        raise typer.BadParameter(f"choose one of {', '.join(EXECUTORS)}", param_hint="--executor")
+    changes = {k: v for k, v in (("workers", workers), ("executor", executor)) if v is not None}
+    return conf.model_copy(update=changes)
 
 
 @app.callback()
@@ -80,6 +80,20 @@ def sources() -> None:
     Console(width=160).print(table)
 
 
+@app.command("params")
+def params_cmd(
+    check: Annotated[bool, typer.Option("--check", help="Validate params.yaml (or --params) instead.")] = False,
+) -> None:
+    """Print every knob with its default, as a commented params.yaml (or --check yours)."""
+    from curator.config import render_defaults
+
+    if check:
+        _config()
+        typer.echo(f"{_state['params_path'] or 'params.yaml'}: valid")
+        return
+    typer.echo(render_defaults(), nl=False)
+
+
 @app.command()
 def samples(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the sample sources into.")],
@@ -87,7 +101,7 @@ def samples(
     seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same bytes.")] = 0,
 ) -> None:
     """Write miniature copies of every source, in their real formats, for tests and the demo."""
-    from curator.samples import build_samples
+    from curator.testing.samples import build_samples
 
     manifest = build_samples(out, dirty=dirty, seed=seed)
     for source, entry in manifest.items():
@@ -110,12 +124,11 @@ def download(
     from curator.sources import get_recipe
 
     recipe = get_recipe(source)
-    params = _params()
-    if record_checksums:
-        params.setdefault("download", {})["record_checksums"] = True
+    config = _config()
+    fetch = config.download.model_copy(update={"record_checksums": True}) if record_checksums else config.download
     target = out or Path("data/raw") / source
-    from_ = from_ or params.get("sources", {}).get(source, {}).get("from")  # params may name the location
-    path = recipe.download(params, target, from_)
+    conf = config.source(source)
+    path = recipe.download(conf, fetch, target, from_ or conf.from_)  # params may name the location
     typer.echo(f"{source}: raw files in {path}")
 
 
@@ -129,17 +142,19 @@ def prepare(
     executor: ExecutorName = None,
 ) -> None:
     """Read one source's raw files into unified records (Parquet shards + rejects.jsonl)."""
-    from curator.sources import get_recipe
-    from curator.sources.base import run_prepare
+    from functools import partial
 
-    params = _params()
-    params["prepare"] = _executor_conf(params.get("prepare", {}), workers, executor)
+    from curator.sources import get_recipe
+    from curator.stages.prepare import run_prepare
+
+    config = _config()
+    conf = _executor_conf(config.prepare, workers, executor)
     recipe = get_recipe(source)
     raw = raw or Path("data/raw") / source
     if not raw.exists():
         raise CuratorError(f"{raw} does not exist; run `curator download {source}` first (or pass --raw)")
-    result = run_prepare(source, recipe.prepare, raw, out or Path("data/prepared") / source, params,
-                         metrics_copy=metrics)
+    items = partial(recipe.prepare, conf=config.source(source))
+    result = run_prepare(source, items, raw, out or Path("data/prepared") / source, conf, metrics_copy=metrics)
     typer.echo(f"prepare {source}: {result['kept']} kept, {result['rejected']} rejected")
 
 
@@ -152,10 +167,10 @@ def normalize(
     metrics: Metrics = None,
 ) -> None:
     """Map every source label into the taxonomy (schemas/); unknown labels become rejects."""
-    from curator.normalize import run_normalize
+    from curator.stages.normalize import run_normalize
 
     if not inputs:
-        inputs = [Path("data/prepared") / s for s in _params()["sources"]["enabled"]]
+        inputs = [Path("data/prepared") / s for s in _config().sources.enabled]
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
         raise CuratorError(f"prepared data missing: {', '.join(missing)}; run `curator prepare SRC` first")
@@ -170,14 +185,12 @@ def split(
     metrics: Metrics = None,
 ) -> None:
     """Assign train/validation/test: group-disjoint, stratified per source and class."""
-    from curator.split import run_split
+    from curator.stages.split import run_split
 
     if not inputs.exists():
         raise CuratorError(f"{inputs} does not exist; run `curator normalize` first")
-    params = _params()
-    conf = params["split"]
-    result = run_split(inputs, out or Path("data/split"), ratios=conf["ratios"], seed=int(conf["seed"]),
-                       dedup=params.get("dedup"), metrics_copy=metrics)
+    config = _config()
+    result = run_split(inputs, out or Path("data/split"), config.split, config.dedup, metrics_copy=metrics)
     typer.echo(f"split: {result['kept']} records assigned")
 
 
@@ -190,12 +203,12 @@ def augment(
     executor: ExecutorName = None,
 ) -> None:
     """Add augmented copies of train records (same geometric transform on visible and IR)."""
-    from curator.augment_stage import run_augment
+    from curator.stages.augment import run_augment
 
-    conf = _executor_conf(_params()["augment"], workers, executor)
+    conf = _executor_conf(_config().augment, workers, executor)
     if not (inputs / "train").exists():
         raise CuratorError(f"{inputs / 'train'} does not exist; run `curator split` first")
-    result = run_augment(inputs, out or Path("data/augmented"), conf=conf, metrics_copy=metrics)
+    result = run_augment(inputs, out or Path("data/augmented"), conf, metrics_copy=metrics)
     typer.echo(f"augment: {result['augmented_rows']} rows from {result['kept']} train records")
 
 
@@ -207,13 +220,14 @@ def publish(
     metrics: Metrics = None,
 ) -> None:
     """Write the Hub-ready folder: Parquet shards per config/split, dataset card, taxonomy."""
-    from curator.publish import run_publish
+    from curator.stages.publish import run_publish
 
-    params = _params()
+    config = _config()
     if not inputs.exists():
         raise CuratorError(f"{inputs} does not exist; run `curator split` first")
-    target = out or Path("data/publish") / params["publish"]["name"]
-    result = run_publish(inputs, target, params=params, augmented=augmented, metrics_copy=metrics)
+    target = out or Path("data/publish") / config.publish.name
+    result = run_publish(inputs, target, config.publish, facts=config.build_facts(), augmented=augmented,
+                         metrics_copy=metrics)
     for name, sizes in result["configs"].items():
         typer.echo(f"{name}: " + ", ".join(f"{s}={v['num_examples']}" for s, v in sizes.items()))
     typer.echo(f"published to {target}")
@@ -226,9 +240,9 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="Where index.html and plots/ go.")] = Path("reports"),
 ) -> None:
     """Write reports/index.html: counts, sample grids, augmentation, rejects, leakage, provenance."""
-    from curator.report import run_report
+    from curator.stages.report import run_report
 
-    published = published or data / "publish" / _params()["publish"]["name"]
+    published = published or data / "publish" / _config().publish.name
     if not (published / "README.md").is_file():
         raise CuratorError(f"{published} is not a published folder; run `curator publish` first")
     typer.echo(f"report: {run_report(data, published, out)}")
@@ -237,7 +251,7 @@ def report(
 @app.command()
 def validate(folder: Annotated[Path, typer.Argument(help="A published dataset folder.")]) -> None:
     """Check a published folder: shard schemas, split disjointness, card counts, Croissant."""
-    from curator.validate import validate_folder
+    from curator.stages.validate import validate_folder
 
     problems = validate_folder(folder)
     if problems:
@@ -256,12 +270,12 @@ def push(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be uploaded; no network.")] = False,
 ) -> None:
     """Upload a published folder to the Hugging Face Hub (token from HF_TOKEN or `hf auth login`)."""
-    from curator.hub import push as hub_push
-    from curator.licensing import restricted_sources
+    from curator.stages.push import push as hub_push
+    from curator.stages.push_licensing import restricted_sources
 
-    params = _params()
+    config = _config()
     hub_push(folder, repo_id, private=private, revision=revision, dry_run=dry_run,
-             redistributable_check=lambda: restricted_sources(folder, params))
+             redistributable_check=lambda: restricted_sources(folder, config))
 
 
 @app.command()

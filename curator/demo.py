@@ -14,21 +14,20 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
 
 from curator.errors import CuratorError
-from curator.hubstub import serve_hub
 from curator.progress import log
-from curator.samples import build_samples
-from curator.serve import serve_directory
-from curator.sources import all_recipes
+from curator.sources import all_recipes, recipe_samples
+from curator.testing.files import serve_directory
+from curator.testing.hub import serve_hub
+from curator.testing.samples import build_samples
+from curator.testing.samples.built import Served
 
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "schemas", "pipelines", "curator")
-HUB_REPOS = {"emonet_hq": "laion/emonet-face-hq", "emonet_binary": "laion/emonet-face-binary",
-             "emonet_big": "laion/emonet-face-big"}
-ANNOTATION_CSVS = {"emonet_hq": "hq.csv", "emonet_binary": "binary.csv"}
 
 
 def project_root() -> Path:
@@ -39,30 +38,35 @@ def project_root() -> Path:
     return root
 
 
+def _kits() -> dict[str, ModuleType]:
+    return {name: recipe_samples(name) for name in all_recipes()}
+
+
 def seed_hub_folder(samples: Path, hub_root: Path) -> Path:
-    """Lay the EmoNet samples out as Hub repos: Parquet shards + card (the CSVs live on GitHub)."""
-    for source, repo_id in HUB_REPOS.items():
+    """Lay out the samples of every source that declares a HUB_REPO as that Hub repo: Parquet
+    shards + card (their annotation CSVs live on GitHub, so the file server has them)."""
+    for name, kit in _kits().items():
+        repo_id = getattr(kit, "HUB_REPO", None)
+        if repo_id is None:
+            continue
         repo = hub_root / repo_id
         shutil.rmtree(repo, ignore_errors=True)
-        shutil.copytree(samples / source / "data", repo / "data")
-        shutil.copy(samples / source / "README.md", repo / "README.md")
+        shutil.copytree(samples / name / "data", repo / "data")
+        shutil.copy(samples / name / "README.md", repo / "README.md")
     return hub_root
 
 
 @contextlib.contextmanager
 def sample_servers(samples: Path, scratch: Path) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
-    """Serve the samples; yields (params overrides pointing at the servers, env for subprocesses)."""
+    """Serve the samples; yields (params overrides pointing at the servers, env for subprocesses).
+
+    Each recipe's samples.demo_params() says how its params point at the served copy."""
     with serve_hub(seed_hub_folder(samples, scratch / "hub"), token=None) as hub, \
             hub.client_env(scratch / "hf-home") as env, serve_directory(samples) as url:
-        sources: dict[str, Any] = {"enabled": list(all_recipes())}  # every recipe: the samples cover them all
-        sources["kaggle_physio"] = {"from": f"{url}/kaggle_physio/face_emotion_physio.csv"}
-        for source, repo_id in HUB_REPOS.items():
-            sources[source] = {"repo": repo_id, "revision": hub.sha(repo_id)}
-            if source in ANNOTATION_CSVS:
-                sources[source]["annotations_url"] = f"{url}/{source}/{ANNOTATION_CSVS[source]}"
-        sources["viri"] = {"base_url": f"{url}/viri"}
-        sources["nvie"] = {"base_url": f"{url}/nvie", "accept_license": True}  # synthetic stand-ins
-        sources["emer"] = {"from": str(samples / "emer")}  # EMER is manual-only, as for real
+        served = Served(samples=samples, files_url=url, hub_sha=hub.sha)
+        kits = _kits()
+        sources: dict[str, Any] = {"enabled": list(kits)}  # every recipe: the samples cover them all
+        sources.update({name: kit.demo_params(served) for name, kit in kits.items()})
         overrides = {"sources": sources, "download": {"checksums": str(samples / "checksums.tsv")}}
         yield overrides, env
 

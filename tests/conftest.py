@@ -47,24 +47,25 @@ def needs_shared():
 @pytest.fixture(scope="session")
 def sample_build(tmp_path_factory) -> dict:
     """All seven sample sources through prepare, normalize, split, augment and publish (in-process)."""
-    from curator.augment_stage import run_augment
-    from curator.normalize import run_normalize
-    from curator.publish import run_publish
-    from curator.samples import build_samples
+    from curator.config import Augment, BuildFacts, Publish, Split
     from curator.sources import get_recipe
-    from curator.sources.base import run_prepare
-    from curator.split import run_split
+    from curator.stages.augment import run_augment
+    from curator.stages.normalize import run_normalize
+    from curator.stages.prepare import run_prepare
+    from curator.stages.publish import run_publish
+    from curator.stages.split import run_split
+    from curator.testing.samples import build_samples
 
     root = tmp_path_factory.mktemp("consume")
     samples = root / "samples"
     build_samples(samples)
     for s in ALL_SOURCES:
-        run_prepare(s, get_recipe(s).prepare, samples / s, root / "prepared" / s, {})
+        run_prepare(s, get_recipe(s).prepare, samples / s, root / "prepared" / s)
     run_normalize([root / "prepared" / s for s in ALL_SOURCES], root / "normalized")
-    run_split(root / "normalized", root / "split", ratios={"train": 0.70, "validation": 0.15, "test": 0.15}, seed=3)
+    run_split(root / "normalized", root / "split", Split(seed=3))
     policy = str(ROOT / "pipelines/augment/default.yaml")
-    run_augment(root / "split", root / "augmented",
-                conf={"policy": policy, "copies": 1, "seed": 0, "workers": 1, "jpeg_quality": 90})
-    params = {"publish": {"name": "consume-test"}, "augment": {"policy": policy, "copies": 1}}
-    run_publish(root / "split", root / "pub", params=params, augmented=root / "augmented")
+    augment = Augment(policy=policy, copies=1, seed=0, workers=1, jpeg_quality=90)
+    run_augment(root / "split", root / "augmented", augment)
+    run_publish(root / "split", root / "pub", Publish(name="consume-test"), facts=BuildFacts(augment=augment),
+                augmented=root / "augmented")
     return {"root": root, "samples": samples, "pub": root / "pub"}

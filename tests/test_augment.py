@@ -1,4 +1,4 @@
-"""curator.augment: policy file, determinism, visible/IR alignment, IR isolation, replay, grid."""
+"""curator.stages.augment_worker: policy file, determinism, visible/IR alignment, IR isolation, replay, grid."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from curator import augment as augment_module
-from curator.augment import (
+from curator.errors import CuratorError, SchemaError
+from curator.stages import augment_worker as augment_module
+from curator.stages.augment_worker import (
     GRID_COLUMNS,
     GRID_HEADER_PX,
     Augmented,
@@ -31,7 +32,6 @@ from curator.augment import (
     record_seed,
     replay,
 )
-from curator.errors import CuratorError, SchemaError
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "pipelines" / "augment" / "default.yaml"
 DISTORTIONS = {"GridDistortion", "ElasticTransform", "OpticalDistortion"}

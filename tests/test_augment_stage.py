@@ -6,14 +6,16 @@ import hashlib
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
 
-from curator.augment_stage import run_augment
+from curator.config import Augment, Split
 from curator.io.parquet import ShardWriter, iter_records, shard_paths
-from curator.schema import arrow_schema, empty_record
-from curator.split import run_split
+from curator.record.schema import arrow_schema, empty_record
+from curator.stages.augment import run_augment
+from curator.stages.split import run_split
 from tests.conftest import ROOT, run_cli
 
 POLICY = str(ROOT / "pipelines" / "augment" / "default.yaml")
@@ -50,12 +52,12 @@ def split_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("aug")
     with ShardWriter(root / "normalized", arrow_schema()) as writer:
         writer.write_rows(_records())
-    run_split(root / "normalized", root / "split", ratios={"train": 0.7, "validation": 0.15, "test": 0.15}, seed=1)
+    run_split(root / "normalized", root / "split", Split(seed=1))
     return root / "split"
 
 
-def _conf(workers: int) -> dict:
-    return {"policy": POLICY, "copies": 2, "seed": 7, "workers": workers, "jpeg_quality": 90}
+def _conf(workers: int, **changes: Any) -> Augment:
+    return Augment(**{"policy": str(POLICY), "copies": 2, "seed": 7, "workers": workers, "jpeg_quality": 90, **changes})
 
 
 def _digest(folder: Path) -> str:
@@ -66,14 +68,14 @@ def _digest(folder: Path) -> str:
 
 
 def test_one_and_two_workers_give_identical_bytes(split_dir, tmp_path):
-    run_augment(split_dir, tmp_path / "w1", conf=_conf(1))
-    run_augment(split_dir, tmp_path / "w2", conf=_conf(2))
+    run_augment(split_dir, tmp_path / "w1", _conf(1))
+    run_augment(split_dir, tmp_path / "w2", _conf(2))
     assert _digest(tmp_path / "w1") == _digest(tmp_path / "w2")
     assert (tmp_path / "w1" / "before_after.png").read_bytes() == (tmp_path / "w2" / "before_after.png").read_bytes()
 
 
 def test_only_train_images_are_augmented_with_provenance(split_dir, tmp_path):
-    result = run_augment(split_dir, tmp_path / "out", conf=_conf(1))
+    result = run_augment(split_dir, tmp_path / "out", _conf(1))
     train = list(iter_records(split_dir / "train"))
     train_images = {r["id"] for r in train if r["image"] is not None}
     rows = list(iter_records(tmp_path / "out"))
@@ -93,13 +95,13 @@ def test_only_train_images_are_augmented_with_provenance(split_dir, tmp_path):
 
 
 def test_a_different_seed_changes_the_output(split_dir, tmp_path):
-    run_augment(split_dir, tmp_path / "a", conf=_conf(1))
-    run_augment(split_dir, tmp_path / "b", conf={**_conf(1), "seed": 8})
+    run_augment(split_dir, tmp_path / "a", _conf(1))
+    run_augment(split_dir, tmp_path / "b", _conf(1, seed=8))
     assert _digest(tmp_path / "a") != _digest(tmp_path / "b")
 
 
 def test_before_after_grid_is_written(split_dir, tmp_path):
-    run_augment(split_dir, tmp_path / "out", conf=_conf(1))
+    run_augment(split_dir, tmp_path / "out", _conf(1))
     grid = Image.open(tmp_path / "out" / "before_after.png")
     assert grid.width == 4 * 128 and grid.height > 128
 
@@ -126,7 +128,7 @@ def test_an_undecodable_train_image_is_rejected_and_every_record_accounted_for(t
     rows[3]["image"] = {"bytes": b"\xff\xd8 not a jpeg", "path": "p3.JPG"}
     with ShardWriter(tmp_path / "split" / "train", arrow_schema()) as writer:
         writer.write_rows(rows)
-    result = run_augment(tmp_path / "split", tmp_path / "out", conf={**_conf(workers), "copies": 1})
+    result = run_augment(tmp_path / "split", tmp_path / "out", _conf(workers, copies=1))
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert (metrics["inputs"], metrics["kept"], metrics["rejected"]) == (12, 11, 1)
     assert metrics["not_applicable"] == 6  # the tabular rows are not inputs of this stage

@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from curator.samples import read_pair_code
-from curator.split import SPLITS
-from curator.taxonomy import taxonomy
+from curator.record.taxonomy import taxonomy
+from curator.stages.split import SPLITS
+from curator.testing.samples import read_pair_code
 from tests.conftest import ALL_SOURCES as SOURCES
 
 IMAGE_SOURCES = [s for s in SOURCES if s != "kaggle_physio"]

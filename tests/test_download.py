@@ -16,7 +16,7 @@ import pytest
 from curator.errors import CuratorError, DownloadError
 from curator.io.checksums import Checksum, load_registry, record, sha256_file
 from curator.io.download import download, download_with_registry
-from curator.serve import Fault, serve_directory
+from curator.testing.files import Fault, serve_directory
 
 SIZE = 300_000  # several read chunks, so a drop lands mid-body
 FAST = {"timeout": 2.0, "backoff": 0.01}  # every test stays bounded in time

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from curator import augment_stage
-from curator.augment_stage import run_augment
+from curator.config import Augment, Split
 from curator.errors import CuratorError
 from curator.executor import LocalExecutor, make_executor
 from curator.io.parquet import ShardWriter, shard_paths
-from curator.schema import arrow_schema
-from curator.split import run_split
+from curator.record.schema import arrow_schema
+from curator.stages import augment as augment_stage
+from curator.stages.augment import run_augment
+from curator.stages.split import run_split
 from tests.conftest import run_cli
 from tests.test_augment_stage import POLICY, _records
 
@@ -62,12 +63,12 @@ def split_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("executor")
     with ShardWriter(root / "normalized", arrow_schema()) as writer:
         writer.write_rows(_records(24))
-    run_split(root / "normalized", root / "split", ratios={"train": 0.7, "validation": 0.15, "test": 0.15}, seed=1)
+    run_split(root / "normalized", root / "split", Split(seed=1))
     return root / "split"
 
 
-def _conf(executor: str, workers: int) -> dict:
-    return {"policy": POLICY, "copies": 2, "seed": 3, "workers": workers, "jpeg_quality": 90, "executor": executor}
+def _conf(executor: str, workers: int) -> Augment:
+    return Augment(policy=str(POLICY), copies=2, seed=3, workers=workers, jpeg_quality=90, executor=executor)
 
 
 def _shard_digests(folder: Path) -> dict[str, str]:
@@ -81,8 +82,8 @@ def test_ray_executor_gives_byte_identical_augment_output(split_dir, tmp_path, m
     monkeypatch.delenv("RAY_ADDRESS", raising=False)  # a local instance, whatever the environment says
     # a small window: many chunks in flight, so results must be put back in order across chunks
     monkeypatch.setattr(augment_stage, "make_executor", partial(make_executor, window=8))
-    local = run_augment(split_dir, tmp_path / "local", conf=_conf("local", 2))
-    ray_run = run_augment(split_dir, tmp_path / "ray", conf=_conf("ray", 2))
+    local = run_augment(split_dir, tmp_path / "local", _conf("local", 2))
+    ray_run = run_augment(split_dir, tmp_path / "ray", _conf("ray", 2))
     assert local == ray_run
     assert local["augmented_rows"] > 0
     digests = _shard_digests(tmp_path / "local")

@@ -1,4 +1,4 @@
-"""curator.hub.push and curator.hubstub, with the real huggingface_hub client on loopback only."""
+"""curator.stages.push.push and curator.testing.hub, with the real huggingface_hub client on loopback only."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from curator.errors import CuratorError
-from curator.hub import NO_TOKEN, REJECTED_TOKEN, push
-from curator.hubstub import serve_hub
+from curator.stages.push import NO_TOKEN, REJECTED_TOKEN, push
+from curator.testing.hub import serve_hub
 
 TOKEN = "hf_FAKE_secret_123"
 WRONG_TOKEN = "hf_FAKE_wrong_456"

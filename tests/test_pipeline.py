@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from curator.demo import make_workspace, sample_servers
-from curator.samples import build_samples
+from curator.testing.samples import build_samples
 from tests.conftest import run_cli
 
 STAGE_ORDER = ["download", "prepare", "normalize", "split", "augment", "publish", "report"]

@@ -11,11 +11,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from curator.config import Prepare
 from curator.reasons import Reason
-from curator.samples import SOURCES
-from curator.schema import empty_record
+from curator.record.schema import empty_record
 from curator.sources import get_recipe
-from curator.sources.base import Reject, run_prepare
+from curator.sources.recipe import Reject
+from curator.stages.prepare import run_prepare
+from curator.testing.samples import builders
 from tests.conftest import run_cli
 
 
@@ -28,7 +30,7 @@ def _prepare_twice(tmp_path: Path, source: str, recipe: Any, raw: Path) -> tuple
     results, files = {}, {}
     for workers in (1, 2):
         out = tmp_path / f"workers{workers}"
-        results[workers] = run_prepare(source, recipe, raw, out, {"prepare": {"workers": workers}})
+        results[workers] = run_prepare(source, recipe, raw, out, Prepare(workers=workers))
         files[workers] = _files(out)
     assert results[1] == results[2]
     assert files[1] == files[2]
@@ -36,7 +38,7 @@ def _prepare_twice(tmp_path: Path, source: str, recipe: Any, raw: Path) -> tuple
 
 
 def test_a_dirty_sample_source_gives_the_same_bytes_on_one_or_two_workers(tmp_path: Path) -> None:
-    built = SOURCES["emonet_binary"](tmp_path, 0, True)  # a truncated image and a duplicate id
+    built = builders()["emonet_binary"](tmp_path, 0, True)  # a truncated image and a duplicate id
     result, files = _prepare_twice(tmp_path, "emonet_binary", get_recipe("emonet_binary").prepare,
                                    tmp_path / "emonet_binary")
     assert result["inputs"] == built.items
@@ -62,7 +64,7 @@ def _record(id_: str, image: bytes, infrared: bytes | None = None) -> dict[str, 
     return rec
 
 
-def _tricky(raw: Path, params: dict[str, Any]) -> Iterator[dict[str, Any] | Reject]:
+def _tricky(raw: Path) -> Iterator[dict[str, Any] | Reject]:
     """Duplicate ids whose first record is still being checked when the next one is submitted."""
     yield _record("x/a", GOOD)
     yield _record("x/b", CUT)  # rejected: its id stays free

@@ -10,13 +10,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curator.croissant import validate_croissant
-from curator.normalize import run_normalize
-from curator.publish import run_publish
-from curator.samples import build_samples
+from curator.config import Publish, Ratios, Split
 from curator.sources import get_recipe
-from curator.sources.base import run_prepare
-from curator.split import run_split
+from curator.stages.normalize import run_normalize
+from curator.stages.prepare import run_prepare
+from curator.stages.publish import run_publish
+from curator.stages.publish_croissant import validate_croissant
+from curator.stages.split import run_split
+from curator.testing.samples import build_samples
 from tests.conftest import run_cli
 
 RATIOS = {"train": 0.70, "validation": 0.15, "test": 0.15}
@@ -26,10 +27,10 @@ RATIOS = {"train": 0.70, "validation": 0.15, "test": 0.15}
 def published(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("pub")
     build_samples(root / "s")
-    run_prepare("kaggle_physio", get_recipe("kaggle_physio").prepare, root / "s/kaggle_physio", root / "p", {})
+    run_prepare("kaggle_physio", get_recipe("kaggle_physio").prepare, root / "s/kaggle_physio", root / "p")
     run_normalize([root / "p"], root / "n")
-    run_split(root / "n", root / "split", ratios=RATIOS, seed=1)
-    run_publish(root / "split", root / "pub", params={"publish": {"name": "test-set"}})
+    run_split(root / "n", root / "split", Split(seed=1, ratios=Ratios(**RATIOS)))
+    run_publish(root / "split", root / "pub", Publish(name="test-set"))
     return root / "pub"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.hubstub import serve_hub
+from curator.testing.hub import serve_hub
 from tests.conftest import run_cli
 
 TOKEN = "hf_FAKE_cli_secret_789"

@@ -10,7 +10,7 @@ import re
 import pytest
 from PIL import Image
 
-from curator.report import run_report
+from curator.stages.report import run_report
 
 
 @pytest.fixture(scope="module")

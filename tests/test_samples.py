@@ -21,16 +21,11 @@ import pytest
 from PIL import Image
 
 from curator.errors import CuratorError
-from curator.samples import (
-    EXPRESSIONS,
-    KAGGLE_COLUMNS,
-    build_samples,
-    draw_face,
-    read_pair_code,
-    shared_dir,
-)
-from curator.samples.reference import BINARY_ROWS, SYNONYMS, data_text
-from curator.taxonomy import taxonomy
+from curator.record.taxonomy import taxonomy
+from curator.sources.kaggle_physio.samples import KAGGLE_COLUMNS
+from curator.testing.samples import build_samples, read_pair_code
+from curator.testing.samples.faces import EXPRESSIONS, draw_face
+from curator.testing.samples.reference import BINARY_ROWS, SYNONYMS, data_text, shared_dir
 
 LAYOUT = [
     "kaggle_physio/face_emotion_physio.csv",

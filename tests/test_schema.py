@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datasets
 
-from curator import schema
-from curator.taxonomy import taxonomy
+from curator.record import schema
+from curator.record.taxonomy import taxonomy
 
 
 def test_features_carry_taxonomy_class_names():

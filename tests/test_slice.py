@@ -12,7 +12,7 @@ import datasets
 import pytest
 
 from curator.io.rejects import read_rejects
-from curator.taxonomy import taxonomy
+from curator.record.taxonomy import taxonomy
 from tests.conftest import run_cli
 
 SOURCE = "kaggle_physio"

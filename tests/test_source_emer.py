@@ -16,7 +16,7 @@ import pytest
 
 from curator.reasons import Reason
 from curator.sources import emer
-from curator.sources.base import Reject
+from curator.sources.recipe import Reject
 from tests.conftest import run_cli
 
 
@@ -145,7 +145,7 @@ def raw(runs: dict[str, Path], tmp_path: Path) -> Path:
 
 
 def _prepare(raw: Path) -> tuple[dict[str, dict], list[Reject]]:
-    items = list(emer.prepare(raw, {}))
+    items = list(emer.prepare(raw))
     return {r["id"]: r for r in items if isinstance(r, dict)}, [r for r in items if isinstance(r, Reject)]
 
 

@@ -23,15 +23,17 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from curator.config import Download
 from curator.errors import CuratorError, SchemaError
-from curator.hubstub import serve_hub
 from curator.io.parquet import iter_records
 from curator.io.rejects import read_rejects
 from curator.reasons import Reason
-from curator.serve import serve_directory
+from curator.record.taxonomy import taxonomy
 from curator.sources import all_recipes, emonet, emonet_big, emonet_binary, emonet_hq
-from curator.sources.base import Reject, run_prepare
-from curator.taxonomy import taxonomy
+from curator.sources.recipe import Reject
+from curator.stages.prepare import run_prepare
+from curator.testing.files import serve_directory
+from curator.testing.hub import serve_hub
 from tests.conftest import run_cli
 
 SOURCES = ("emonet_hq", "emonet_binary", "emonet_big")
@@ -195,7 +197,7 @@ def test_binary_alias_hopelessness_survives_to_normalize(run: dict[str, Any], tm
     names = json.loads(table.schema.metadata[b"huggingface"])["info"]["features"]["emotion"]["names"]
     emotion = pa.array([names.index("Hopelessness")] * table.num_rows, table.schema.field("emotion").type)
     pq.write_table(table.set_column(table.schema.get_field_index("emotion"), "emotion", emotion), shard)
-    run_prepare("emonet_binary", emonet_binary.prepare, raw, tmp_path / "prepared", {})
+    run_prepare("emonet_binary", emonet_binary.prepare, raw, tmp_path / "prepared")
     run_cli("normalize", "--in", "prepared", "--out", "normalized", cwd=tmp_path)
     relabelled = [r for r in _records(tmp_path / "normalized") if r["label_original"] == "Hopelessness"]
     assert len(relabelled) == 20
@@ -282,7 +284,7 @@ def test_python_expression_payload_is_rejected_and_never_runs(
     calls: list[str] = []
     monkeypatch.setattr(os, "system", lambda cmd: calls.append(cmd) or 0)
     monkeypatch.chdir(tmp_path)
-    result = run_prepare("emonet_hq", emonet_hq.prepare, raw, tmp_path / "out", {})
+    result = run_prepare("emonet_hq", emonet_hq.prepare, raw, tmp_path / "out")
     assert result == {"inputs": 27, "kept": 24, "rejected": 3}
     rejects = read_rejects(tmp_path / "out" / "rejects.jsonl")
     malformed = [r for r in rejects if r["reason"] == "malformed_annotation"]
@@ -301,14 +303,14 @@ def test_binary_join_that_matches_nothing_is_a_schema_error(run: dict[str, Any],
     lines = (raw / "binary.csv").read_text().splitlines()
     (raw / "binary.csv").write_text("\n".join([lines[0], *(f"img-{ln}" for ln in lines[1:])]) + "\n")
     with pytest.raises(SchemaError, match="join on file stems"):
-        list(emonet_binary.prepare(raw, {}))
+        list(emonet_binary.prepare(raw))
 
 
 def test_binary_image_without_votes_is_kept_with_empty_annotations(run: dict[str, Any], tmp_path: Path) -> None:
     raw = shutil.copytree(run["root"] / "clean" / "emonet_binary", tmp_path / "raw")
     lines = (raw / "binary.csv").read_text().splitlines()
     (raw / "binary.csv").write_text("\n".join(ln for ln in lines if not ln.startswith("00007,")) + "\n")
-    items = list(emonet_binary.prepare(raw, {}))
+    items = list(emonet_binary.prepare(raw))
     assert len(items) == 40 and not any(isinstance(i, Reject) for i in items)
     unvoted = next(i for i in items if i["id"] == "emonet_binary/00007")
     assert unvoted["annotations"] == [] and unvoted["dimensions"] == [] and unvoted["label_original"]
@@ -396,9 +398,8 @@ def test_unknown_layouts_are_schema_errors(tmp_path: Path, columns: dict, messag
 
 @pytest.mark.parametrize(("revision", "message"), [(None, "pin a revision"), ("main", "not a 40-hex commit sha")])
 def test_download_needs_a_pinned_revision(tmp_path: Path, revision: str | None, message: str) -> None:
-    params = {"sources": {"emonet_big": {"revision": revision}}}
     with pytest.raises(CuratorError, match=message) as err:
-        emonet_big.download(params, tmp_path / "out")
+        emonet_big.download(emonet_big.Params(revision=revision), Download(), tmp_path / "out")
     assert "sources.emonet_big.revision" in str(err.value)
 
 
@@ -406,19 +407,18 @@ def test_hub_error_is_one_line_without_the_token(tmp_path: Path, monkeypatch: py
     secret = "hf_SecretValueNeverPrinted42"
     with serve_hub(tmp_path / "empty") as hub, hub.client_env(tmp_path / "hf-home"):
         monkeypatch.setenv("HF_TOKEN", secret)  # wrong for the stub: it answers 401
-        params = {"sources": {"emonet_big": {"revision": "0" * 40}}}
         with pytest.raises(CuratorError) as err:
-            emonet_big.download(params, tmp_path / "out")
+            emonet_big.download(emonet_big.Params(revision="0" * 40), Download(), tmp_path / "out")
     message = str(err.value)
     assert "\n" not in message and secret not in message and message.startswith("emonet_big: could not download")
 
 
 def test_from_folder_copies_a_manual_download(run: dict[str, Any], tmp_path: Path) -> None:
-    out = emonet_hq.download({}, tmp_path / "out", str(run["root"] / "clean" / "emonet_hq"))
+    out = emonet_hq.download(emonet_hq.Params(), Download(), tmp_path / "out", str(run["root"] / "clean" / "emonet_hq"))
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
         "README.md", "data/train-00000-of-00001.parquet", "hq.csv"]
     with pytest.raises(CuratorError, match="--from takes a folder"):
-        emonet_hq.download({}, tmp_path / "out", "https://example.org/hq.csv")
+        emonet_hq.download(emonet_hq.Params(), Download(), tmp_path / "out", "https://example.org/hq.csv")
 
 
 def test_info_of_the_three_recipes() -> None:

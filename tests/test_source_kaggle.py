@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from curator.samples import build_samples
-from curator.serve import serve_directory
+from curator.testing.files import serve_directory
+from curator.testing.samples import build_samples
 from tests.conftest import run_cli
 
 CSV = "face_emotion_physio.csv"

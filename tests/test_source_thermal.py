@@ -29,12 +29,12 @@ from curator.errors import SchemaError
 from curator.io.parquet import iter_records
 from curator.io.rejects import read_rejects
 from curator.reasons import Reason
-from curator.samples import build_samples, read_pair_code
-from curator.serve import serve_directory
 from curator.sources import thermal
-from curator.sources.base import Reject
 from curator.sources.nvie import SPEC as NVIE
+from curator.sources.recipe import Reject
 from curator.sources.viri import SPEC as VIRI
+from curator.testing.files import serve_directory
+from curator.testing.samples import build_samples, read_pair_code
 from tests.conftest import run_cli
 
 VIRI_CLASSES = {"Angry", "Happy", "Neutral", "Sad", "Surprise"}
@@ -297,7 +297,7 @@ def test_ambiguous_stem_rejects_every_file_of_the_group(tmp_path: Path) -> None:
     for rel in ("VIRI-Sad-Vis/IMG_1.JPG", "VIRI-Sad-Vis/img_1.jpg", "VIRI-Sad-Ir/IMG_1_IR.JPG",
                 "VIRI-Sad-Vis/IMG_2.JPG", "VIRI-Sad-Ir/IMG_2-ir.JPG"):
         _write(tmp_path / rel, b"bytes checked by the driver, not here")
-    items = list(thermal.prepare(VIRI, tmp_path, {}))
+    items = list(thermal.prepare(VIRI, tmp_path))
     rejects = [i for i in items if isinstance(i, Reject)]
     assert sorted(r.path for r in rejects) == ["VIRI-Sad-Ir/IMG_1_IR.JPG", "VIRI-Sad-Vis/IMG_1.JPG",
                                                "VIRI-Sad-Vis/img_1.jpg"]
@@ -310,13 +310,13 @@ def test_mixed_layouts_are_refused(tmp_path: Path) -> None:
     _write(tmp_path / "VIRI-Sad-Vis" / "IMG_1.JPG", b"x")
     _write(tmp_path / "IR" / "train" / "Sad" / "IMG_1.JPG", b"x")
     with pytest.raises(SchemaError, match="mixes per-class archives and the training layout"):
-        list(thermal.prepare(VIRI, tmp_path, {}))
+        list(thermal.prepare(VIRI, tmp_path))
 
 
 def test_archive_without_a_suffix_is_found_by_magic(site: Path, tmp_path: Path) -> None:
     # e.g. a figshare download URL names the file by number; the member folder still says fear-Ir
     shutil.copytree(site / "clean" / "nvie", tmp_path / "raw")
     (tmp_path / "raw" / "NVIE-fear-Ir.zip").rename(tmp_path / "raw" / "12345")
-    records = [i for i in thermal.prepare(NVIE, tmp_path / "raw", {}) if isinstance(i, dict)]
+    records = [i for i in thermal.prepare(NVIE, tmp_path / "raw") if isinstance(i, dict)]
     assert len(records) == 18
     _assert_paired_by_content(records)

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curator import split as split_module
 from curator.errors import CuratorError
 from curator.io.parquet import ShardWriter, shard_paths
-from curator.schema import arrow_schema, empty_record
-from curator.split import RARE, SPLITS, Group, assign_groups, pool_rare_strata, target_counts
-from curator.taxonomy import taxonomy
+from curator.record.schema import arrow_schema, empty_record
+from curator.record.taxonomy import taxonomy
+from curator.stages import split as split_module
+from curator.stages.split import RARE, SPLITS, Group, assign_groups, pool_rare_strata, target_counts
 
 RATIOS = {"train": 0.70, "validation": 0.15, "test": 0.15}
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from curator.schema import load_yaml
-from curator.taxonomy import all_sources_with_maps, label_map, taxonomy
+from curator.record.schema import load_yaml
+from curator.record.taxonomy import all_sources_with_maps, label_map, taxonomy
 from tests.conftest import EMONET_DIR, needs_shared
 
 # Every original label each source is documented to use (../shared/SOURCES.md).

@@ -1,7 +1,9 @@
-"""One module per source ("recipe"), each with INFO, download() and prepare().
+"""One package per source ("recipe"), found here by looking, never listed by hand.
 
-Adding a source means adding one module here and its label map in schemas/maps/;
-recipes are discovered, not listed.
+A recipe is a subpackage `curator/sources/<name>/` whose `__init__` defines INFO, download() and
+prepare() (the contract: curator.sources.recipe), beside its `samples.py` (miniature sample
+builder and demo wiring). Packages without INFO (emonet, thermal) hold code a family of recipes
+shares. Adding a source means one new package here and its label map in schemas/maps/.
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ from types import ModuleType
 
 from curator.errors import CuratorError
 
-_NOT_RECIPES = {"base", "common"}
-
 
 @cache
 def all_recipes() -> dict[str, ModuleType]:
+    """Every recipe package, by INFO.name, sorted."""
     found = {}
     for mod in pkgutil.iter_modules(__path__):
-        if mod.name in _NOT_RECIPES or mod.name.startswith("_"):
+        if not mod.ispkg or mod.name.startswith("_"):
             continue
         module = importlib.import_module(f"{__name__}.{mod.name}")
         if hasattr(module, "INFO"):
@@ -33,3 +34,8 @@ def get_recipe(name: str) -> ModuleType:
     if name not in recipes:
         raise CuratorError(f"unknown source {name!r}; known: {', '.join(recipes)}")
     return recipes[name]
+
+
+def recipe_samples(name: str) -> ModuleType:
+    """A recipe's sample kit module (curator/sources/<name>/samples.py): build() and demo_params()."""
+    return importlib.import_module(f"{get_recipe(name).__name__}.samples")

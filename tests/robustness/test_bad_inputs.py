@@ -21,8 +21,8 @@ import pytest
 from PIL import Image
 
 from curator.io.parquet import iter_records
-from curator.samples import KAGGLE_COLUMNS
-from curator.samples.manifest import SOURCES
+from curator.sources.kaggle_physio.samples import KAGGLE_COLUMNS
+from curator.testing.samples import builders
 from tests.conftest import ROOT, run_cli
 from tests.robustness.helpers import (
     assert_accounting,
@@ -212,7 +212,7 @@ HOSTILE = "__import__('pathlib').Path('PWNED').touch()"
 
 def hq_run(root: Path) -> dict[str, Any]:
     """EmoNet-Face hq: the sample repo plus hq.csv rows whose annotation cell is not a plain dict."""
-    SOURCES["emonet_hq"](root / "samples", 0, False)
+    builders()["emonet_hq"](root / "samples", 0, False)
     raw = root / "samples" / "emonet_hq"
     bad = {
         "truncated": "{'Anger': 3, 'Fear':",

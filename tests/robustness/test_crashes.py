@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from curator.samples.manifest import SOURCES
-from curator.serve import Fault, serve_directory
+from curator.testing.files import Fault, serve_directory
+from curator.testing.samples import builders
 from tests.conftest import ROOT
 from tests.robustness.helpers import (
     assert_one_line_error,
@@ -230,8 +230,8 @@ def _wait(condition: Any, proc: Any, timeout: float = 120) -> None:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("crashes")
     samples = root / "samples"
-    SOURCES["viri"](samples, 0, False)
-    SOURCES["kaggle_physio"](samples, 0, False)
+    builders()["viri"](samples, 0, False)
+    builders()["kaggle_physio"](samples, 0, False)
     csv = (samples / "kaggle_physio" / CSV).read_bytes()
     registry = root / "checksums.tsv"
     registry.write_text(f"source\tfilename\tsize\tsha256\nkaggle_physio\t{CSV}\t{len(csv)}\t"

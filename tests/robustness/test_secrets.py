@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from curator.hub import REJECTED_TOKEN
-from curator.hubstub import serve_hub
-from curator.serve import serve_directory
+from curator.stages.push import REJECTED_TOKEN
+from curator.testing.files import serve_directory
+from curator.testing.hub import serve_hub
 from tests.conftest import run_cli
 from tests.robustness.conftest import SECRETS, DemoRun
 from tests.robustness.helpers import assert_one_line_error

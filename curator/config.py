@@ -1,0 +1,308 @@
+"""The typed configuration: params.yaml parsed once, and the only place defaults live.
+
+Each stage receives only its own section (`config.split`, `config.augment`...); each recipe
+its own `Params` model, defined in its package (curator/sources/<name>/). An unknown key, a
+wrong type or an out-of-range value is a one-line error naming the key and its line in the
+file. The project's params.yaml is this module's defaults rendered (`curator params`), so the
+two cannot drift: a test compares them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+
+from curator.errors import CuratorError
+
+PARAMS_FILE = Path("params.yaml")
+
+
+class Section(BaseModel):
+    """A params section: unknown keys and loose types are errors, values never change after loading."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+class SourceParams(Section):
+    """What every recipe's Params has; a recipe subclasses it with its own keys."""
+
+    from_: str | None = Field(None, alias="from", description="a folder/file you downloaded by hand, or a URL")
+
+
+Executor = Literal["local", "ray"]
+
+
+class Download(Section):
+    checksums: str | None = Field(None, description="checksum registry (TSV); null = the one in curator/sources/")
+    record_checksums: bool = Field(False, description="true: trust and record files the registry does not know yet")
+    timeout: float = Field(30, gt=0, description="seconds per network operation")
+    retries: int = Field(4, ge=0, le=100, description="attempts after the first, with exponential backoff")
+
+
+class Prepare(Section):
+    max_image_pixels: int = Field(50_000_000, gt=0, description="decode cap: larger images are too_many_pixels")
+    workers: int = Field(2, ge=1, description="processes that decode and hash images (same output for any count)")
+    executor: Executor = Field("local", description="local (process pool) or ray (cluster from $RAY_ADDRESS)")
+
+
+class Ratios(Section):
+    train: float = Field(0.70, ge=0, le=1)
+    validation: float = Field(0.15, ge=0, le=1)
+    test: float = Field(0.15, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> Ratios:
+        total = self.train + self.validation + self.test
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"train + validation + test must be 1, is {total:g}")
+        return self
+
+
+class Split(Section):
+    seed: int = Field(20250523, description="same seed, same split")
+    ratios: Ratios = Field(default_factory=Ratios)
+
+
+class Dedup(Section):
+    max_distance: int = Field(3, ge=0, le=64, description="dHash bits (of 64) within which images are near duplicates")
+    drop_within_split: bool = Field(False,
+                                    description="true: keep one image of each duplicate cluster, reject the rest")
+
+
+class Augment(Section):
+    policy: str = Field("pipelines/augment/default.yaml", description="two serialized albumentations 2.0.8 pipelines")
+    copies: int = Field(2, ge=0, le=100, description="augmented children per train record with an image")
+    seed: int = Field(0, description="same seed -> byte-identical output, whatever the worker count")
+    workers: int = Field(2, ge=1, description="process pool size (with executor ray: CPUs of a local Ray instance)")
+    executor: Executor = Field("local", description="local (process pool) or ray (cluster from $RAY_ADDRESS)")
+    jpeg_quality: int = Field(90, ge=1, le=100, description="quality of augmented images (originals never re-encoded)")
+
+
+class Publish(Section):
+    name: str = Field("emotion-curator", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                      description="folder under data/publish/: a plain name, no path separators")
+    shard_max_bytes: int = Field(500_000_000, gt=0, description="the Hub's advice: Parquet shards of at most ~500 MB")
+    include: list[str] | None = Field(None, description="sources to publish; null = every enabled source")
+
+
+def _recipes() -> dict[str, Any]:
+    from curator.sources import all_recipes
+
+    return all_recipes()
+
+
+def _check_enabled(names: list[str]) -> list[str]:
+    known = _recipes()
+    seen: set[str] = set()
+    for name in names:
+        if name not in known:
+            raise ValueError(f"unknown source {name!r}; known: {', '.join(known)}")
+        if name in seen:
+            raise ValueError(f"{name!r} is listed twice")
+        seen.add(name)
+    return names
+
+
+@cache
+def sources_model() -> type[Section]:
+    """The `sources` section: `enabled` plus one Params model per recipe, from the registry."""
+    recipes = _recipes()
+    default_enabled = [name for name, recipe in recipes.items() if recipe.INFO.enabled_by_default]
+    fields: dict[str, Any] = {
+        "enabled": (list[str], Field(default_enabled, description="which recipes run (`curator sources` lists them)")),
+    }
+    for name, recipe in recipes.items():
+        fields[name] = (recipe.Params, Field(default_factory=recipe.Params, description=recipe.INFO.title))
+    validators = {"_enabled": field_validator("enabled")(classmethod(lambda cls, v: _check_enabled(v)))}
+    return create_model("Sources", __base__=Section, __validators__=validators, **fields)
+
+
+class Config:
+    """params.yaml, typed: one attribute per section."""
+
+    SECTIONS: ClassVar[dict[str, type[Section]]] = {
+        "download": Download, "prepare": Prepare, "split": Split, "dedup": Dedup, "augment": Augment,
+        "publish": Publish,
+    }
+
+    def __init__(self, data: dict[str, Any] | None = None) -> None:
+        data = dict(data or {})
+        unknown = sorted(set(data) - set(self.SECTIONS) - {"sources"})
+        if unknown:
+            raise _Invalid([((unknown[0],), f"unknown section (known: sources, {', '.join(self.SECTIONS)})", None)])
+        errors: list[tuple[tuple[Any, ...], str, Any]] = []
+        self.sections: dict[str, Section] = {}
+        for name, model in {"sources": sources_model(), **self.SECTIONS}.items():
+            value = data.get(name, {})
+            try:
+                if value is None or not isinstance(value, dict):
+                    raise _Invalid([((), "expected a mapping", value)])
+                self.sections[name] = model.model_validate(value)
+            except ValidationError as exc:
+                errors += [((name, *e["loc"]), _message(e, model), e.get("input")) for e in exc.errors()]
+            except _Invalid as exc:
+                errors += [((name, *loc), msg, got) for loc, msg, got in exc.problems]
+        if errors:
+            raise _Invalid(errors)
+
+    @property
+    def sources(self) -> Any:
+        return self.sections["sources"]
+
+    @property
+    def download(self) -> Download:
+        return self.sections["download"]  # type: ignore[return-value]
+
+    @property
+    def prepare(self) -> Prepare:
+        return self.sections["prepare"]  # type: ignore[return-value]
+
+    @property
+    def split(self) -> Split:
+        return self.sections["split"]  # type: ignore[return-value]
+
+    @property
+    def dedup(self) -> Dedup:
+        return self.sections["dedup"]  # type: ignore[return-value]
+
+    @property
+    def augment(self) -> Augment:
+        return self.sections["augment"]  # type: ignore[return-value]
+
+    @property
+    def publish(self) -> Publish:
+        return self.sections["publish"]  # type: ignore[return-value]
+
+    def source(self, name: str) -> SourceParams:
+        """One recipe's Params."""
+        return getattr(self.sources, name)
+
+    def build_facts(self) -> BuildFacts:
+        return BuildFacts(split=self.split, dedup=self.dedup, augment=self.augment, download=self.download,
+                          sources={name: self.source(name) for name in self.sources.enabled})
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values, as params.yaml spells them (`from`, not `from_`)."""
+        return {name: section.model_dump(by_alias=True, mode="json") for name, section in self.sections.items()}
+
+
+@dataclass(frozen=True)
+class BuildFacts:
+    """What a published card states about how its build was made: publish's read-only view of the
+    sections that shaped its input (it receives these, never the whole params)."""
+
+    split: Split = field(default_factory=Split)
+    dedup: Dedup = field(default_factory=Dedup)
+    augment: Augment = field(default_factory=Augment)
+    download: Download = field(default_factory=Download)
+    sources: dict[str, SourceParams] = field(default_factory=dict)
+
+
+class _Invalid(CuratorError):
+    def __init__(self, problems: list[tuple[tuple[Any, ...], str, Any]]) -> None:
+        self.problems = problems
+        super().__init__(_describe(problems[0]))
+
+
+def _message(error: Any, model: type[BaseModel]) -> str:
+    """pydantic's message, in the words of a params file."""
+    if error["type"] == "extra_forbidden":
+        owner: Any = model
+        for part in error["loc"][:-1]:
+            field = owner.model_fields.get(str(part)) if isinstance(owner, type) else None
+            owner = field.annotation if field is not None else None
+        known = [f.alias or n for n, f in owner.model_fields.items()] if isinstance(owner, type) else []
+        return "unknown key" + (f" (known: {', '.join(known)})" if known else "")
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _describe(problem: tuple[tuple[Any, ...], str, Any], line: int | None = None) -> str:
+    loc, msg, got = problem
+    key = ".".join(str(p) for p in loc if p not in ("function-after",)) or "(top level)"
+    shown = "" if got is None or isinstance(got, dict) or "unknown key" in msg else f" (got {got!r})"
+    return f"{key}: {msg}{shown}"
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read params.yaml: `path` when given (it must exist), else ./params.yaml if present, else the defaults."""
+    explicit = path is not None
+    path = Path(path) if explicit else PARAMS_FILE
+    if not path.is_file():
+        if explicit:
+            raise CuratorError(f"{path}: no such params file")
+        return Config()
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise CuratorError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise CuratorError(f"{path}: expected a mapping of sections at the top level")
+    try:
+        return Config(data)
+    except _Invalid as exc:
+        first = exc.problems[0]
+        line = _line_of(text, first[0])
+        more = f" (and {len(exc.problems) - 1} more problem(s))" if len(exc.problems) > 1 else ""
+        raise CuratorError(f"{path}{f':{line}' if line else ''}: {_describe(first)}{more}") from None
+
+
+def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the deepest key of `loc` that the YAML has."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def render_defaults() -> str:
+    """The defaults as a commented params.yaml: what `curator params` prints and the repo's file holds."""
+    lines = ["# Every knob of the pipeline, with its default (rendered by `curator params` from curator/config.py",
+             "# and the recipes' Params). DVC tracks the keys each stage reads, so editing one re-runs exactly",
+             "# the stages that depend on it. CLI flags override these values."]
+    config = Config()
+    models = {"sources": sources_model(), **Config.SECTIONS}
+    for name, model in models.items():
+        lines.append(f"{name}:")
+        lines += _render_model(model, config.sections[name], indent=1)
+    return "\n".join(lines) + "\n"
+
+
+def _render_model(model: type[BaseModel], value: BaseModel, indent: int) -> list[str]:
+    pad = "  " * indent
+    out = []
+    for field_name, info in model.model_fields.items():
+        key = info.alias or field_name
+        current = getattr(value, field_name)
+        comment = f"  # {info.description}" if info.description else ""
+        if isinstance(current, BaseModel):
+            out.append(f"{pad}{key}:{comment}")
+            out += _render_model(type(current), current, indent + 1)
+            continue
+        dumped = yaml.safe_dump(current, default_flow_style=True, width=1000).strip()
+        dumped = dumped.removesuffix("\n...").removesuffix("...").strip()
+        out.append(f"{pad}{key}: {dumped}{comment}")
+    return out

@@ -1,0 +1,151 @@
+"""The unified record schema, derived from schemas/record.yaml (the single source of truth).
+
+Everything that needs a schema (Parquet writers, HF Features, the dataset card, validation)
+asks this module; nothing restates column lists or class names.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import datasets
+import pyarrow as pa
+import yaml
+
+from curator.errors import SchemaError
+
+_SCALARS = {"string", "bool", "int64", "float32", "float64"}
+
+
+def schemas_dir() -> Path:
+    """Where schemas/ lives: $CURATOR_SCHEMAS, else ./schemas (a DVC project runs its stages from
+    its root, so that project's own maps are used), else the one beside the package."""
+    env = os.environ.get("CURATOR_SCHEMAS")
+    if env:
+        path = Path(env)
+    elif (Path.cwd() / "schemas" / "record.yaml").is_file():
+        path = Path.cwd() / "schemas"
+    else:
+        path = Path(__file__).resolve().parents[2] / "schemas"
+    if not (path / "record.yaml").is_file():
+        raise SchemaError(f"schemas directory not found at {path} (set CURATOR_SCHEMAS)")
+    return path
+
+
+@cache
+def load_yaml(name: str) -> dict[str, Any]:
+    """Read one file of schemas/ (cached: these files are small and read everywhere)."""
+    with open(schemas_dir() / name, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def record_spec() -> dict[str, Any]:
+    return load_yaml("record.yaml")
+
+
+def physio_fields() -> dict[str, str]:
+    """Every physio feature name -> dtype, in file order, across all sources."""
+    fields: dict[str, str] = {}
+    for source, feats in load_yaml("physio.yaml").items():
+        for name, spec in feats.items():
+            if name in fields:
+                raise SchemaError(f"physio feature {name!r} of {source} is declared twice")
+            fields[name] = spec["dtype"]
+    return fields
+
+
+def physio_features_of(source: str) -> list[str]:
+    return list(load_yaml("physio.yaml").get(source, {}))
+
+
+def _feature(spec: Any) -> Any:
+    """Translate one type expression of record.yaml into a datasets feature."""
+    taxonomy = load_yaml("taxonomy.yaml")
+    if spec == "image":
+        return datasets.Image()
+    if spec == "physio":
+        return {name: datasets.Value(dtype) for name, dtype in physio_fields().items()}
+    if isinstance(spec, str) and spec in _SCALARS:
+        return datasets.Value(spec)
+    if isinstance(spec, dict) and "class_label" in spec:
+        return datasets.ClassLabel(names=list(taxonomy[spec["class_label"]]))
+    if isinstance(spec, dict) and "list" in spec:
+        length = spec.get("length", -1)
+        if isinstance(length, str):  # a taxonomy level: one entry per class
+            length = len(taxonomy[length])
+        return datasets.List(_feature(spec["list"]), length=length)
+    if isinstance(spec, dict) and "struct" in spec:
+        return {name: _feature(sub) for name, sub in spec["struct"].items()}
+    raise SchemaError(f"record.yaml: unknown type expression {spec!r}")
+
+
+@cache
+def features() -> datasets.Features:
+    """HF Features of the full unified record (ClassLabel names from the taxonomy)."""
+    cols = record_spec()["columns"]
+    return datasets.Features({name: _feature(col["type"]) for name, col in cols.items()})
+
+
+def arrow_schema() -> pa.Schema:
+    """Arrow schema of the unified record, with the `huggingface` features metadata embedded."""
+    return features().arrow_schema
+
+
+def required_columns() -> list[str]:
+    return [name for name, col in record_spec()["columns"].items() if col.get("required")]
+
+
+def column_docs() -> dict[str, str]:
+    return {name: col.get("doc", "") for name, col in record_spec()["columns"].items()}
+
+
+def config_specs() -> dict[str, dict[str, Any]]:
+    """Published modality configs (faces, thermal, physio): filter column and dropped columns."""
+    return record_spec()["configs"]
+
+
+def config_features(config: str) -> datasets.Features:
+    """Features of one published config: the full record minus the config's dropped columns."""
+    specs = config_specs()
+    drop = set(specs[config]["drop"]) if config in specs else set()
+    return datasets.Features({k: v for k, v in features().items() if k not in drop})
+
+
+def empty_record() -> dict[str, Any]:
+    """A record with every column present and null: recipes fill in what they have."""
+    return dict.fromkeys(record_spec()["columns"])
+
+
+def to_json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of one record, for tools outside Python."""
+
+    def convert(feat: Any) -> dict[str, Any]:
+        if isinstance(feat, datasets.Image):
+            return {"type": ["object", "null"], "properties": {"bytes": {}, "path": {"type": ["string", "null"]}}}
+        if isinstance(feat, datasets.ClassLabel):
+            return {"type": ["integer", "null"], "minimum": 0, "maximum": feat.num_classes - 1,
+                    "description": "class index into: " + ", ".join(feat.names)}
+        if isinstance(feat, datasets.List):
+            out: dict[str, Any] = {"type": ["array", "null"], "items": convert(feat.feature)}
+            if feat.length and feat.length > 0:
+                out["minItems"] = out["maxItems"] = feat.length
+            return out
+        if isinstance(feat, dict):
+            return {"type": ["object", "null"], "properties": {k: convert(v) for k, v in feat.items()}}
+        kind = {"string": "string", "bool": "boolean", "int64": "integer"}.get(feat.dtype, "number")
+        return {"type": [kind, "null"]}
+
+    docs = column_docs()
+    props = {name: {**convert(feat), "description": docs[name]} for name, feat in features().items()}
+    for name in required_columns():
+        props[name]["type"] = props[name]["type"][0]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "emotion-curator unified record",
+        "type": "object",
+        "properties": props,
+        "required": required_columns(),
+    }

@@ -1,0 +1,69 @@
+"""NVIE: the USTC-NVIE subset (fear, disgust, happy) used by Naseem et al., visible/IR pairs.
+
+USTC-NVIE is under a research licence and is not redistributable: fetching it needs
+`sources.nvie.accept_license: true`, else the user supplies a copy with --from DIR. Archives:
+`NVIE-<class>[N]-<Ir|Vis>` (zip, one 7z), a class's visible images split over numbered parts.
+File names carry the subject (`S007_fear_01`), which becomes the group. Pairing: thermal.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from curator.config import Download
+from curator.errors import CuratorError
+from curator.sources import thermal
+from curator.sources.recipe import Reject, SourceInfo
+
+NAME = "nvie"
+INFO = SourceInfo(
+    name=NAME,
+    title="USTC-NVIE visible/infrared subset (fear, disgust, happy)",
+    license="USTC-NVIE research licence",
+    redistributable="no",
+    size="subset of USTC-NVIE (100+ subjects): 3 classes, 8 archives",
+    needs="a USTC-NVIE research licence: --from DIR with your copy (or sources.nvie.accept_license: true)",
+    homepage=thermal.REPOSITORY,
+    citation=(
+        "Wang et al., A natural visible and infrared facial expression database for expression recognition "
+        f"and emotion inference, IEEE Transactions on Multimedia 12(7), 2010. Subset as used by {thermal.STUDY}."
+    ),
+    attribution="USTC-NVIE (Wang et al., IEEE Trans. Multimedia 2010), research licence; not redistributable",
+)
+SPEC = thermal.ThermalSource(
+    name=NAME,
+    prefix="NVIE",
+    files=(
+        "NVIE-disgust-Ir.zip", "NVIE-disgust1-Vis.zip", "NVIE-disgust2-Vis.zip", "NVIE-fear-Ir.zip",
+        "NVIE-fear-Vis.zip", "NVIE-happy-Ir.zip", "NVIE-happy1-Vis.7z", "NVIE-happy2-Vis.zip",
+    ),
+    base_url=thermal.BASE_URL,
+    license=INFO.license,
+    example_class="fear",
+    subject=re.compile(r"^(S\d+)(?:[-_ ]|$)", re.I),
+)
+
+
+class Params(thermal.ArchiveParams):
+    accept_license: bool = Field(False, description="USTC-NVIE is research-only: set true only if you hold the licence")
+
+
+def download(conf: Params, fetch: Download, out: Path, from_: str | None = None) -> Path:
+    """Copy the user's licensed copy (--from DIR|FILE); fetch only if the licence is accepted."""
+    local = from_ is not None and "://" not in from_
+    if not local and not conf.accept_license:
+        raise CuratorError(
+            f"{NAME}: USTC-NVIE is released under a research licence and may not be redistributed; obtain it "
+            f"under that licence and run `curator download {NAME} --from DIR` with your copy (or, if you hold "
+            f"the licence, set sources.{NAME}.accept_license: true in params.yaml to fetch the archives)"
+        )
+    return thermal.download(SPEC, conf, fetch, out, from_)
+
+
+def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
+    return thermal.prepare(SPEC, raw)

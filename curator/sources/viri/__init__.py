@@ -1,0 +1,57 @@
+"""VIRI: 566 visible/infrared face pairs in five posed classes (Naseem et al., PeerJ CS 2025).
+
+The authors' raw-data repository holds one zip per class and modality,
+`VIRI-{Angry,Happy,Neutral,Sad,Surprise}-{Ir,Vis}.zip`; their figshare `Dataset.zip` (training
+layout `{Visible,IR}/{train,val,test}/<Class>/`) is read too. Pairing and layouts: thermal.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from curator.config import Download
+from curator.sources import thermal
+from curator.sources.recipe import Reject, SourceInfo
+
+NAME = "viri"
+CLASSES = ("Angry", "Happy", "Neutral", "Sad", "Surprise")
+INFO = SourceInfo(
+    name=NAME,
+    title="VIRI visible/infrared facial expression pairs",
+    license="as published on figshare (article 28236605)",
+    redistributable="opt-in",
+    size="566 visible/infrared pairs, 5 classes (10 zip archives)",
+    needs="nothing (fetched from the authors' GitHub repository), or --from URL|DIR|FILE",
+    homepage=thermal.REPOSITORY,
+    citation=thermal.STUDY + ".",
+    enabled_by_default=True,
+    attribution="VIRI dataset, Naseem et al., PeerJ Computer Science 11:e2676 (figshare article 28236605)",
+)
+SPEC = thermal.ThermalSource(
+    name=NAME,
+    prefix="VIRI",
+    files=tuple(f"VIRI-{c}-{m}.zip" for c in CLASSES for m in ("Ir", "Vis")),
+    base_url=thermal.BASE_URL,
+    license=INFO.license,
+    example_class="Angry",
+)
+
+
+
+
+class Params(thermal.ArchiveParams):
+    allow_public_push: bool = Field(False, description="VIRI's licence is 'as published on figshare': push publicly "
+                                    "only if you checked it")
+
+
+def download(conf: Params, fetch: Download, out: Path, from_: str | None = None) -> Path:
+    """Fetch the ten archives (params sources.viri.base_url/files), or copy a manual download."""
+    return thermal.download(SPEC, conf, fetch, out, from_)
+
+
+def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
+    return thermal.prepare(SPEC, raw)

@@ -1,0 +1,17 @@
+"""viri samples: the authors' per-class archives (builder: curator.sources.thermal.samples)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from curator.sources.thermal.samples import build_viri
+from curator.testing.samples.built import Built, Served
+
+
+def build(out: Path, seed: int, dirty: bool) -> Built:
+    return build_viri(out, seed, dirty)
+
+
+def demo_params(served: Served) -> dict:
+    """params.yaml sources.viri pointing at the served archives."""
+    return {"base_url": f"{served.files_url}/viri"}

@@ -1,0 +1,156 @@
+"""augment: extra training records from the train split, on a process pool or Ray, streamed.
+
+Each train record with a visible image gets `copies` augmented children. The child's seed is
+derived from (seed, parent id, copy index), and results are written in input order, so the
+output bytes are identical for any worker count. Validation and test are never read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterator
+from functools import partial
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curator.config import Augment
+from curator.errors import CuratorError
+from curator.executor import make_executor
+from curator.io.parquet import iter_batches, shard_paths
+from curator.progress import track
+from curator.reasons import Reason
+from curator.stages.augment_rows import Copies, Parent, augment_parent
+from curator.stages.augment_worker import Augmented, before_after_grid, load_policy
+from curator.stages.run import StageRun
+
+GRID_ROWS = 8
+WRITE_ROWS = 256
+"""Children are written a few hundred at a time: one Arrow table per parent would cost more than
+the copy itself, and the driver shares the machine with the workers."""
+
+
+def _parents(train: list[Path], run: StageRun, held: deque) -> Iterator[Parent]:
+    """Train records with an image, as (id, bytes) for the workers; each one's row in its batch waits in
+    `held` (results come back in the same order)."""
+    for batch in iter_batches(train, batch_rows=WRITE_ROWS):
+        table = pa.Table.from_batches([batch])
+        images = pc.struct_field(table.column("image"), "bytes").to_pylist()
+        infrared = pc.struct_field(table.column("infrared"), "bytes").to_pylist()
+        for row, (rid, image, ir) in enumerate(zip(table.column("id").to_pylist(), images, infrared, strict=True)):
+            if image is None:
+                run.metrics["not_applicable"] += 1
+                continue  # tabular records have nothing to augment: not an input of this stage
+            run.count_input()
+            parent = Parent(rid, image, ir)
+            held.append((table, row, parent))
+            yield parent
+
+
+def resolve_policy(path: str | Path) -> Path:
+    """The policy file as given (relative to the current folder, as DVC runs stages from the
+    project root), else the one shipped beside the package; a clear error if neither exists."""
+    given = Path(path)
+    if given.is_file():
+        return given
+    shipped = Path(__file__).resolve().parents[2] / given
+    if not given.is_absolute() and shipped.is_file():
+        return shipped
+    raise CuratorError(f"augment policy {path} not found (set augment.policy in params.yaml)")
+
+
+def run_augment(split_dir: Path, out: Path, conf: Augment | None = None, *, metrics_copy: Path | None = None) -> dict:
+    conf = conf or Augment()
+    policy = load_policy(resolve_policy(conf.policy))
+    train = shard_paths(Path(split_dir) / "train")
+    copies = conf.copies
+    work = partial(augment_parent, policy=policy, copies=copies, seed=conf.seed, quality=conf.jpeg_quality)
+    grid = {has_ir: {"rows": [], "spares": []} for has_ir in (True, False)}  # report examples
+    executor = make_executor(conf.executor, conf.workers)  # Ray: $RAY_ADDRESS or local
+    with StageRun("augment", out, metrics_copy=metrics_copy) as run, executor as pool:
+        run.metrics["not_applicable"] = 0
+        writer = run.writer(counts=False)
+        held: deque[tuple[pa.Table, int, Parent]] = deque()
+        done: list[tuple[pa.Table, int, Copies]] = []
+        children = 0
+        for result in track(pool.ordered_map(work, _parents(train, run, held)), desc="augment"):
+            table, row, parent = held.popleft()
+            if result.error:
+                source = table.column("source")[row].as_py()
+                run.reject(id=parent.id, source=source, reason=Reason.CORRUPT_IMAGE, detail=result.error)
+                continue
+            run.kept_extra += 1
+            children += len(result.images)
+            done.append((table, row, result))
+            if result.images:
+                _collect_grid(grid, table.column("label")[row].as_py(), parent, result)
+            if len(done) * copies >= WRITE_ROWS:
+                writer.write_table(_child_rows(done, writer.schema))
+                done = []
+        if done:
+            writer.write_table(_child_rows(done, writer.schema))
+        run.metrics.update(augmented_rows=children, copies=copies, policy=conf.policy)
+        examples = _grid_examples(grid)
+        if examples:
+            before_after_grid(examples, run.dir / "before_after.png")
+    return {"inputs": run.inputs, "kept": run.kept, "augmented_rows": children}
+
+
+def _child_rows(done: list[tuple[pa.Table, int, Copies]], schema: pa.Schema) -> pa.Table:
+    """The parents' rows, repeated once per copy, with the augmented images, a derived id
+    (`<parent>#aug<copy>`), `augmented_from`, the transform, and no `hashes` (those describe the
+    original bytes). Built column by column: no Python dict per row."""
+    parts = []
+    for _, same_batch in groupby(done, key=lambda item: id(item[0])):  # consecutive parents of one batch
+        same_batch = list(same_batch)
+        rows = [row for _, row, result in same_batch for _ in result.images]
+        parts.append(same_batch[0][0].take(pa.array(rows, pa.int64())))
+    parents = pa.concat_tables(parts)
+    results = [result for _, _, result in done]
+    copy_index = [copy for result in results for copy in range(len(result.images))]
+    parent_ids = parents.column("id").to_pylist()
+    columns = {
+        "id": [f"{pid}#aug{copy}" for pid, copy in zip(parent_ids, copy_index, strict=True)],
+        "augmented_from": parent_ids,
+        "transform": [t for result in results for t in result.transforms],
+        "hashes": [None] * len(parent_ids),
+    }
+    for column, new_bytes in (("image", [r.images for r in results]), ("infrared", [r.infrared for r in results])):
+        data = [b for copies in new_bytes for b in copies]
+        present = pc.is_valid(parents.column(column)).to_pylist()
+        paths = pc.struct_field(parents.column(column), "path").to_pylist()  # not the bytes: never copied
+        columns[column] = [
+            {"bytes": new, "path": f"{_stem(path, pid)}_aug{copy}.jpg"} if had and new is not None else None
+            for had, path, new, pid, copy in zip(present, paths, data, parent_ids, copy_index, strict=True)
+        ]
+    for name, values in columns.items():
+        index = parents.schema.get_field_index(name)
+        parents = parents.set_column(index, schema.field(name), pa.array(values, schema.field(name).type))
+    return parents
+
+
+def _stem(path: str | None, parent_id: str) -> str:
+    return Path(path or parent_id.replace("/", "_")).stem
+
+
+def _collect_grid(grid: dict[bool, dict[str, list]], label: Any, parent: Parent, result: Copies) -> None:
+    """Keep a few examples for the report: visible+IR pairs and visible-only, GRID_ROWS of each,
+    one per class first (the first train records are often all of one class), repeats as spares."""
+    bucket = grid[parent.infrared is not None]
+    distinct = label not in {row[3] for row in bucket["rows"]}
+    if len(bucket["rows"]) >= GRID_ROWS or (not distinct and len(bucket["spares"]) >= GRID_ROWS):
+        return
+    augmented = Augmented(result.images[0], result.infrared[0], json.loads(result.transforms[0]))
+    bucket["rows" if distinct else "spares"].append((parent.image, parent.infrared, augmented, label))
+
+
+def _grid_examples(grid: dict[bool, dict[str, list]]) -> list[tuple]:
+    chosen = []
+    for bucket in (grid[True], grid[False]):  # visible+IR pairs first
+        rows = bucket["rows"] + bucket["spares"]
+        chosen += rows[:GRID_ROWS]
+    return [row[:3] for row in chosen[:GRID_ROWS]]

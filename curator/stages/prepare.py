@@ -1,0 +1,121 @@
+"""prepare: drive one recipe's items into unified records (Parquet shards) and rejects.
+
+The recipe reads its own format (curator/sources/<name>/); this stage checks every item the same
+way: required fields, duplicate ids, and each image decoded and fingerprinted on the executor by
+curator.stages.prepare_worker.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, deque
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from curator.config import Prepare
+from curator.executor import make_executor
+from curator.progress import track
+from curator.reasons import Reason
+from curator.record.schema import required_columns
+from curator.sources.recipe import PrepareFn, Reject
+from curator.stages.prepare_worker import IMAGE_COLUMNS, Checked, check_images
+from curator.stages.run import StageRun
+
+
+def _image_task(item: dict[str, Any] | Reject, seen: set[str]) -> dict[str, bytes | None] | None:
+    """What the workers check for one item: the bytes of its present image columns; None when the
+    item is rejected whatever its images (a Reject, or an id already kept)."""
+    if isinstance(item, Reject) or item["id"] in seen:
+        return None
+    return {c: item[c].get("bytes") for c in IMAGE_COLUMNS if item.get(c) is not None}
+
+
+def _tasks(items: Iterator[dict[str, Any] | Reject], run: StageRun, required: list[str], seen: set[str],
+           waiting: deque[dict[str, Any] | Reject]) -> Iterator[dict[str, bytes | None] | None]:
+    """One task per recipe item, in order; the item itself waits in `waiting` for its result.
+
+    Every item gets a task (None if nothing to check) so that results pair with items one to one,
+    and the executor's window bounds how many items wait, even on a source without images.
+    """
+    for item in items:
+        run.count_input()
+        if not isinstance(item, Reject):
+            item = _missing_fields(item, required) or item
+        waiting.append(item)
+        yield _image_task(item, seen)
+
+
+def run_prepare(
+    source: str, prepare: PrepareFn, raw: Path, out: Path, conf: Prepare | None = None, *,
+    metrics_copy: Path | None = None,
+) -> dict[str, Any]:
+    """Drive one recipe's prepare() into `out`: records as shards, the rest as rejects.
+
+    The image work runs on the executor (prepare.executor, prepare.workers: 1 = in this process);
+    everything that depends on order (duplicate ids, rows, rejects, fixes) stays here, in input
+    order, so the output bytes are the same for any worker count.
+    """
+    conf = conf or Prepare()
+    max_pixels = conf.max_image_pixels
+    required = required_columns()
+    seen: set[str] = set()
+    fixes: list[dict[str, Any]] = []  # images re-encoded upright/8-bit: few, so kept in memory
+    waiting: deque[dict[str, Any] | Reject] = deque()
+    check = partial(check_images, max_pixels=max_pixels)
+    executor = make_executor(conf.executor, conf.workers)
+    with StageRun("prepare", out, source=source, metrics_copy=metrics_copy) as run, executor as pool:
+        writer = run.writer()
+        batch: list[dict[str, Any]] = []
+        items = track(prepare(Path(raw)), desc=f"prepare {source}")
+        for checked in pool.ordered_map(check, _tasks(items, run, required, seen, waiting)):
+            item = _resolve(waiting.popleft(), checked, seen, fixes)
+            if isinstance(item, Reject):
+                run.reject(id=item.id, reason=item.reason, detail=item.detail, path=item.path)
+                continue
+            batch.append(item)
+            if len(batch) >= 256:
+                writer.write_rows(batch)
+                batch = []
+        writer.write_rows(batch)
+        if fixes:  # only then, so a source without such images keeps its metrics and files as before
+            run.metrics["images_normalized"] = dict(sorted(Counter(c for f in fixes for c in f["changes"]).items()))
+            (run.dir / "normalized.jsonl").write_text(
+                "".join(json.dumps(f, ensure_ascii=False) + "\n" for f in fixes), encoding="utf-8")
+    return {"inputs": run.inputs, "kept": run.kept, "rejected": run.rejects.total}
+
+
+def _missing_fields(record: dict[str, Any], required: list[str]) -> Reject | None:
+    missing = [c for c in required if record.get(c) in (None, "")]
+    if missing:
+        return Reject(record.get("id"), Reason.MISSING_FIELD, f"missing {', '.join(missing)}")
+    return None
+
+
+def _resolve(item: dict[str, Any] | Reject, checked: Checked | None, seen: set[str],
+             fixes: list[dict[str, Any]]) -> dict[str, Any] | Reject:
+    """Decide one item, in input order: the record, with its fixed bytes and hashes, or a Reject.
+
+    The duplicate check comes first and uses `seen` as it is now: a duplicate is rejected whatever
+    its images, and an id counts as seen only once a record with it was kept (a later record may
+    reuse the id of a rejected one). A record submitted while its id's first record was still
+    being checked was checked too; that result is simply dropped here.
+    """
+    if isinstance(item, Reject):
+        return item
+    if item["id"] in seen:
+        return Reject(item["id"], Reason.DUPLICATE_ID, f"id {item['id']} already seen; kept the first")
+    if checked is None:  # _image_task skips only Rejects and ids in `seen`, and `seen` only grows
+        raise RuntimeError(f"prepare: no image check for {item['id']}")
+    if checked.bad is not None:
+        bad = checked.bad
+        return Reject(item["id"], bad.reason, f"{bad.column}: {bad.detail}", item[bad.column].get("path"))
+    for fix in checked.fixed:
+        value = item[fix.column]
+        fixes.append({"id": item["id"], "column": fix.column, "path": value.get("path"), "changes": list(fix.changes),
+                      "from": fix.was})
+        item[fix.column] = {**value, "bytes": fix.data}
+    item["hashes"] = checked.hashes
+    seen.add(item["id"])
+    return item

@@ -1,0 +1,192 @@
+"""The dataset card (README.md of a published folder): a YAML header the Hub parses + a body.
+
+Everything in it is derived: features from schemas/, licences and citations from the recipes'
+INFO, split sizes from what publish wrote, provenance from params and installed versions.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from curator.config import BuildFacts, Publish
+from curator.io.checksums import load_registry
+from curator.record.taxonomy import label_map, taxonomy
+from curator.sources import get_recipe
+from curator.sources.fetch import registry_path
+from curator.stages.split import SPLITS
+
+_HUB_LICENSES = {"MIT": "mit", "CC-BY-4.0": "cc-by-4.0"}
+PACKAGES = ("emotion-curator", "datasets", "pyarrow", "pillow", "albumentations", "huggingface-hub", "dvc")
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def card_header(configs: list[Any], sources: list[str], conf: Publish) -> dict[str, Any]:
+    infos = [get_recipe(s).INFO for s in sources]
+    licenses = sorted({i.license for i in infos})
+    header: dict[str, Any] = {"pretty_name": conf.name}
+    if len(licenses) == 1 and licenses[0] in _HUB_LICENSES:
+        header["license"] = _HUB_LICENSES[licenses[0]]
+    else:  # sources differ: the Hub's convention is `other` plus a name for the mix
+        header["license"] = "other"
+        header["license_name"] = "mixed-per-source"
+        header["license_details"] = "; ".join(f"{i.name}: {i.license}" for i in infos)
+    names = {c.name for c in configs}
+    header["task_categories"] = ["image-classification"] * bool(names & {"faces", "thermal"}) + [
+        "tabular-classification"
+    ] * ("physio" in names)
+    header["tags"] = ["emotion-recognition", "facial-expression", "affective-computing", "emotion-curator"]
+    header["configs"] = [
+        {
+            "config_name": c.name,
+            "data_files": [
+                {"split": s, "path": f"data/{c.name}/{s}-*.parquet"} for s in SPLITS if s in c.split_sizes()
+            ],
+            **({"default": True} if c is configs[0] else {}),
+        }
+        for c in configs
+    ]
+    header["dataset_info"] = [
+        {
+            "config_name": c.name,
+            "features": c.features._to_yaml_list(),
+            "splits": [{"name": s, **sizes} for s, sizes in c.split_sizes().items()],
+        }
+        for c in configs
+    ]
+    return header
+
+
+EMONET_PROHIBITED_USES = (
+    "EmoNet-Face's licence terms prohibit (in line with the EU AI Act): inferring emotions of people in "
+    "workplaces or education; biometric categorisation of real people; and manipulating people's behaviour. "
+    "These prohibitions apply to this dataset because it contains EmoNet-Face."
+)
+LIMITATIONS = (
+    "Posed expressions dominate the Kaggle, VIRI and NVIE data; EmoNet-Face images are synthetic, so models "
+    "trained here may not transfer to spontaneous expressions of real people.",
+    "Facial expression is not felt emotion: `label` describes what the face shows (EMER's felt label is kept "
+    "apart in `label_felt`).",
+    "The basic level is a roll-up of the fine level; fine classes with no basic counterpart have `label` null.",
+    "Class balance and demographics differ by source; check the per-config counts before training.",
+    "Kaggle rows have no subject id, so each row is its own group; subject leakage there cannot be ruled out.",
+)
+
+
+def render_card(configs: list[Any], sources: list[str], conf: Publish, facts: BuildFacts, folder: Path) -> str:
+    """The whole card: YAML header, then one section per topic, all derived from the build."""
+    header = card_header(configs, sources, conf)
+    # libyaml's dumper when present: same text, 5x faster on the ~50 kB features header
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    lines = ["---", yaml.dump(header, Dumper=dumper, sort_keys=False, allow_unicode=True).rstrip(), "---", ""]
+    for section in (_intro(header["pretty_name"], configs), _sources(sources), _prohibited(sources),
+                    _taxonomy(sources), _splitting(facts), _augmentation(folder, facts), _limitations(),
+                    _provenance(sources, conf, facts)):
+        lines += [*section, ""]
+    return "\n".join(lines)
+
+
+def _intro(name: str, configs: list[Any]) -> list[str]:
+    lines = [f"# {name}", "",
+             "Facial-emotion data curated by emotion-curator: every source's labels mapped into one taxonomy,",
+             "split 70/15/15 without subject leakage, published as Parquet in the Hugging Face layout.", "",
+             "## Configs", "", "| config | what | " + " | ".join(SPLITS) + " |", "|---|---|" + "---|" * len(SPLITS)]
+    for c in configs:
+        sizes = c.split_sizes()
+        counts = " | ".join(str(sizes.get(s, {}).get("num_examples", 0)) for s in SPLITS)
+        lines.append(f"| `{c.name}` | {c.doc} | {counts} |")
+    return [*lines, "", "```python", "from datasets import load_dataset", "",
+            f'ds = load_dataset("<this repo or folder>", "{configs[0].name}")', "```"]
+
+
+def _sources(sources: list[str]) -> list[str]:
+    lines = ["## Sources, attribution and licences", ""]
+    for s in sources:
+        info = get_recipe(s).INFO
+        lines += [f"### {info.title} (`{s}`)", "", f"- Licence: {info.license} (public redistribution: "
+                  f"{info.redistributable})", f"- Homepage: {info.homepage}", f"- Citation: {info.citation}"]
+        if info.attribution:
+            lines.append(f"- Attribution: {info.attribution}")
+        lines.append("")
+    return lines
+
+
+def _prohibited(sources: list[str]) -> list[str]:
+    if not any(s.startswith("emonet") for s in sources):
+        return []
+    return ["## Prohibited uses", "", EMONET_PROHIBITED_USES]
+
+
+def _taxonomy(sources: list[str]) -> list[str]:
+    tax = taxonomy()
+    lines = ["## Taxonomy and the label maps used", "",
+             f"- `label` (basic, {len(tax.basic)} classes): {', '.join(tax.basic)}.",
+             f"- `label_fine` (EmoNet-Face, {len(tax.fine)} classes): listed in `taxonomy.yaml`, which also says",
+             "  how each fine class rolls up to a basic one, with a reason per entry (null = no basic label).", ""]
+    for s in sources:
+        m = label_map(s)
+        if len(m.entries) > 12:  # the EmoNet sources use the 40 fine classes as they are
+            lines.append(f"- `{s}`: its labels are the {len(m.entries)} EmoNet-Face classes themselves"
+                         + (f"; aliases: {', '.join(f'{a} → {t}' for a, t in m.aliases.items())}" if m.aliases else ""))
+            continue
+        pairs = [f"{orig} → {e.basic or '—'}/{e.fine or '—'}" for orig, e in m.entries.items()]
+        lines.append(f"- `{s}` (original → basic/fine): {'; '.join(pairs)}")
+    return lines
+
+
+def _splitting(facts: BuildFacts) -> list[str]:
+    split, dedup = facts.split, facts.dedup
+    return ["## How it was split", "",
+            f"Ratios {split.ratios.model_dump()} with seed {split.seed}. Per source and class, groups (subject, "
+            "pair or image) are ordered by a seeded hash and cut at the target record counts, so no group is in two "
+            "splits; classes too small to reach every split are pooled per source. Images that are identical "
+            f"(sha256) or near-identical (dHash within {dedup.max_distance} bits) are kept in one split. "
+            "Physiological features are z-scored with statistics fitted on `train` only (`standardization.json`; "
+            "raw values stay in `physio`)."]
+
+
+def _augmentation(folder: Path, facts: BuildFacts) -> list[str]:
+    policy = folder / "augment.yaml"
+    if not policy.is_file():
+        return ["## Augmentation", "", "No augmentation policy was published with this build."]
+    doc = yaml.safe_load(policy.read_text())
+    names = {part: [t["__class_fullname__"] for t in doc[part]["transform"]["transforms"]]
+             for part in ("geometric", "photometric")}
+    conf = facts.augment
+    return ["## Augmentation", "",
+            f"`train` carries {conf.copies} augmented copies per image record (rows with `augmented_from` set; "
+            "`transform` holds the replayable parameters). Validation and test are never augmented.",
+            f"Geometric, applied identically to a visible/IR pair: {', '.join(names['geometric'])}. "
+            f"Photometric, visible only: {', '.join(names['photometric'])}.",
+            "The policy is `augment.yaml` (albumentations 2.0.8): filter out rows with `augmented_from` and apply it "
+            "on the fly instead, if you prefer."]
+
+
+def _limitations() -> list[str]:
+    return ["## Known limitations and biases", "", *(f"- {item}" for item in LIMITATIONS)]
+
+
+def _provenance(sources: list[str], conf: Publish, facts: BuildFacts) -> list[str]:
+    registry = load_registry(registry_path(facts.download))
+    checksums = {f"{s}/{f}": c.sha256 for (s, f), c in sorted(registry.items()) if s in sources}
+    revisions = {s: {k: v for k, v in facts.sources[s].model_dump().items()
+                     if k in ("repo", "revision", "base_url", "annotations_url", "handle")}
+                 for s in sources if s in facts.sources}
+    build = {"source_revisions": revisions, "checksums_sha256": checksums,
+             "params": {"split": facts.split.model_dump(), "dedup": facts.dedup.model_dump(),
+                        "augment": facts.augment.model_dump(), "publish": conf.model_dump()},
+             "versions": _versions()}
+    return ["## Build provenance", "", "```json", json.dumps(build, indent=2, sort_keys=True, default=str), "```"]

@@ -1,0 +1,222 @@
+"""push: upload a published folder (Hugging Face layout) to a dataset repo on the Hub.
+
+Typer-free core of `curator push DIR --repo-id OWNER/NAME [--private] [--revision BRANCH] [--dry-run]`.
+The token never leaves huggingface_hub's own headers: it is scrubbed from every message we
+raise, and library exceptions are re-raised as one-line CuratorErrors `from None`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from curator.errors import CuratorError
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
+
+log = logging.getLogger("curator.stages.push")
+
+META_DIR = ".curator"  # = curator.stages.publish.META_DIR; not imported so that push does not load pyarrow
+# fnmatch patterns, as huggingface_hub applies them (`*` also crosses `/`): bookkeeping, hidden, temp files
+IGNORE_PATTERNS = (f"{META_DIR}/**", ".*", "*/.*", "*.tmp", "*.temp", "*.part", "*.partial", "*.incomplete", "*~")
+NO_TOKEN = "no Hugging Face token: set HF_TOKEN or run `hf auth login`"
+REJECTED_TOKEN = "the Hugging Face token was rejected (401)"
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
+
+
+@dataclass(frozen=True)
+class PushResult:
+    commit: str  # "" for a dry run
+    url: str
+    files: list[str]
+
+
+def push(
+    folder: Path,
+    repo_id: str,
+    *,
+    private: bool = False,
+    revision: str | None = None,
+    dry_run: bool = False,
+    redistributable_check: Callable[[], list[str]] | None = None,
+) -> PushResult:
+    """Upload `folder` to the dataset repo `repo_id` (created if missing) and print the commit and URL."""
+    folder = Path(folder)
+    _check_arguments(folder, repo_id)
+    files = files_to_upload(folder)
+    url = f"{hub_endpoint()}/datasets/{repo_id}"
+    if dry_run:  # no token, no network: the plan, then the same licence verdict a real push would get
+        _print_plan(files, url, revision, private)
+        _licence_gate(private, redistributable_check)
+        return PushResult("", url, [path for path, _ in files])
+    _licence_gate(private, redistributable_check)
+    token = _token()
+    with _xet_switch():
+        commit = _upload(folder, repo_id, token, private=private, revision=revision, count=len(files))
+    print(f"pushed {len(files)} file(s) to {url} ({revision or 'main'}): commit {commit}")
+    return PushResult(commit, url, [path for path, _ in files])
+
+
+def files_to_upload(folder: Path) -> list[tuple[str, int]]:
+    """(repo path, size) of every file push uploads, filtered exactly as upload_folder filters them."""
+    from huggingface_hub.utils import filter_repo_objects
+
+    paths = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    kept = filter_repo_objects(paths, ignore_patterns=list(IGNORE_PATTERNS))
+    return [(path, (folder / path).stat().st_size) for path in kept]
+
+
+def hub_endpoint() -> str:
+    """HF_ENDPOINT as set now (huggingface_hub only reads it at import), else the library's default."""
+    from huggingface_hub import constants
+
+    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+
+
+# ---------------------------------------------------------------------------- local checks
+
+
+def _check_arguments(folder: Path, repo_id: str) -> None:
+    if not _REPO_ID.fullmatch(repo_id):
+        raise CuratorError(f"--repo-id must look like OWNER/NAME, got {repo_id!r}")
+    if not folder.is_dir():
+        raise CuratorError(f"{folder} is not a folder; run `curator publish` first")
+    if not (folder / "README.md").is_file():
+        raise CuratorError(f"{folder} has no README.md (dataset card); run `curator publish` first")
+
+
+def _licence_gate(private: bool, redistributable_check: Callable[[], list[str]] | None) -> None:
+    if private or redistributable_check is None:
+        return
+    restricted = sorted(redistributable_check())
+    if restricted:
+        raise CuratorError(
+            f"refusing a public push: the licence of {', '.join(restricted)} does not allow redistribution;"
+            " --private allows it (or leave those sources out of publish.include)"
+        )
+
+
+def _print_plan(files: list[tuple[str, int]], url: str, revision: str | None, private: bool) -> None:
+    total = sum(size for _, size in files)
+    visibility = "private" if private else "public"
+    print(f"dry run: would push {len(files)} file(s), {total:,} bytes, to {url} ({revision or 'main'}, {visibility})")
+    for path, size in files:
+        print(f"  {size:>14,}  {path}")
+
+
+def _token() -> str:
+    from huggingface_hub import get_token
+
+    try:
+        token = get_token()  # HF_TOKEN, then the `hf auth login` file (and OIDC / Colab, as the library does)
+    except Exception as exc:
+        raise CuratorError(f"could not read the Hugging Face token: {_one_line(exc)}") from None
+    if not token:
+        raise CuratorError(NO_TOKEN)
+    return token
+
+
+@contextmanager
+def _xet_switch() -> Iterator[None]:
+    """Honour HF_HUB_DISABLE_XET set after huggingface_hub was imported (it reads it once, at import).
+
+    The Xet/LFS choice for uploads is the client's alone (no server negotiation): with hf_xet
+    installed and this switch off, files go to Xet storage. The loopback Hub stub speaks LFS only.
+    """
+    from huggingface_hub import constants
+
+    previous = constants.HF_HUB_DISABLE_XET
+    now = os.environ.get("HF_HUB_DISABLE_XET", "").upper() in constants.ENV_VARS_TRUE_VALUES
+    constants.HF_HUB_DISABLE_XET = previous or now
+    try:
+        yield
+    finally:
+        constants.HF_HUB_DISABLE_XET = previous
+
+
+# ---------------------------------------------------------------------------- remote steps
+
+
+def _upload(folder: Path, repo_id: str, token: str, *, private: bool, revision: str | None, count: int) -> str:
+    from huggingface_hub import HfApi
+
+    endpoint = hub_endpoint()
+    api = HfApi(endpoint=endpoint, token=token)
+    with _hub_errors(f"checking the token at {endpoint}", token):
+        user = _whoami(api)
+    log.info("pushing %d file(s) to %s as %s", count, repo_id, user)
+    with _hub_errors(f"creating the dataset repo {repo_id}", token):
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        if private:
+            _refuse_public_repo(api, repo_id)
+        if revision and revision != "main":
+            api.create_branch(repo_id, branch=revision, repo_type="dataset", exist_ok=True)
+    with _hub_errors(f"uploading {folder} to {repo_id}", token):
+        # huggingface_hub 2.4 has no upload_large_folder any more: upload_folder is its large-folder
+        # method. With hf_xet it streams, commits in batches and resumes when re-run; with Xet off
+        # (HF_HUB_DISABLE_XET=1, e.g. the loopback stub) it is one LFS commit, and a re-run still
+        # skips what the Hub already holds (preupload oids, LFS batch with no upload action).
+        info = api.upload_folder(
+            repo_id=repo_id,
+            repo_type="dataset",
+            folder_path=folder,
+            revision=revision,
+            ignore_patterns=list(IGNORE_PATTERNS),
+            commit_message=f"Upload {count} file(s) with emotion-curator",
+        )
+    return str(info.oid)
+
+
+def _whoami(api: HfApi) -> str:
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        return str(api.whoami().get("name", "?"))
+    except HfHubHTTPError as exc:
+        if exc.response is not None and exc.response.status_code == 401:
+            raise CuratorError(REJECTED_TOKEN) from None
+        raise
+
+
+def _refuse_public_repo(api: HfApi, repo_id: str) -> None:
+    """create_repo(exist_ok=True) keeps an existing repo's visibility: never push 'private' data into a public repo."""
+    if api.repo_info(repo_id, repo_type="dataset").private is False:
+        raise CuratorError(
+            f"{repo_id} already exists and is public; --private cannot change that:"
+            " make it private on the Hub first, or choose another --repo-id"
+        )
+
+
+@contextmanager
+def _hub_errors(action: str, token: str) -> Iterator[None]:
+    """Library / network failures -> one-line CuratorError, token scrubbed, no chained traceback."""
+    try:
+        yield
+    except CuratorError as exc:
+        raise CuratorError(_scrub(str(exc), token)) from None
+    except Exception as exc:
+        raise CuratorError(f"{action} failed: {_scrub(_one_line(exc), token)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    status = _status(exc)
+    text = " ".join(str(getattr(exc, "server_message", None) or exc).split())
+    prefix = f"HTTP {status}: " if status else f"{type(exc).__name__}: "
+    return prefix + text[:500]
+
+
+def _status(exc: BaseException) -> int | None:
+    response: Any = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def _scrub(text: str, token: str) -> str:
+    text = text.replace(token, "***") if token else text
+    return re.sub(r"(?i)(bearer\s+)\S+", r"\1***", text)

@@ -1,0 +1,115 @@
+"""What every stage shares: an atomic output dir, shard writers, rejects, and the accounting.
+
+    with StageRun("prepare", out, source="viri") as run:
+        run.count_input()
+        run.reject(id=..., reason=Reason.UNPAIRED, detail=...)   # or
+        writer = run.writer(); writer.write_rows([...])          # kept
+
+On a clean exit it checks inputs == kept + rejected (a mismatch is a bug: nothing is
+published), writes metrics.json, and swaps the directory into place. On any exception the
+previous output is left untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from curator.errors import CuratorError
+from curator.io.atomic import atomic_dir, atomic_write_json
+from curator.io.parquet import ShardWriter
+from curator.io.rejects import RejectsWriter
+from curator.progress import log
+from curator.reasons import Reason
+from curator.record.schema import arrow_schema
+
+
+class AccountingError(CuratorError):
+    """inputs != kept + rejected: a record went missing or was counted twice."""
+
+
+class StageRun:
+    def __init__(
+        self, stage: str, out: Path, *, source: str | None = None, metrics_copy: Path | None = None,
+        meta_subdir: str = "",
+    ):
+        self.stage = stage
+        self.meta_subdir = meta_subdir  # where metrics.json/rejects.jsonl go inside the output
+        self.out = Path(out)
+        self.source = source
+        self.metrics_copy = metrics_copy
+        self.inputs = 0
+        self.kept_extra = 0  # kept records not written through a counted writer
+        self.metrics: dict[str, Any] = {}
+        self._writers: list[tuple[ShardWriter, bool, dict[str, Any]]] = []
+        self._stack = contextlib.ExitStack()
+        self._summary: dict[str, Any] = {}  # the metrics, once the stage has finished
+
+    def __enter__(self) -> StageRun:
+        self.dir = self._stack.enter_context(atomic_dir(self.out))
+        self.rejects = RejectsWriter(self.dir / self.meta_subdir / "rejects.jsonl")
+        return self
+
+    def writer(
+        self, subdir: str = "", *, schema: pa.Schema | None = None, counts: bool = True,
+        close_kwargs: dict[str, Any] | None = None, **kwargs: Any,
+    ) -> ShardWriter:
+        """A shard writer under the output dir; rows written to a `counts` writer are "kept"."""
+        w = ShardWriter(self.dir / subdir, schema or arrow_schema(), **kwargs)
+        self._writers.append((w, counts, close_kwargs or {}))
+        return w
+
+    def count_input(self, n: int = 1) -> None:
+        self.inputs += n
+
+    def reject(
+        self, *, id: str | None, reason: Reason, detail: str, path: str | None = None, source: str | None = None
+    ) -> None:
+        self.rejects.add(id=id, source=source or self.source or "", reason=reason, detail=detail, path=path)
+
+    @property
+    def kept(self) -> int:
+        return self.kept_extra + sum(w.rows for w, counts, _ in self._writers if counts)
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            try:
+                self._finish()
+            except BaseException as err:  # not committed: atomic_dir discards the temp dir
+                self.rejects.close()
+                self._stack.__exit__(type(err), err, err.__traceback__)
+                raise
+        self.rejects.close()
+        self._stack.__exit__(exc_type, exc, tb)  # moves the finished output into place
+        if exc_type is None and self.metrics_copy:
+            # only now: a kill before this leaves an old copy beside new output (DVC then re-runs the
+            # stage), never a copy describing output that is not there
+            atomic_write_json(self.metrics_copy, self._summary)
+
+    def _finish(self) -> None:
+        for w, _, close_kwargs in self._writers:
+            w.close(**close_kwargs)
+        rejected = self.rejects.total
+        summary = {
+            "stage": self.stage,
+            **({"source": self.source} if self.source else {}),
+            "inputs": self.inputs,
+            "kept": self.kept,
+            "rejected": rejected,
+            "rejected_by_reason": dict(sorted(self.rejects.by_reason.items())),
+            **self.metrics,
+        }
+        if self.inputs != self.kept + rejected:
+            raise AccountingError(
+                f"{self.stage}: inputs ({self.inputs}) != kept ({self.kept}) + rejected ({rejected});"
+                " output not written"
+            )
+        atomic_write_json(self.dir / self.meta_subdir / "metrics.json", summary)
+        self._summary = summary
+        log.info(
+            "%s%s: %d in, %d kept, %d rejected %s", self.stage, f" {self.source}" if self.source else "",
+            self.inputs, self.kept, rejected, dict(self.rejects.by_reason) or "",
+        )

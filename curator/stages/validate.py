@@ -1,0 +1,99 @@
+"""`curator validate DIR`: check a published folder the way the Hub and its users will read it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import datasets
+import pyarrow.parquet as pq
+import yaml
+
+from curator.stages.publish_croissant import validate_croissant
+
+
+def read_card_header(folder: Path) -> dict[str, Any]:
+    text = (Path(folder) / "README.md").read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        raise ValueError("README.md has no YAML header")
+    header = text.split("---\n", 2)[1]
+    meta = yaml.safe_load(header)
+    if not isinstance(meta, dict):
+        raise ValueError("README.md YAML header is not a mapping")
+    return meta
+
+
+def validate_folder(folder: Path) -> list[str]:
+    """Every problem found (empty list = valid)."""
+    folder = Path(folder)
+    if not (folder / "README.md").is_file():
+        return [f"{folder}: no README.md (dataset card)"]
+    try:
+        meta = read_card_header(folder)
+    except (ValueError, yaml.YAMLError) as exc:
+        return [f"card header does not parse: {exc}"]
+    problems: list[str] = []
+    infos = {i["config_name"]: i for i in meta.get("dataset_info", [])}
+    for config in meta.get("configs", []):
+        name = config["config_name"]
+        if name not in infos:
+            problems.append(f"config {name}: no dataset_info entry in the card")
+            continue
+        problems += _check_config(folder, config, infos[name])
+    croissant = folder / "croissant.json"
+    if not croissant.is_file():
+        problems.append("croissant.json is missing")
+    else:
+        problems += [f"croissant.json: {p}" for p in validate_croissant(croissant) if "warning" not in p.lower()]
+    return problems
+
+
+def _check_config(folder: Path, config: dict, info: dict) -> list[str]:
+    name = config["config_name"]
+    problems = []
+    expected = datasets.Features._from_yaml_list(info["features"])
+    sizes = {s["name"]: s["num_examples"] for s in info.get("splits", [])}
+    ids_by_split: dict[str, set[str]] = defaultdict(set)
+    for entry in config["data_files"]:
+        split = entry["split"]
+        shards = sorted(folder.glob(entry["path"]))
+        if not shards:
+            problems.append(f"config {name}, split {split}: no files match {entry['path']}")
+            continue
+        total = _check_numbering(name, split, shards, problems)
+        rows = 0
+        for shard in shards:
+            try:
+                pf = pq.ParquetFile(shard)
+            except Exception as exc:  # a truncated or non-Parquet file
+                problems.append(f"{shard.relative_to(folder)}: unreadable ({type(exc).__name__}: {exc})")
+                continue
+            found = datasets.Features.from_arrow_schema(pf.schema_arrow)
+            if found != expected:
+                problems.append(f"{shard.relative_to(folder)}: schema differs from the card's features")
+            rows += pf.metadata.num_rows
+            ids_by_split[split].update(pq.read_table(shard, columns=["id"]).column("id").to_pylist())
+        if total is not None and sizes.get(split) != rows:
+            problems.append(f"config {name}, split {split}: {rows} rows in files, card says {sizes.get(split)}")
+    splits = sorted(ids_by_split)
+    for i, a in enumerate(splits):
+        for b in splits[i + 1:]:
+            shared = ids_by_split[a] & ids_by_split[b]
+            if shared:
+                problems.append(f"config {name}: {len(shared)} id(s) in both {a} and {b}, e.g. {sorted(shared)[0]}")
+    return problems
+
+
+def _check_numbering(name: str, split: str, shards: list[Path], problems: list[str]) -> int | None:
+    """Shards are `<split>-NNNNN-of-TTTTT.parquet`: every index 0..T-1 must be present."""
+    try:
+        totals = {int(p.stem.rsplit("-of-", 1)[1]) for p in shards}
+        indices = {int(p.stem.rsplit("-of-", 1)[0].rsplit("-", 1)[1]) for p in shards}
+    except (IndexError, ValueError):
+        problems.append(f"config {name}, split {split}: shard names are not <split>-NNNNN-of-NNNNN.parquet")
+        return None
+    if len(totals) != 1 or indices != set(range(next(iter(totals)))):
+        missing = sorted(set(range(max(totals))) - indices)
+        problems.append(f"config {name}, split {split}: shard(s) missing: index {missing} of {max(totals)}")
+    return max(totals)
