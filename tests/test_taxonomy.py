@@ -35,6 +35,14 @@ def test_fine_level_matches_guide_json_exactly():
     assert list(taxonomy().fine) == list(guide["options"]["labels"])
 
 
+@needs_shared()
+def test_families_match_guide_json_buttons_exactly():
+    guide = json.loads((EMONET_DIR / "guide.json").read_text())
+    buttons = guide["options"]["buttons"]
+    assert {name: list(members) for name, members in taxonomy().families.items()} == buttons
+    assert taxonomy().family_of("Triumph") == "Positive High-Energy Emotions"
+
+
 def test_every_fine_label_is_mapped_or_explicitly_dropped_with_a_reason():
     raw = load_yaml("taxonomy.yaml")["fine_to_basic"]
     assert list(raw) == list(taxonomy().fine)

@@ -21,6 +21,15 @@ class Taxonomy:
     basic: tuple[str, ...]
     fine: tuple[str, ...]
     fine_to_basic: dict[str, str | None]
+    families: dict[str, tuple[str, ...]]  # EmoNet-Face family -> its fine classes (guide.json options.buttons)
+
+    @property
+    def family(self) -> tuple[str, ...]:
+        """Family names in ClassLabel order."""
+        return tuple(self.families)
+
+    def family_of(self, fine: str) -> str:
+        return next(name for name, members in self.families.items() if fine in members)
 
     def basic_index(self, name: str | None) -> int | None:
         return None if name is None else self.basic.index(name)
@@ -55,7 +64,11 @@ def _key(text: str) -> str:
 def taxonomy() -> Taxonomy:
     raw = load_yaml("taxonomy.yaml")
     fine_to_basic = {name: entry["basic"] for name, entry in raw["fine_to_basic"].items()}
-    tax = Taxonomy(tuple(raw["basic"]), tuple(raw["fine"]), fine_to_basic)
+    families = {name: tuple(members) for name, members in raw["families"].items()}
+    tax = Taxonomy(tuple(raw["basic"]), tuple(raw["fine"]), fine_to_basic, families)
+    listed = [m for members in families.values() for m in members]
+    if sorted(listed) != sorted(tax.fine):
+        raise SchemaError("taxonomy.yaml families must list every fine class exactly once")
     missing = set(tax.fine) - set(fine_to_basic)
     extra = set(fine_to_basic) - set(tax.fine)
     if missing or extra:

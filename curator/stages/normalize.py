@@ -1,4 +1,4 @@
-"""normalize: map every record's source label into the taxonomy (basic + fine).
+"""normalize: map every record's source label into the taxonomy (basic, fine, and the fine class's family).
 
 Reads only the prepared shards and schemas/ (taxonomy + label maps), so editing one map
 re-runs this stage and what follows, never download/prepare. Image bytes pass through as
@@ -49,8 +49,11 @@ def normalize_batch(batch: pa.RecordBatch, run: StageRun, counts: Counter) -> pa
     felt, _ = _resolve_column(sources, batch.column("label_felt_original").to_pylist(), "felt label", run, ids,
                               keep, None)
     kinds = [label_map(s).label_kind for s in sources]
+    tax = taxonomy()
+    family = [None if f is None else tax.family.index(tax.family_of(tax.fine[f])) for f in fine]
     table = pa.Table.from_batches([batch])
-    for name, values in (("label", basic), ("label_fine", fine), ("label_felt", felt), ("label_kind", kinds)):
+    for name, values in (("label", basic), ("label_fine", fine), ("label_family", family), ("label_felt", felt),
+                         ("label_kind", kinds)):
         index = table.schema.get_field_index(name)
         table = table.set_column(index, name, pa.array(values, type=table.schema.field(name).type))
     return table.filter(pa.array(keep))
