@@ -18,6 +18,7 @@ class Reason(str, Enum):
     BAD_VALUE = "bad_value"  # missing / non-numeric / NaN where a number is required
     MISSING_FIELD = "missing_field"
     DUPLICATE_ID = "duplicate_id"
+    INVALID_RECORD = "invalid_record"  # a key the schema lacks, or a value its column cannot store
     UNPAIRED = "unpaired"  # visible without IR or IR without visible
     AMBIGUOUS_PAIR = "ambiguous_pair"  # one stem matched several files
     MALFORMED_ANNOTATION = "malformed_annotation"

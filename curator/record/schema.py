@@ -16,6 +16,7 @@ import pyarrow as pa
 import yaml
 
 from curator.errors import SchemaError
+from curator.record.record import empty_record  # noqa: F401  (recipes build records from here)
 
 _SCALARS = {"string", "bool", "int64", "float32", "float64"}
 
@@ -112,11 +113,6 @@ def config_features(config: str) -> datasets.Features:
     specs = config_specs()
     drop = set(specs[config]["drop"]) if config in specs else set()
     return datasets.Features({k: v for k, v in features().items() if k not in drop})
-
-
-def empty_record() -> dict[str, Any]:
-    """A record with every column present and null: recipes fill in what they have."""
-    return dict.fromkeys(record_spec()["columns"])
 
 
 def to_json_schema() -> dict[str, Any]:
