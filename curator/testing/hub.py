@@ -35,6 +35,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
+from curator.testing.ranges import Unsatisfiable, byte_range
+
 USER = "stub-user"
 DATE = "2024-01-01T00:00:00.000Z"
 MAX_BODY = 1 << 30
@@ -445,15 +447,16 @@ def _lfs_object(hub: HubStub, req: _Request) -> Reply:
 def _content(content: bytes, req: _Request, headers: dict[str, str]) -> Reply:
     """200 with the bytes, or 206 for a single `Range: bytes=a-b` (HfFileSystem reads ranges)."""
     headers = {**headers, "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
-    match = re.fullmatch(r"bytes=(\d*)-(\d*)", req.headers.get("Range") or "")
-    if not match or not content:
+    if not content:
         return 200, content, headers
-    first, last = match.groups()
-    start = int(first) if first else max(len(content) - int(last or 0), 0)
-    end = min(int(last), len(content) - 1) if first and last else len(content) - 1
-    if start > end:
-        raise _HttpError(416, "range not satisfiable", headers={"Content-Range": f"bytes */{len(content)}"})
-    return 206, content[start:end + 1], {**headers, "Content-Range": f"bytes {start}-{end}/{len(content)}"}
+    try:
+        wanted = byte_range(req.headers.get("Range"), len(content))
+    except Unsatisfiable as exc:
+        raise _HttpError(416, "range not satisfiable", headers={"Content-Range": str(exc)}) from None
+    if wanted is None:
+        return 200, content, headers
+    start, end = wanted
+    return 206, content[start:end], {**headers, "Content-Range": f"bytes {start}-{end - 1}/{len(content)}"}
 
 
 def _no_xet(hub: HubStub, req: _Request) -> Reply:
