@@ -18,20 +18,9 @@ from PIL import Image
 
 from curator.errors import CuratorError, SchemaError
 from curator.stages import augment_worker as augment_module
-from curator.stages.augment_worker import (
-    GRID_COLUMNS,
-    GRID_HEADER_PX,
-    Augmented,
-    Policy,
-    augment_copies,
-    augment_one,
-    before_after_grid,
-    load_policy,
-    policy_from_composes,
-    policy_to_yaml,
-    record_seed,
-    replay,
-)
+from curator.stages.augment_grid import GRID_COLUMNS, GRID_HEADER_PX, before_after_grid
+from curator.stages.augment_policy import Policy, load_policy, policy_from_composes, policy_to_yaml
+from curator.stages.augment_worker import Augmented, augment_copies, augment_one, record_seed, replay
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "pipelines" / "augment" / "default.yaml"
 DISTORTIONS = {"GridDistortion", "ElasticTransform", "OpticalDistortion"}

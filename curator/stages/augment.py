@@ -24,8 +24,10 @@ from curator.executor import make_executor
 from curator.io.parquet import iter_batches, shard_paths
 from curator.progress import track
 from curator.reasons import Reason
+from curator.stages.augment_grid import before_after_grid
+from curator.stages.augment_policy import load_policy
 from curator.stages.augment_rows import Copies, Parent, augment_parent
-from curator.stages.augment_worker import Augmented, before_after_grid, load_policy
+from curator.stages.augment_worker import Augmented
 from curator.stages.run import StageRun
 
 GRID_ROWS = 8

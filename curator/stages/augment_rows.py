@@ -12,7 +12,8 @@ import json
 from dataclasses import dataclass
 
 from curator.errors import CuratorError
-from curator.stages.augment_worker import Policy, augment_copies, record_seed
+from curator.stages.augment_policy import Policy
+from curator.stages.augment_worker import augment_copies, record_seed
 
 
 @dataclass(frozen=True)
