@@ -27,7 +27,7 @@ from pydantic import Field
 
 from curator.config import Download, SourceParams
 from curator.errors import CuratorError, SchemaError
-from curator.io.extract import _ARCHIVE_SUFFIXES as ARCHIVE_SUFFIXES
+from curator.io.archive_formats import ARCHIVE_SUFFIXES
 from curator.reasons import Reason
 from curator.record.schema import empty_record
 from curator.sources.fetch import copy_manual, download_files, unpacked
