@@ -7,7 +7,6 @@ input -> same id; an exact duplicate row is a duplicate id).
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import csv
 import hashlib
@@ -23,6 +22,7 @@ from pydantic import Field
 
 from curator.config import Download, SourceParams
 from curator.errors import CuratorError, SchemaError
+from curator.io.secrets import basic_credentials, first_line, scrub
 from curator.reasons import Reason
 from curator.record.schema import empty_record, physio_features_of
 from curator.sources.recipe import Reject, SourceInfo
@@ -144,17 +144,12 @@ def download(conf: Params, fetch: Download, out: Path, from_: str | None = None)
 def _one_line(exc: BaseException, config: Path) -> str:
     """kagglehub's messages run over several lines (and may quote a request): keep the first
     line, with the Kaggle key masked in clear and as HTTP Basic credentials (base64 of user:key)."""
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    text = f"{type(exc).__name__}: {lines[0] if lines else 'no message'}"
     user, key = os.environ.get("KAGGLE_USERNAME") or "", os.environ.get("KAGGLE_KEY") or ""
     if not key and config.is_file():
         with contextlib.suppress(OSError, ValueError, AttributeError):
             creds = json.loads(config.read_text(encoding="utf-8"))
             user, key = str(creds.get("username") or ""), str(creds.get("key") or "")
-    if key:
-        for secret in (base64.b64encode(f"{user}:{key}".encode()).decode(), key):
-            text = text.replace(secret, "***")
-    return text
+    return scrub(first_line(exc), basic_credentials(user, key) if key else None, key)
 
 
 def _kagglehub_download(conf: Params, out: Path) -> Path:
