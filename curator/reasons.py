@@ -27,6 +27,8 @@ class Reason(str, Enum):
     UNKNOWN_LABEL = "unknown_label"
     # publish
     EXCLUDED = "excluded"  # publish.include in params.yaml leaves the source out
+    # augment
+    AUGMENT_FAILED = "augment_failed"  # the parent decodes, but the policy could not produce its copies
     # dedup (split)
     DUPLICATE_CONTENT = "duplicate_content"
 

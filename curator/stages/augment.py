@@ -83,7 +83,8 @@ def run_augment(split_dir: Path, out: Path, conf: Augment | None = None, *, metr
             table, row, parent = held.popleft()
             if result.error:
                 source = table.column("source")[row].as_py()
-                run.reject(id=parent.id, source=source, reason=Reason.CORRUPT_IMAGE, detail=result.error)
+                reason = result.reason or Reason.AUGMENT_FAILED
+                run.reject(id=parent.id, source=source, reason=reason, detail=result.error)
                 continue
             run.kept_extra += 1
             children += len(result.images)

@@ -234,12 +234,16 @@ def _check_quality(quality: int) -> None:
 # ---------------------------------------------------------------- image codecs
 
 
+class UndecodableImage(SchemaError):
+    """A parent image that does not decode (as opposed to a transform that fails on a good one)."""
+
+
 def _open(data: bytes, what: str) -> Image.Image:
     try:
         img = Image.open(io.BytesIO(data))
         img.load()
     except (UnidentifiedImageError, OSError) as exc:
-        raise SchemaError(f"{what} image could not be decoded: {exc}") from exc
+        raise UndecodableImage(f"{what} image could not be decoded: {exc}") from exc
     return img
 
 
