@@ -307,6 +307,6 @@ def test_a_tiny_image_is_an_augment_failed_reason_not_a_crash(size: int) -> None
     result = augment_parent(Parent("t", buf.getvalue(), None), policy=load_policy(DEFAULT_POLICY), copies=2, seed=0,
                             quality=90)
     assert result.images == [] and result.reason is Reason.AUGMENT_FAILED and "ZeroDivisionError" in result.error
-    undecodable = augment_parent(Parent("u", b"not an image", None), policy=load_policy(DEFAULT_POLICY), copies=2, seed=0,
-                                 quality=90)
+    undecodable = augment_parent(Parent("u", b"not an image", None), policy=load_policy(DEFAULT_POLICY), copies=2,
+                                 seed=0, quality=90)
     assert undecodable.reason is Reason.CORRUPT_IMAGE
