@@ -6,6 +6,7 @@ Defaults come from params.yaml so dvc.yaml commands stay one line each. Exit cod
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -15,6 +16,7 @@ import typer
 from curator.config import Config, load_config
 from curator.errors import CuratorError
 from curator.progress import setup_logging
+from curator.stages.lineage import check_paths
 
 ExecSection = TypeVar("ExecSection", bound=Any)  # a params section with workers and executor
 
@@ -38,6 +40,16 @@ ExecutorName = Annotated[str | None, typer.Option(
 
 def _config() -> Config:
     return load_config(_state["params_path"])
+
+
+def _publish_folder(name: str, data: Path = Path("data")) -> Path:
+    """data/publish/<publish.name>: the config allows only a plain name; this makes sure no name
+    can reach outside data/publish/ (nor be data/publish/ itself)."""
+    base = data / "publish"
+    target = base / name
+    if not name or name in (".", "..") or target.parent != base or Path(name).name != name:
+        raise CuratorError(f"publish.name {name!r} must be a plain folder name (no path separators, not . or ..)")
+    return target
 
 
 def _executor_conf(conf: ExecSection, workers: int | None, executor: str | None) -> ExecSection:
@@ -128,7 +140,12 @@ def download(
     fetch = config.download.model_copy(update={"record_checksums": True}) if record_checksums else config.download
     target = out or Path("data/raw") / source
     conf = config.source(source)
-    path = recipe.download(conf, fetch, target, from_ or conf.from_)  # params may name the location
+    location = from_ or conf.from_  # params may name the location
+    if target.exists() and not target.is_dir():
+        raise CuratorError(f"--out {target} is an existing file, not a folder; choose another --out")
+    if location and "://" not in location:
+        check_paths(target, [Path(location)], what="--from")
+    path = recipe.download(conf, fetch, target, location)
     typer.echo(f"{source}: raw files in {path}")
 
 
@@ -153,8 +170,10 @@ def prepare(
     raw = raw or Path("data/raw") / source
     if not raw.exists():
         raise CuratorError(f"{raw} does not exist; run `curator download {source}` first (or pass --raw)")
-    items = partial(recipe.prepare, conf=config.source(source))
-    result = run_prepare(source, items, raw, out or Path("data/prepared") / source, conf, metrics_copy=metrics)
+    source_conf = config.source(source)
+    items = partial(recipe.prepare, conf=source_conf)
+    result = run_prepare(source, items, raw, out or Path("data/prepared") / source, conf, metrics_copy=metrics,
+                         source_params=source_conf.model_dump(mode="json", by_alias=True))
     typer.echo(f"prepare {source}: {result['kept']} kept, {result['rejected']} rejected")
 
 
@@ -225,7 +244,9 @@ def publish(
     config = _config()
     if not inputs.exists():
         raise CuratorError(f"{inputs} does not exist; run `curator split` first")
-    target = out or Path("data/publish") / config.publish.name
+    if augmented is not None and not augmented.exists():
+        raise CuratorError(f"--augmented {augmented} does not exist; run `curator augment` first (or leave it out)")
+    target = out or _publish_folder(config.publish.name)
     result = run_publish(inputs, target, config.publish, facts=config.build_facts(), augmented=augmented,
                          metrics_copy=metrics)
     for name, sizes in result["configs"].items():
@@ -242,7 +263,7 @@ def report(
     """Write reports/index.html: counts, sample grids, augmentation, rejects, leakage, provenance."""
     from curator.stages.report import run_report
 
-    published = published or data / "publish" / _config().publish.name
+    published = published or _publish_folder(_config().publish.name, data)
     if not (published / "README.md").is_file():
         raise CuratorError(f"{published} is not a published folder; run `curator publish` first")
     typer.echo(f"report: {run_report(data, published, out)}")
@@ -288,16 +309,51 @@ def demo(
     run_demo(out, params_path=_state["params_path"])
 
 
+class Interrupted(BaseException):
+    """SIGINT (Ctrl-C) or SIGTERM (kill, timeout, a CI cancel) as an exception, so every `with` block
+    unwinds: the temp output is removed, locks are released, pool workers are stopped, and the
+    previous output stays. Not a KeyboardInterrupt: typer turns that into a silent exit."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise Interrupted(signum)
+
+
+def _internal_error(exc: BaseException) -> str:
+    """One line for a bug: what failed and where (the traceback with -v)."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    text = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+    return f"internal error (a bug in curator; please report it): {text}{where}; run with -v for the traceback"
+
+
 def main() -> None:
-    """Console entry point: expected errors become one line on stderr and exit code 1."""
+    """Console entry point: expected errors become one line on stderr and exit code 1; usage errors
+    exit 2; Ctrl-C and SIGTERM print one "interrupted" line and exit 130 / 143."""
+    import logging
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     try:
         app()  # standalone mode: usage errors exit 2 with click's message
     except CuratorError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
+    except Interrupted as exc:
+        name = signal.Signals(exc.signum).name
+        typer.echo(f"interrupted ({name})", err=True)
+        sys.exit(128 + exc.signum)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+    except Exception as exc:
+        if logging.getLogger("curator").isEnabledFor(logging.DEBUG):
+            raise
+        typer.echo(f"error: {_internal_error(exc)}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

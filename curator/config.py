@@ -93,6 +93,15 @@ class Publish(Section):
                                  description="the Hub's advice: Parquet shards of at most ~500 MB")
     include: list[str] | None = Field(None, description="sources to publish; null = every enabled source")
 
+    @field_validator("include")
+    @classmethod
+    def _known_sources(cls, names: list[str] | None) -> list[str] | None:
+        if names is None:
+            return None
+        if not names:
+            raise ValueError("lists no source; give at least one, or null for every enabled source")
+        return _check_enabled(names)
+
 
 def _recipes() -> dict[str, Any]:
     from curator.sources import all_recipes

@@ -12,7 +12,12 @@ Both stream: at most `window` items are in flight, so memory stays flat on any d
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -77,6 +82,43 @@ def _sliding(submit: Callable[[list[T]], Any], collect: Callable[[Any], list[R]]
         yield from collect(pending.popleft())
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+ORPHAN_POLL_SECONDS = 1.0
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool worker initializer: end this worker when the process that started it ends, whatever ends
+    it (SIGTERM from `kill` or `timeout`, SIGKILL from the OOM killer). An orphaned worker would
+    hold ~200 MB forever.
+
+    On Linux the kernel does it (prctl PR_SET_PDEATHSIG); elsewhere a daemon thread notices that
+    the parent changed. The parent handles Ctrl-C for the whole pool: a worker ignores SIGINT, so a
+    terminal's Ctrl-C (sent to every process of the group) prints one line, not one per worker.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler (forked along): terminate() ends it
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "prctl")
+        except (OSError, AttributeError):
+            _watch_parent(parent)
+    else:
+        _watch_parent(parent)
+    if os.getppid() != parent:  # the parent died before the kernel was told to watch it
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="curator-orphan-watch", daemon=True).start()
+
+
 class LocalExecutor:
     """A process pool (or, with workers <= 1, a plain loop: easier to debug and profile)."""
 
@@ -87,13 +129,20 @@ class LocalExecutor:
 
     def __enter__(self) -> LocalExecutor:
         if self.workers > 1:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_die_with_parent,
+                                             initargs=(os.getpid(),))
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        if exc_type is not None:
+            # interrupted or failed: stop the workers now rather than let them finish their chunks
+            # (ProcessPoolExecutor has no public way to; its _processes map is the pool's own)
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+        pool.shutdown(cancel_futures=True)
 
     def ordered_map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         if self._pool is None:

@@ -13,6 +13,7 @@ class Reason(str, Enum):
     TRUNCATED_IMAGE = "truncated_image"
     CORRUPT_IMAGE = "corrupt_image"  # decodes partly: bad chunk, broken stream
     TOO_MANY_PIXELS = "too_many_pixels"  # decompression bomb
+    IMAGE_TOO_SMALL = "image_too_small"  # under 8 px wide or high (curator.io.images.MIN_SIDE): no face, no fingerprint
     UNSUPPORTED_IMAGE = "unsupported_image"
     # record-level problems found by recipes
     BAD_VALUE = "bad_value"  # missing / non-numeric / NaN where a number is required
@@ -29,8 +30,9 @@ class Reason(str, Enum):
     EXCLUDED = "excluded"  # publish.include in params.yaml leaves the source out
     # augment
     AUGMENT_FAILED = "augment_failed"  # the parent decodes, but the policy could not produce its copies
-    # dedup (split)
+    # split: dedup and standardization
     DUPLICATE_CONTENT = "duplicate_content"
+    PHYSIO_OUT_OF_RANGE = "physio_out_of_range"  # a physio value not finite, or beyond ±1e100: z-scores would overflow
 
     def __str__(self) -> str:
         return self.value

@@ -15,6 +15,7 @@ from curator.config import Augment, Split
 from curator.io.parquet import ShardWriter, iter_records, shard_paths
 from curator.record.schema import arrow_schema, empty_record
 from curator.stages.augment import run_augment
+from curator.stages.lineage import stamp
 from curator.stages.split import run_split
 from tests.conftest import ROOT, run_cli
 
@@ -52,6 +53,7 @@ def split_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("aug")
     with ShardWriter(root / "normalized", arrow_schema()) as writer:
         writer.write_rows(_records())
+    stamp(root / "normalized", "normalized")  # hand-made records, declared as normalize's output
     run_split(root / "normalized", root / "split", Split(seed=1))
     return root / "split"
 
@@ -128,6 +130,7 @@ def test_an_undecodable_train_image_is_rejected_and_every_record_accounted_for(t
     rows[3]["image"] = {"bytes": b"\xff\xd8 not a jpeg", "path": "p3.JPG"}
     with ShardWriter(tmp_path / "split" / "train", arrow_schema()) as writer:
         writer.write_rows(rows)
+    stamp(tmp_path / "split", "split")
     result = run_augment(tmp_path / "split", tmp_path / "out", _conf(workers, copies=1))
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert (metrics["inputs"], metrics["kept"], metrics["rejected"]) == (12, 11, 1)

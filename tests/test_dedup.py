@@ -18,6 +18,7 @@ from curator.io.parquet import ShardWriter, iter_records
 from curator.io.rejects import read_rejects
 from curator.record.schema import arrow_schema, empty_record
 from curator.stages.dedup import Fingerprint, find_clusters
+from curator.stages.lineage import stamp
 from curator.stages.split import Group, assign_groups, run_split
 
 RATIOS = {"train": 0.70, "validation": 0.15, "test": 0.15}
@@ -85,6 +86,7 @@ def _run(tmp_path, rows, **dedup):
             fp = _fp(r["id"], data)
             r["hashes"] = {"image_sha256": fp.sha256, "image_dhash": f"{fp.dhash:016x}"}
         writer.write_rows(rows)
+    stamp(tmp_path / "norm", "normalized")  # hand-made records, declared as normalize's output
     run_split(tmp_path / "norm", tmp_path / "split", Split(seed=5, ratios=Ratios(**RATIOS)), Dedup(**dedup))
     return {r["id"]: s for s in ("train", "validation", "test") for r in iter_records(tmp_path / "split" / s)}
 

@@ -19,6 +19,7 @@ from curator.io.parquet import ShardWriter, shard_paths
 from curator.record.schema import arrow_schema
 from curator.stages import augment as augment_stage
 from curator.stages.augment import run_augment
+from curator.stages.lineage import stamp
 from curator.stages.split import run_split
 from tests.conftest import run_cli
 from tests.test_augment_stage import POLICY, _records
@@ -63,6 +64,7 @@ def split_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("executor")
     with ShardWriter(root / "normalized", arrow_schema()) as writer:
         writer.write_rows(_records(24))
+    stamp(root / "normalized", "normalized")  # hand-made records, declared as normalize's output
     run_split(root / "normalized", root / "split", Split(seed=1))
     return root / "split"
 

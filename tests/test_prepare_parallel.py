@@ -78,7 +78,7 @@ def _tricky(raw: Path) -> Iterator[dict[str, Any] | Reject]:
 
 
 def test_duplicate_ids_and_fixes_are_decided_in_input_order(tmp_path: Path) -> None:
-    result, files = _prepare_twice(tmp_path, "viri", _tricky, tmp_path)
+    result, files = _prepare_twice(tmp_path, "viri", _tricky, tmp_path / "raw")  # raw: not read by _tricky
     assert (result["kept"], result["rejected"]) == (42, 5)
     rejects = [json.loads(line) for line in files["rejects.jsonl"].decode().splitlines()]
     assert [(r["id"], r["reason"]) for r in rejects] == [

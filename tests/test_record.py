@@ -54,7 +54,7 @@ def _items(raw: Path) -> Iterator[dict[str, Any]]:
 def test_in_a_run_an_invalid_record_is_a_reject_with_its_reason(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CURATOR_STRICT_RECORDS", "0")
-    result = run_prepare("kaggle_physio", _items, tmp_path, tmp_path / "out")
+    result = run_prepare("kaggle_physio", _items, tmp_path / "raw", tmp_path / "out")  # raw: not read by _items
     assert (result["inputs"], result["kept"], result["rejected"]) == (3, 1, 2)
     assert [r["id"] for r in iter_records(tmp_path / "out")] == ["ok"]
     rejects = {r["id"]: r for r in read_rejects(tmp_path / "out" / "rejects.jsonl")}
@@ -64,4 +64,4 @@ def test_in_a_run_an_invalid_record_is_a_reject_with_its_reason(tmp_path: Path,
 
 def test_in_tests_an_invalid_record_raises(tmp_path: Path) -> None:
     with pytest.raises(RecordError, match="label_orignal"):
-        run_prepare("kaggle_physio", _items, tmp_path, tmp_path / "out")
+        run_prepare("kaggle_physio", _items, tmp_path / "raw", tmp_path / "out")

@@ -8,8 +8,9 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,42 +52,119 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    """Standard JSON only: a NaN or an infinity (which json.dumps would write as `NaN`/`Infinity`,
+    unreadable to strict parsers) is refused, naming the file."""
+    try:
+        text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        raise CuratorError(f"cannot write {path}: {exc} (JSON has no NaN or Infinity)") from None
+    atomic_write_text(path, text + "\n")
+
+
+_HELD: set[int] = set()  # file descriptors of the locks this process holds
+
+
+def _drop_locks_in_child() -> None:
+    """A forked child (a pool worker) shares its parent's open lock files, and a flock lasts while any
+    process holds one: a worker orphaned by a killed parent would keep the stage locked for good.
+    Point the child's copies at /dev/null (the parent keeps its own)."""
+    if not _HELD:
+        return
+    null = os.open(os.devnull, os.O_RDONLY)
+    for fd in list(_HELD):
+        with contextlib.suppress(OSError):
+            os.dup2(null, fd)
+    os.close(null)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_drop_locks_in_child)
+
+
+def _busy(target: Path, name: str, writer: bool) -> CuratorError:
+    verb = "writing" if writer else "reading"
+    return CuratorError(f"another run is {verb} {target} (lock {name} is held); wait for it to finish, then run again")
 
 
 @contextlib.contextmanager
-def file_lock(path: Path, *, wait: bool = True, what: Path | None = None) -> Iterator[None]:
-    """An exclusive lock on `path` across processes. wait=False fails at once, with a clear
-    message naming `what` (default: `path` without its suffix), if another process holds it.
-    The lock file is left in place on purpose: deleting it would let a third process lock a
-    different inode."""
+def file_lock(path: Path, *, wait: bool = True, what: Path | None = None, shared: bool = False) -> Iterator[None]:
+    """A lock on `path` across processes: exclusive (a writer), or `shared` (a reader: any number of
+    readers, no writer). wait=False fails at once, with a clear message naming `what` (default:
+    `path` without its suffix), if another process holds it. The lock file is left in place on
+    purpose: deleting it would let a third process lock a different inode."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    target = what or path.with_suffix("")
     with open(path, "a+") as fh:
+        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            fcntl.flock(fh.fileno(), mode | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
-            target = what or path.with_suffix("")
-            raise CuratorError(f"another run is writing {target} (lock {path.name} is held); "
-                               "wait for it to finish, then run again") from None
+            raise _busy(target, path.name, shared or _writer_holds(fh.fileno())) from None
+        _HELD.add(fh.fileno())
         try:
             yield
         finally:
+            _HELD.discard(fh.fileno())
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
+def _writer_holds(fd: int) -> bool:
+    """After an exclusive lock failed: True if a writer holds it (a shared lock fails too), False if
+    only readers do."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return False
+
+
+def lock_path(target: Path) -> Path:
+    """The hidden lock file beside a stage output (kept outside it, so it survives the swap)."""
+    target = Path(os.path.abspath(target))
+    return target.parent / f".{target.name}.lock"
+
+
 @contextlib.contextmanager
-def atomic_dir(target: Path) -> Iterator[Path]:
+def reading(folder: Path) -> Iterator[None]:
+    """Hold a stage output as an input: no run may replace it while this one reads it (a run writing
+    it makes this one fail at once, with the usual "another run is writing" line)."""
+    folder = Path(os.path.abspath(folder))
+    with file_lock(lock_path(folder), wait=False, what=folder, shared=True):
+        yield
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT/SIGTERM wait until the block is done: a swap cut between its two renames would leave
+    nothing under the output's name."""
+    wanted = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextlib.contextmanager
+def atomic_dir(target: Path, *, check: Callable[[Path], None] | None = None) -> Iterator[Path]:
     """Build a directory under a temp name and swap it in on success.
 
     On failure the temp dir is removed and `target` keeps its previous content. Leftover temp
     dirs of killed runs are swept first; the lock keeps two runs from sweeping each other's.
-    A full disk is a one-line CuratorError, not a traceback.
+    `check(target)`, under the lock, may refuse to replace what is there. A full disk is a
+    one-line CuratorError, not a traceback.
     """
-    target = Path(target)
+    shown = Path(target)  # as the user named it, in messages
+    target = Path(os.path.abspath(target))  # `.` or `x/..` have no name to hide a temp copy under
+    if target.exists() and not target.is_dir():
+        raise CuratorError(f"{shown} is an existing file, not a folder; choose another output")
     target.parent.mkdir(parents=True, exist_ok=True)
     # the lock is a hidden file beside the target: name the target itself in the message
-    with file_lock(target.parent / f".{target.name}.lock", wait=False, what=target):
+    with file_lock(lock_path(target), wait=False, what=shown):
         _restore_interrupted_swap(target)
+        if check is not None:
+            check(target)
         for stale in target.parent.glob(f".{target.name}.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
         tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
@@ -95,14 +173,15 @@ def atomic_dir(target: Path) -> Iterator[Path]:
             yield tmp
         except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
-            full = _disk_full(exc, target)
+            full = _disk_full(exc, shown)
             if full is not None:
                 raise full from None
             raise
         old = target.parent / f".{target.name}.tmp-old-{os.getpid()}"
-        if target.exists():
-            os.replace(target, old)
-        os.replace(tmp, target)
+        with signals_deferred():
+            if target.exists():
+                os.replace(target, old)
+            os.replace(tmp, target)
         shutil.rmtree(old, ignore_errors=True)
 
 

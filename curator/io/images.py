@@ -22,6 +22,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from curator.reasons import Reason
 
 DEFAULT_MAX_PIXELS = 50_000_000  # ~7000x7000: far above any face image, far below a bomb
+MIN_SIDE = 8
+"""The smallest width and height prepare keeps. Below 8 px an image has fewer pixels than the 9x8
+grid its near-duplicate fingerprint (dHash) samples, augment's crops and resizes fail on it (1-4 px
+raise ZeroDivisionError inside albumentations), and it cannot show a face: the smallest common face
+dataset, FER2013, stores 48x48. Such an image is rejected as `image_too_small`."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,8 @@ def check_image(data: bytes | None, *, max_pixels: int = DEFAULT_MAX_PIXELS, kee
             return _fail(Reason.TOO_MANY_PIXELS, f"{width}x{height} exceeds the cap of {max_pixels} pixels")
         if width == 0 or height == 0:
             return _fail(Reason.CORRUPT_IMAGE, f"degenerate size {width}x{height}")
+        if min(width, height) < MIN_SIDE:
+            return _fail(Reason.IMAGE_TOO_SMALL, f"{width}x{height} is below the minimum of {MIN_SIDE}x{MIN_SIDE} px")
         try:
             img.load()
         except Exception as exc:  # decoders raise a zoo of types on hostile data

@@ -12,6 +12,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from curator.errors import SchemaError
 from curator.record.schema import load_yaml, schemas_dir
 
@@ -139,10 +141,21 @@ def map_path(source: str) -> Path:
 def label_map(source: str) -> LabelMap:
     if not map_path(source).is_file():
         raise SchemaError(f"no label map for source {source!r} (expected schemas/maps/{source}.yaml)")
-    raw = load_yaml(f"maps/{source}.yaml")
-    if raw.get("source") != source:
-        raise SchemaError(f"maps/{source}.yaml declares source {raw.get('source')!r}")
-    return LabelMap(source, raw)
+    name = f"maps/{source}.yaml"
+    try:
+        raw = load_yaml(name)
+        if not isinstance(raw, dict):
+            raise SchemaError(f"{name}: expected a mapping at the top level")
+        if raw.get("source") != source:
+            raise SchemaError(f"{name} declares source {raw.get('source')!r}")
+        return LabelMap(source, raw)
+    except yaml.YAMLError as exc:  # a broken map is the user's file: one line, with where
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise SchemaError(f"{name}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise SchemaError(f"{name}: an entry does not have the expected shape ({type(exc).__name__}: {exc}); "
+                          "each label needs `reason` and `basic`/`fine`, each alias `to` and `reason`") from None
 
 
 def all_sources_with_maps() -> list[str]:

@@ -3,6 +3,9 @@ copy a manual download in, and unpack archives safely into a scratch folder."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -11,8 +14,10 @@ from pathlib import Path
 
 from curator.config import Download
 from curator.errors import CuratorError
+from curator.io.atomic import atomic_write_json
 from curator.io.download import download_with_registry
 from curator.io.extract import extract
+from curator.stages.lineage import check_paths
 
 DEFAULT_REGISTRY = Path(__file__).with_name("checksums.tsv")
 
@@ -38,21 +43,62 @@ def download_files(source: str, urls: list[str], out: Path, conf: Download) -> l
     return paths
 
 
+MANUAL_LIST = ".manual-copy.json"
+"""Beside a manual copy: the files the last copy put there, so that the next copy can remove the ones
+the new delivery no longer has (and never touches a file it did not put there)."""
+
+
 def copy_manual(source: str, src: Path, out: Path, patterns: tuple[str, ...] = ("*",)) -> list[Path]:
-    """Copy a user-supplied download (a folder or one file) into `out`, keeping relative paths."""
-    src = Path(src)
+    """Mirror a user-supplied download (a folder or one file) into `out`, keeping relative paths:
+    files of the previous copy that the delivery no longer has are removed from `out`."""
+    src, out = Path(src), Path(out)
     if not src.exists():
         raise CuratorError(f"{source}: --from {src} does not exist")
+    check_paths(out, [src], what="--from")
     files = [src] if src.is_file() else sorted(p for pat in patterns for p in src.rglob(pat) if p.is_file())
     if not files:
         raise CuratorError(f"{source}: nothing matching {', '.join(patterns)} in {src}")
+    names = [f.name if src.is_file() else f.relative_to(src).as_posix() for f in files]
     copied = []
-    for f in files:
-        dest = Path(out) / (f.name if src.is_file() else f.relative_to(src))
+    for f, name in zip(files, names, strict=True):
+        dest = out / name
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(f, dest)
+        _copy_atomic(f, dest)
         copied.append(dest)
+    _remove_gone(out, set(names))
+    atomic_write_json(out / MANUAL_LIST, {"source": source, "files": names})
     return copied
+
+
+def _copy_atomic(src: Path, dest: Path) -> None:
+    """A killed copy leaves the previous file or none, never half of one."""
+    tmp = dest.with_name(f".{dest.name}.copy-{os.getpid()}")
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _remove_gone(out: Path, delivered: set[str]) -> None:
+    """Remove what the previous copy brought that this delivery lacks (and folders left empty)."""
+    listing = out / MANUAL_LIST
+    if not listing.is_file():
+        return
+    try:
+        previous = json.loads(listing.read_text(encoding="utf-8")).get("files", [])
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        previous = []
+    for name in previous:
+        if not isinstance(name, str) or name in delivered or ".." in Path(name).parts or Path(name).is_absolute():
+            continue  # a hand-edited list never reaches outside `out`
+        path = out / name
+        path.unlink(missing_ok=True)
+        for parent in path.parents:
+            if parent == out or not parent.is_relative_to(out):
+                break
+            with contextlib.suppress(OSError):
+                parent.rmdir()  # only when empty
 
 
 @contextmanager

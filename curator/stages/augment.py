@@ -7,6 +7,7 @@ output bytes are identical for any worker count. Validation and test are never r
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import deque
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from curator.stages.augment_grid import before_after_grid
 from curator.stages.augment_policy import load_policy
 from curator.stages.augment_rows import Copies, Parent, augment_parent
 from curator.stages.augment_worker import Augmented
+from curator.stages.lineage import Input
 from curator.stages.run import StageRun
 
 GRID_ROWS = 8
@@ -67,13 +69,17 @@ def resolve_policy(path: str | Path) -> Path:
 
 def run_augment(split_dir: Path, out: Path, conf: Augment | None = None, *, metrics_copy: Path | None = None) -> dict:
     conf = conf or Augment()
-    policy = load_policy(resolve_policy(conf.policy))
-    train = shard_paths(Path(split_dir) / "train")
+    policy_file = resolve_policy(conf.policy)
+    policy = load_policy(policy_file)
     copies = conf.copies
     work = partial(augment_parent, policy=policy, copies=copies, seed=conf.seed, quality=conf.jpeg_quality)
     grid = {has_ir: {"rows": [], "spares": []} for has_ir in (True, False)}  # report examples
     executor = make_executor(conf.executor, conf.workers)  # Ray: $RAY_ADDRESS or local
-    with StageRun("augment", out, metrics_copy=metrics_copy) as run, executor as pool:
+    params = {**conf.model_dump(mode="json", include={"policy", "copies", "seed", "jpeg_quality"}),
+              "policy_sha256": hashlib.sha256(policy_file.read_bytes()).hexdigest()}
+    contract = {"inputs": [Input(Path(split_dir), "split")], "params": params}
+    with StageRun("augment", out, metrics_copy=metrics_copy, **contract) as run, executor as pool:
+        train = shard_paths(Path(split_dir) / "train")
         run.metrics["not_applicable"] = 0
         writer = run.writer(counts=False)
         held: deque[tuple[pa.Table, int, Parent]] = deque()

@@ -14,10 +14,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from curator.errors import CuratorError
 from curator.io.parquet import iter_batches, shard_paths
 from curator.progress import track
 from curator.reasons import Reason
 from curator.record.taxonomy import label_map, taxonomy
+from curator.stages.lineage import Input
 from curator.stages.run import StageRun
 
 
@@ -60,9 +62,14 @@ def normalize_batch(batch: pa.RecordBatch, run: StageRun, counts: Counter) -> pa
 
 
 def run_normalize(inputs: Iterable[Path], out: Path, *, metrics_copy: Path | None = None) -> dict[str, Any]:
+    """Each input must be one source's prepared output (`curator prepare SRC`), each source once."""
     counts: Counter = Counter()
-    shards = [p for location in inputs for p in shard_paths(location)]
-    with StageRun("normalize", out, metrics_copy=metrics_copy) as run:
+    inputs = [Path(p) for p in inputs]
+    if not inputs:
+        raise CuratorError("normalize: no prepared input (enable a source in sources.enabled, or pass --in)")
+    with StageRun("normalize", out, metrics_copy=metrics_copy, inputs=[Input(p, "prepared") for p in inputs]) as run:
+        _check_sources_once(run, inputs)
+        shards = [p for location in inputs for p in shard_paths(location)]
         writer = run.writer()
         for batch in track(iter_batches(shards), desc="normalize", unit="batch"):
             run.count_input(batch.num_rows)
@@ -72,3 +79,15 @@ def run_normalize(inputs: Iterable[Path], out: Path, *, metrics_copy: Path | Non
             for (s, o, b, f), n in sorted(counts.items(), key=lambda kv: tuple(map(str, kv[0])))
         ]
     return {"inputs": run.inputs, "kept": run.kept, "rejected": run.rejects.total}
+
+
+def _check_sources_once(run: StageRun, inputs: list[Path]) -> None:
+    """Two prepared folders of one source would double its records (every id twice)."""
+    seen: dict[str, Path] = {}
+    for path in inputs:
+        source = run.manifest(path).get("source")
+        if source in seen:
+            raise CuratorError(f"normalize: {seen[source]} and {path} both hold prepared {source}; "
+                               "give each source once")
+        seen[source] = path
+    run.params = {"sources": list(seen)}  # in --in order: the order records are read and written

@@ -21,6 +21,7 @@ from curator.reasons import Reason
 from curator.record.record import RecordError, record_problem, strict
 from curator.record.schema import required_columns
 from curator.sources.recipe import PrepareFn, Reject
+from curator.stages.lineage import Input
 from curator.stages.prepare_worker import IMAGE_COLUMNS, Checked, check_images
 from curator.stages.run import StageRun
 
@@ -50,13 +51,14 @@ def _tasks(items: Iterator[dict[str, Any] | Reject], run: StageRun, required: li
 
 def run_prepare(
     source: str, prepare: PrepareFn, raw: Path, out: Path, conf: Prepare | None = None, *,
-    metrics_copy: Path | None = None,
+    metrics_copy: Path | None = None, source_params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Drive one recipe's prepare() into `out`: records as shards, the rest as rejects.
 
     The image work runs on the executor (prepare.executor, prepare.workers: 1 = in this process);
     everything that depends on order (duplicate ids, rows, rejects, fixes) stays here, in input
-    order, so the output bytes are the same for any worker count.
+    order, so the output bytes are the same for any worker count. `source_params` (the recipe's
+    params) go into the output's lineage.json.
     """
     conf = conf or Prepare()
     max_pixels = conf.max_image_pixels
@@ -66,7 +68,9 @@ def run_prepare(
     waiting: deque[dict[str, Any] | Reject] = deque()
     check = partial(check_images, max_pixels=max_pixels)
     executor = make_executor(conf.executor, conf.workers)
-    with StageRun("prepare", out, source=source, metrics_copy=metrics_copy) as run, executor as pool:
+    params = {"max_image_pixels": max_pixels, "source": source_params or {}}
+    contract = {"inputs": [Input(Path(raw), "raw", "--raw")], "params": params}
+    with StageRun("prepare", out, source=source, metrics_copy=metrics_copy, **contract) as run, executor as pool:
         writer = run.writer()
         batch: list[dict[str, Any]] = []
         items = track(prepare(Path(raw)), desc=f"prepare {source}")

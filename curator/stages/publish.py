@@ -20,17 +20,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curator.config import BuildFacts, Publish
+from curator.errors import CuratorError
 from curator.io.atomic import atomic_write_text
 from curator.io.parquet import ShardWriter, iter_batches, shard_paths
 from curator.progress import track
 from curator.reasons import Reason
 from curator.record.schema import config_features, config_specs, features, schemas_dir
+from curator.stages.lineage import META_SUBDIR, Input, check_built_from
 from curator.stages.publish_card import render_card
 from curator.stages.publish_croissant import write_croissant
 from curator.stages.run import StageRun
 from curator.stages.split import SPLITS
 
-META_DIR = ".curator"
+META_DIR = META_SUBDIR["published"]
 
 
 @dataclass
@@ -62,7 +64,7 @@ def plan_configs(sources: list[str]) -> list[ConfigOutput]:
 
 def _included(table: pa.Table, include: list[str] | None) -> pa.Array:
     if include is None:
-        return pa.array([True] * table.num_rows)
+        return pa.array([True] * table.num_rows, pa.bool_())  # typed: an empty list would be of type null
     return pc.is_in(table.column("source"), pa.array(include, pa.string()))
 
 
@@ -73,14 +75,22 @@ def run_publish(
 ) -> dict[str, Any]:
     conf, facts = conf or Publish(), facts or BuildFacts()
     include, max_bytes = conf.include, conf.shard_max_bytes
-    inputs = {s: shard_paths(Path(split_dir) / s) for s in SPLITS}
-    if augmented is not None and Path(augmented).exists():
-        inputs["train"] += shard_paths(augmented)
-    sources = _sources_present(inputs, include)
-    configs = plan_configs(sources)
+    split_dir = Path(split_dir)
+    folders = [Input(split_dir, "split")]
+    if augmented is not None:
+        folders.append(Input(Path(augmented), "augmented", "--augmented"))
+    params = conf.model_dump(mode="json", include={"name", "include", "shard_max_bytes"})
 
     # bookkeeping stays out of the dataset's own files (and out of what push uploads)
-    with StageRun("publish", out, metrics_copy=metrics_copy, meta_subdir=META_DIR) as run:
+    with StageRun("publish", out, metrics_copy=metrics_copy, inputs=folders, params=params) as run:
+        inputs = {s: shard_paths(split_dir / s) for s in SPLITS}
+        if augmented is not None:
+            check_built_from(Path(augmented), run.manifest(Path(augmented)), split_dir)
+            inputs["train"] += shard_paths(augmented)
+        sources = _sources_present(inputs, include)
+        if not sources:
+            raise CuratorError(_nothing_to_publish(inputs, include))
+        configs = plan_configs(sources)
         for split, shards in inputs.items():
             for cfg in configs:
                 cfg.writers[split] = run.writer(
@@ -115,6 +125,14 @@ def _sources_present(inputs: dict[str, list[Path]], include: list[str] | None) -
     return sorted(s for s in found if include is None or s in include)
 
 
+def _nothing_to_publish(inputs: dict[str, list[Path]], include: list[str] | None) -> str:
+    if not any(inputs.values()):
+        return "publish: the split holds no records; nothing to publish"
+    found = _sources_present(inputs, None)
+    return (f"publish.include {include} names none of the sources in the split ({', '.join(found)}); "
+            "nothing to publish")
+
+
 def _route(table: pa.Table, configs: list[ConfigOutput], split: str, include: list[str] | None,
            run: StageRun) -> None:
     run.count_input(table.num_rows)
@@ -123,7 +141,7 @@ def _route(table: pa.Table, configs: list[ConfigOutput], split: str, include: li
                            table.filter(pc.invert(keep)).column("source").to_pylist(), strict=True):
         run.reject(id=rid, source=source, reason=Reason.EXCLUDED, detail="publish.include does not list this source")
     table = table.filter(keep)
-    published = pa.array([False] * table.num_rows)
+    published = pa.array([False] * table.num_rows, pa.bool_())
     for cfg in configs:
         mask = cfg.mask(table)
         cfg.writers[split].write_table(table.filter(mask))

@@ -5,26 +5,33 @@
         run.reject(id=..., reason=Reason.UNPAIRED, detail=...)   # or
         writer = run.writer(); writer.write_rows([...])          # kept
 
-On a clean exit it checks inputs == kept + rejected (a mismatch is a bug: nothing is
-published), writes metrics.json, and swaps the directory into place. On any exception the
-previous output is left untouched.
+Before anything is read it checks the stage's contract (curator.stages.lineage): the output is
+not an input, nor inside or around one; each input is the kind of output the stage needs, with
+the current schema and taxonomy; and it holds every input (a shared lock) so that no other run
+replaces one mid-read. On a clean exit it checks inputs == kept + rejected (a mismatch is a bug:
+nothing is published), writes lineage.json and metrics.json, and swaps the directory into
+place. On any exception the previous output is left untouched.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from curator.errors import CuratorError
-from curator.io.atomic import atomic_dir, atomic_write_json
+from curator.io.atomic import atomic_dir, atomic_write_json, reading
 from curator.io.parquet import ShardWriter
 from curator.io.rejects import RejectsWriter
 from curator.progress import log
 from curator.reasons import Reason
 from curator.record.schema import arrow_schema
+from curator.stages import lineage
+from curator.stages.lineage import Input
 
 
 class AccountingError(CuratorError):
@@ -34,13 +41,18 @@ class AccountingError(CuratorError):
 class StageRun:
     def __init__(
         self, stage: str, out: Path, *, source: str | None = None, metrics_copy: Path | None = None,
-        meta_subdir: str = "",
+        inputs: Sequence[Input] = (), params: dict[str, Any] | None = None,
     ):
         self.stage = stage
-        self.meta_subdir = meta_subdir  # where metrics.json/rejects.jsonl go inside the output
+        self.kind = lineage.KIND_OF_STAGE.get(stage, stage)
+        # where metrics.json/rejects.jsonl/lineage.json go inside the output
+        self.meta_subdir = lineage.META_SUBDIR.get(self.kind, "")
         self.out = Path(out)
         self.source = source
-        self.metrics_copy = metrics_copy
+        self.metrics_copy = Path(metrics_copy) if metrics_copy is not None else None
+        self.folders = list(inputs)  # what the stage reads (its contract)
+        self.params = params or {}
+        self.manifests: dict[Path, dict[str, Any]] = {}  # each input's lineage.json, once checked
         self.inputs = 0
         self.kept_extra = 0  # kept records not written through a counted writer
         self.metrics: dict[str, Any] = {}
@@ -49,9 +61,24 @@ class StageRun:
         self._summary: dict[str, Any] = {}  # the metrics, once the stage has finished
 
     def __enter__(self) -> StageRun:
-        self.dir = self._stack.enter_context(atomic_dir(self.out))
+        lineage.check_paths(self.out, [i.path for i in self.folders], metrics_copy=self.metrics_copy)
+        try:
+            for inp in self.folders:
+                if inp.kind == "raw":
+                    continue
+                self._stack.enter_context(reading(inp.path))  # first: the manifest read stays true
+                self.manifests[inp.path] = lineage.read(inp.path, inp.kind, role=inp.role)
+            self.dir = self._stack.enter_context(
+                atomic_dir(self.out, check=partial(lineage.check_replaceable, kind=self.kind)))
+        except BaseException:
+            self._stack.close()
+            raise
         self.rejects = RejectsWriter(self.dir / self.meta_subdir / "rejects.jsonl")
         return self
+
+    def manifest(self, path: Path) -> dict[str, Any]:
+        """The checked lineage.json of one of the stage's inputs."""
+        return self.manifests[path]
 
     def writer(
         self, subdir: str = "", *, schema: pa.Schema | None = None, counts: bool = True,
@@ -107,6 +134,10 @@ class StageRun:
                 f"{self.stage}: inputs ({self.inputs}) != kept ({self.kept}) + rejected ({rejected});"
                 " output not written"
             )
+        inputs = [lineage.input_entry(i, self.manifests.get(i.path)) for i in self.folders]
+        extra = {"source": self.source} if self.source else {}
+        atomic_write_json(self.dir / self.meta_subdir / lineage.LINEAGE,
+                          lineage.build(self.kind, self.params, inputs, stage=self.stage, **extra))
         atomic_write_json(self.dir / self.meta_subdir / "metrics.json", summary)
         self._summary = summary
         log.info(

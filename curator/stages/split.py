@@ -35,8 +35,9 @@ from curator.stages.dedup import (
     rows_of,
     within_split_drops,
 )
+from curator.stages.lineage import Input
 from curator.stages.run import StageRun
-from curator.stages.standardize import METHOD, RunningStats, standardize_table
+from curator.stages.standardize import METHOD, RunningStats, out_of_range, standardize_table
 
 SPLITS = ("train", "validation", "test")  # the Hugging Face split names
 
@@ -244,30 +245,28 @@ def run_split(inputs: Path, out: Path, conf: Split | None = None, dedup: Dedup |
               metrics_copy: Path | None = None) -> dict[str, Any]:
     conf, dedup = conf or Split(), dedup or Dedup()
     ratios, seed = conf.ratios.model_dump(), conf.seed
-    shards = shard_paths(inputs)
-    records = _read_records(shards)
-    hashes = (b.column("hashes") for b in iter_batches(shards, columns=["hashes"], batch_rows=32768))
-    clusters = find_clusters(fingerprints_of(records.ids, hashes), dedup.max_distance)
-    row_of = rows_of(records.ids, clusters)
-    merged = merge_duplicate_groups(records.group, len(records.group_ids), clusters, row_of)[records.group]
-    positions = _group_positions(records, seed)
-    split = _group_splits(records, merged, positions, ratios)[merged]  # per record: index into SPLITS
-    _check_disjoint(records, split)
-    drop = within_split_drops(clusters) if dedup.drop_within_split else {}
-    assigned = split.copy()  # -1: dropped as a duplicate
-    assigned[[row_of[rid] for rid in drop]] = -1
+    contract = {"inputs": [Input(Path(inputs), "normalized")],
+                "params": {"split": conf.model_dump(mode="json"), "dedup": dedup.model_dump(mode="json")}}
+    with StageRun("split", out, metrics_copy=metrics_copy, **contract) as run:
+        shards = shard_paths(inputs)
+        records = _read_records(shards)
+        hashes = (b.column("hashes") for b in iter_batches(shards, columns=["hashes"], batch_rows=32768))
+        clusters = find_clusters(fingerprints_of(records.ids, hashes), dedup.max_distance)
+        row_of = rows_of(records.ids, clusters)
+        merged = merge_duplicate_groups(records.group, len(records.group_ids), clusters, row_of)[records.group]
+        positions = _group_positions(records, seed)
+        split = _group_splits(records, merged, positions, ratios)[merged]  # per record: index into SPLITS
+        _check_disjoint(records, split)
+        assigned = split.copy()  # -1: left out (a duplicate dropped, a physio value out of range)
+        dropped = {rid: (Reason.DUPLICATE_CONTENT, f"same or near-same image as {other} (dedup.drop_within_split)")
+                   for rid, other in (within_split_drops(clusters) if dedup.drop_within_split else {}).items()}
+        assigned[[row_of[rid] for rid in dropped]] = -1
+        standardization = _fit_standardization(shards, records, assigned, dropped)
 
-    stats = RunningStats()
-    for batch, rows in _aligned_batches(shards, records.ids, columns=["id", "physio"], batch_rows=4096):
-        for physio in batch.column("physio").filter(pa.array(assigned[rows] == 0)).to_pylist():
-            stats.add(physio)
-    standardization = stats.result()
-
-    with StageRun("split", out, metrics_copy=metrics_copy) as run:
         writers = {s: run.writer(s) for s in SPLITS}
         for batch, rows in track(_aligned_batches(shards, records.ids), desc="split", unit="batch"):
             run.count_input(batch.num_rows)
-            _write_batch(batch, assigned[rows], standardization, writers, drop, run)
+            _write_batch(batch, assigned[rows], standardization, writers, dropped, run)
         atomic_write_json(run.dir / "standardization.json", {
             "fitted_on": "train", "method": METHOD, "features": standardization,
         })
@@ -277,6 +276,25 @@ def run_split(inputs: Path, out: Path, conf: Split | None = None, dedup: Dedup |
         run.metrics.update(_split_metrics(records, split, ratios))
         run.metrics["duplicates"] = leakage["summary"]
     return {"inputs": run.inputs, "kept": run.kept}
+
+
+def _fit_standardization(shards: list[Path], records: Records, assigned: np.ndarray,
+                         dropped: dict[str, tuple[Reason, str]]) -> dict[str, dict[str, float]]:
+    """z-score statistics fitted on train. A record with a physio value standardization cannot take
+    (not finite, or so large that the fit would overflow) is left out of every split, with a reason."""
+    stats = RunningStats()
+    for batch, rows in _aligned_batches(shards, records.ids, columns=["id", "physio"], batch_rows=4096):
+        present = np.flatnonzero(np.asarray(pc.is_valid(batch.column("physio"))))  # image records have none
+        table = pa.Table.from_batches([batch]).take(pa.array(present, pa.int64()))
+        for row, rid, physio in zip((rows.start + present).tolist(), table.column("id").to_pylist(),
+                                    table.column("physio").to_pylist(), strict=True):
+            problem = out_of_range(physio)
+            if problem is not None:
+                assigned[row] = -1
+                dropped[rid] = (Reason.PHYSIO_OUT_OF_RANGE, problem)
+            elif assigned[row] == 0:
+                stats.add(physio)
+    return stats.result()
 
 
 def _aligned_batches(shards: list[Path], ids: pa.ChunkedArray, **kwargs: Any) -> Iterator[tuple[pa.RecordBatch, slice]]:
@@ -291,12 +309,14 @@ def _aligned_batches(shards: list[Path], ids: pa.ChunkedArray, **kwargs: Any) ->
 
 
 def _write_batch(batch: pa.RecordBatch, assigned: np.ndarray, stats: dict, writers: dict,
-                 drop: dict[str, str], run: StageRun) -> None:
-    table = standardize_table(pa.Table.from_batches([batch]), stats)
-    dropped = table.select(["id", "source"]).take(pa.array(np.flatnonzero(assigned < 0)))
-    for rid, source in zip(dropped.column("id").to_pylist(), dropped.column("source").to_pylist(), strict=True):
-        run.reject(id=rid, source=source, reason=Reason.DUPLICATE_CONTENT,
-                   detail=f"same or near-same image as {drop[rid]} (dedup.drop_within_split)")
+                 dropped: dict[str, tuple[Reason, str]], run: StageRun) -> None:
+    table = pa.Table.from_batches([batch])
+    left_out = table.select(["id", "source"]).take(pa.array(np.flatnonzero(assigned < 0)))
+    for rid, source in zip(left_out.column("id").to_pylist(), left_out.column("source").to_pylist(), strict=True):
+        reason, detail = dropped[rid]
+        run.reject(id=rid, source=source, reason=reason, detail=detail)
+    table = standardize_table(table.filter(pa.array(assigned >= 0)), stats)
+    assigned = assigned[assigned >= 0]
     for code, writer in enumerate(writers.values()):
         writer.write_table(table.filter(pa.array(assigned == code)))
 

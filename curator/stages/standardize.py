@@ -15,6 +15,12 @@ import pyarrow as pa
 from curator.record.schema import physio_fields
 
 METHOD = "z-score (x - mean) / std, std with n-1"
+LIMIT = 1e100
+"""The largest physio magnitude standardization takes. The fit sums squared deviations: values up to
+1e100 keep every sum below 1e300 for any number of records a float64 count can hold (the largest
+float is ~1.8e308), so the fit never overflows; no measured feature comes near it. A larger value
+(1e308 in a CSV) or an infinite one would make the statistics infinite and every z-score of that
+feature 0 or NaN: such a record is left out of the split (`physio_out_of_range`)."""
 
 
 class RunningStats:
@@ -44,6 +50,14 @@ class RunningStats:
         return out
 
 
+def out_of_range(physio: dict[str, float | None] | None) -> str | None:
+    """Why standardization cannot take this record's physio values, or None."""
+    for name, value in (physio or {}).items():
+        if value is not None and not (math.isfinite(value) and abs(value) <= LIMIT):
+            return f"physio {name}={value!r} is beyond ±{LIMIT:g}: standardizing it would overflow"
+    return None
+
+
 def zscore(physio: dict[str, float | None] | None, stats: dict[str, dict[str, float]]) -> dict | None:
     if physio is None:
         return None
@@ -55,8 +69,6 @@ def zscore(physio: dict[str, float | None] | None, stats: dict[str, dict[str, fl
         else:  # a constant feature carries no information: centre it, do not divide by 0
             out[name] = (value - s["mean"]) / s["std"] if s["std"] > 0 else 0.0
     return out
-
-
 
 
 def standardize_table(table: pa.Table, stats: dict[str, dict[str, float]]) -> pa.Table:

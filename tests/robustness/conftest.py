@@ -52,3 +52,12 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
 def _start_demo_early(request: pytest.FixtureRequest) -> None:
     if any(item.path.name == "test_secrets.py" for item in request.session.items):
         request.getfixturevalue("demo_run").start()
+
+
+@pytest.fixture(scope="session")
+def pipeline_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Kaggle physio + VIRI samples through every stage (tests/robustness/workspace.py); copy it
+    before changing anything."""
+    from tests.robustness import workspace
+
+    return workspace.build(tmp_path_factory.mktemp("pipeline") / "ws")

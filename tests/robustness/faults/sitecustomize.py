@@ -9,6 +9,10 @@ CURATOR_FAULT_STOP_ON_OPEN=PATTERN
     stops itself (SIGSTOP) before the open, so a test can SIGKILL it at exactly that point.
 CURATOR_FAULT_STOP_ON_REPLACE=PATTERN
     the same, just before os.replace(src, ...) of a src whose name matches PATTERN.
+CURATOR_FAULT_STOP_AFTER_FORKS=N
+    once the process has forked its N-th child (a pool's last worker), it stops itself the next
+    time it waits for a pool result (Future.result), so a test can signal it while its workers are
+    alive and busy. (Not in the fork hook itself: a signal handler's exception is lost there.)
 
 The CLI under test is the real one; this only decides *where* the real SIGKILL lands.
 """
@@ -27,6 +31,8 @@ from typing import Any
 _FULL_DIR = os.environ.get("CURATOR_FAULT_ENOSPC_DIR")
 _STOP_OPEN = os.environ.get("CURATOR_FAULT_STOP_ON_OPEN")
 _STOP_REPLACE = os.environ.get("CURATOR_FAULT_STOP_ON_REPLACE")
+_STOP_FORKS = int(os.environ.get("CURATOR_FAULT_STOP_AFTER_FORKS", "0"))
+_forks = [0]
 _left = [int(os.environ.get("CURATOR_FAULT_ENOSPC_AFTER", "0"))]
 _stopped = [False]
 _real_open = io.open
@@ -103,3 +109,25 @@ if _FULL_DIR or _STOP_OPEN:
     shutil._USE_CP_SENDFILE = False  # type: ignore[attr-defined]  # copies must go through write() too
 if _STOP_REPLACE:
     os.replace = _replace
+
+
+def _after_fork() -> None:
+    _forks[0] += 1
+
+
+def _patch_future_result() -> None:
+    from concurrent.futures import Future
+
+    real_result = Future.result
+
+    def result(self: Future, timeout: float | None = None) -> Any:
+        if _forks[0] >= _STOP_FORKS:
+            _stop_once()
+        return real_result(self, timeout)
+
+    Future.result = result  # type: ignore[method-assign]
+
+
+if _STOP_FORKS:
+    os.register_at_fork(after_in_parent=_after_fork)
+    _patch_future_result()

@@ -1,0 +1,264 @@
+"""lineage.json: what a stage output is, and what it was built from.
+
+Every stage output carries one small manifest beside its metrics.json (publish: inside its
+`.curator/` bookkeeping folder, which push never uploads):
+
+    {"kind": "split", "stage": "split", "schema": "…", "taxonomy": "…",
+     "params": {…the params that shaped it…},
+     "inputs": [{"kind": "normalized", "fingerprint": "…", "taxonomy": "…"}]}
+
+and every stage reads its inputs' manifests before it reads a row: a folder of the wrong kind
+(`split --in data/prepared/viri`), one written with another record schema, labelled with another
+taxonomy, or augmented from another split is refused with one line naming what was expected and
+the command that makes it. A folder without a manifest (not a stage output, or one made by an
+older curator) is refused the same way.
+
+A fingerprint is cheap and stable: a digest of the folder's own manifest plus its shards' names
+and sizes, never of every byte. Since each manifest holds its inputs' fingerprints, a change
+anywhere upstream changes every fingerprint after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from curator.errors import CuratorError
+
+LINEAGE = "lineage.json"
+FORMAT = 1  # of the manifest itself
+
+# kind of output -> the command that makes it (named in every refusal)
+MAKES = {
+    "raw": "curator download SRC",
+    "prepared": "curator prepare SRC",
+    "normalized": "curator normalize",
+    "split": "curator split",
+    "augmented": "curator augment",
+    "published": "curator publish",
+}
+KIND_OF_STAGE = {"prepare": "prepared", "normalize": "normalized", "split": "split", "augment": "augmented",
+                 "publish": "published"}
+META_SUBDIR = {"published": ".curator"}  # where the manifest sits inside a folder of that kind
+LABELLED = frozenset({"normalized", "split", "augmented", "published"})  # hold taxonomy class indices
+
+
+class LineageError(CuratorError):
+    """An input is not what the stage needs: wrong kind, stale schema or taxonomy, another split."""
+
+
+def _digest(obj: Any) -> str:
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@cache
+def schema_fingerprint() -> str:
+    """The record schema as stages write it: every column's name and Arrow type (record.yaml, physio.yaml)."""
+    from curator.record.schema import arrow_schema
+
+    return _digest([[f.name, str(f.type)] for f in arrow_schema()])
+
+
+@cache
+def taxonomy_fingerprint() -> str:
+    """What a label index means: the class names of every taxonomy level, in order.
+
+    Only the order of names is fingerprinted: reordering or renaming a class changes what the
+    stored indices say; a comment or a fine_to_basic edit does not.
+    """
+    from curator.record.taxonomy import taxonomy
+
+    tax = taxonomy()
+    return taxonomy_digest(basic=tax.basic, fine=tax.fine, family=tax.family)
+
+
+def taxonomy_digest(*, basic: Iterable[str], fine: Iterable[str], family: Iterable[str]) -> str:
+    """The fingerprint of these class lists (validate computes it from a card's ClassLabel names)."""
+    return _digest({"basic": list(basic), "fine": list(fine), "family": list(family)})
+
+
+def manifest_path(folder: Path, kind: str | None = None) -> Path:
+    """Where a folder of `kind` keeps its manifest (any kind: wherever one is)."""
+    folder = Path(folder)
+    if kind is not None:
+        return folder / META_SUBDIR.get(kind, "") / LINEAGE
+    for sub in ("", *META_SUBDIR.values()):
+        if (folder / sub / LINEAGE).is_file():
+            return folder / sub / LINEAGE
+    return folder / LINEAGE
+
+
+def _shard_listing(folder: Path, pattern: str) -> list[tuple[str, int]]:
+    return sorted((p.relative_to(folder).as_posix(), p.stat().st_size) for p in folder.rglob(pattern)
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def fingerprint(folder: Path) -> str:
+    """A stage output's fingerprint: its manifest's bytes plus its shards' names and sizes."""
+    folder = Path(folder)
+    manifest = manifest_path(folder)
+    h = hashlib.sha256(manifest.read_bytes() if manifest.is_file() else b"")
+    h.update(json.dumps(_shard_listing(folder, "*.parquet")).encode())
+    return h.hexdigest()[:16]
+
+
+def raw_fingerprint(location: Path) -> str:
+    """A raw folder's (or file's) fingerprint: every file's relative path and size."""
+    location = Path(location)
+    if location.is_file():
+        return _digest([[location.name, location.stat().st_size]])
+    return _digest(_shard_listing(location, "*"))
+
+
+def read(folder: Path, expected: str, *, role: str) -> dict[str, Any]:
+    """The manifest of `folder`, checked: `expected` kind, the current record schema, and for labelled
+    data the current taxonomy. `role` names the folder in messages (`--in`, `--augmented`)."""
+    folder = Path(folder)
+    path = manifest_path(folder)
+    if not path.is_file():
+        raise LineageError(
+            f"{role} {folder} has no {LINEAGE}: it is not {_a(expected)} output, or an older curator made it; "
+            f"expected the output of `{MAKES[expected]}` (re-run it)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        kind = manifest["kind"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise LineageError(f"{path} is not a readable manifest ({type(exc).__name__}); "
+                           f"re-run `{MAKES[expected]}`") from None
+    if kind != expected:
+        made_by = MAKES.get(kind, "an unknown command")
+        raise LineageError(f"{role} {folder} holds {kind} data (made by `{made_by}`), not {expected}: "
+                           f"expected the output of `{MAKES[expected]}`")
+    if manifest.get("schema") != schema_fingerprint():
+        raise LineageError(f"{role} {folder} was written with another record schema (schemas/record.yaml or "
+                           f"physio.yaml changed since); re-run `{MAKES[expected]}` and the stages before it")
+    if expected in LABELLED and manifest.get("taxonomy") != taxonomy_fingerprint():
+        raise LineageError(f"{role} {folder} was labelled with another taxonomy (schemas/taxonomy.yaml changed "
+                           "since normalize ran): its class indices would name the wrong classes; "
+                           "re-run `curator normalize` and every stage after it")
+    return manifest
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+@dataclass(frozen=True)
+class Input:
+    """One folder a stage reads, and the kind it must be."""
+
+    path: Path
+    kind: str
+    role: str = "--in"
+
+
+def input_entry(inp: Input, manifest: dict[str, Any] | None) -> dict[str, Any]:
+    """How an output's manifest names one of its inputs."""
+    if inp.kind == "raw":
+        return {"kind": "raw", "fingerprint": raw_fingerprint(inp.path)}
+    entry = {"kind": inp.kind, "fingerprint": fingerprint(inp.path)}
+    if manifest is not None and manifest.get("taxonomy") is not None:
+        entry["taxonomy"] = manifest["taxonomy"]
+    return entry
+
+
+def build(kind: str, params: dict[str, Any], inputs: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """The manifest of a new output of `kind`."""
+    return {
+        "format": FORMAT,
+        "kind": kind,
+        **extra,
+        "schema": schema_fingerprint(),
+        "taxonomy": taxonomy_fingerprint() if kind in LABELLED else None,
+        "params": params,
+        "inputs": inputs,
+    }
+
+
+def check_built_from(augmented: Path, manifest: dict[str, Any], split: Path) -> None:
+    """Augmented rows are copies of one split's train records: refuse them beside any other split."""
+    made_from = [i.get("fingerprint") for i in manifest.get("inputs", []) if i.get("kind") == "split"]
+    if made_from != [fingerprint(split)]:
+        raise LineageError(
+            f"--augmented {augmented} was made from another split than {split} (split ran again since "
+            f"augment): its rows would copy validation/test images into train; re-run `curator augment`")
+
+
+# --- paths ------------------------------------------------------------------------------------
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _within(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def check_paths(out: Path, inputs: Iterable[Path], *, metrics_copy: Path | None = None,
+                what: str = "the input") -> None:
+    """Refuse an output that is, is inside, or contains one of the inputs, an output that is an
+    existing file, and a --metrics copy that is a folder or lies inside the output."""
+    out = Path(out)
+    real_out = _real(out)
+    for inp in inputs:
+        real_in = _real(inp)
+        if _within(real_out, real_in) or _within(real_in, real_out):
+            how = "is" if real_out == real_in else "is inside" if _within(real_out, real_in) else "contains"
+            raise CuratorError(f"--out {out} {how} {what} {inp}: a stage never writes over what it reads; "
+                               "choose another --out")
+    if out.exists() and not out.is_dir():
+        raise CuratorError(f"--out {out} is an existing file, not a folder; choose another --out")
+    if metrics_copy is not None:
+        metrics_copy = Path(metrics_copy)
+        if metrics_copy.is_dir():
+            raise CuratorError(f"--metrics {metrics_copy} is a folder; give the path of a JSON file")
+        if _within(_real(metrics_copy), real_out):
+            raise CuratorError(f"--metrics {metrics_copy} is inside the output {out}; give a path outside it")
+
+
+def check_replaceable(target: Path, kind: str) -> None:
+    """An existing folder is replaced only when it is a previous output of the same kind (or empty):
+    `augment --out data/split` must not wipe the split, nor `--out .` the project."""
+    if not target.is_dir() or not any(target.iterdir()):
+        return
+    path = manifest_path(target, kind)
+    found = None
+    if path.is_file():
+        try:
+            found = json.loads(path.read_text(encoding="utf-8")).get("kind")
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            found = None
+    else:  # an output of an older curator: its metrics.json names the stage
+        found = _stage_of_metrics(path.with_name("metrics.json"))
+    if found != kind:
+        what = f"holds {found} data (made by `{MAKES[found]}`)" if found in MAKES else "is not a curator output"
+        raise CuratorError(f"--out {target} {what}; it would be replaced by {kind} data: choose another --out "
+                           "(or remove that folder first)")
+
+
+def _stage_of_metrics(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    try:
+        stage = json.loads(path.read_text(encoding="utf-8")).get("stage")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return None
+    return KIND_OF_STAGE.get(stage)
+
+
+def stamp(folder: Path, kind: str, *, source: str | None = None) -> Path:
+    """Declare hand-made shards (a test's fixture, data written by other tools) as `kind` output, with
+    the current schema and taxonomy and no recorded inputs."""
+    from curator.io.atomic import atomic_write_json
+
+    path = manifest_path(folder, kind)
+    atomic_write_json(path, build(kind, {"stamped": True}, [], **({"source": source} if source else {})))
+    return path

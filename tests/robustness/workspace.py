@@ -1,0 +1,58 @@
+"""A small pipeline workspace (Kaggle physio + VIRI samples through every stage) that the contract,
+signal and fuzz tests copy and then drive through the real CLI.
+
+Built once per session, in process (the CLI is a thin layer over the same functions): the copies
+are what the CLI runs on.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from curator.config import Augment, BuildFacts, Prepare, Publish, Split
+from curator.sources import get_recipe
+from curator.stages.augment import run_augment
+from curator.stages.normalize import run_normalize
+from curator.stages.prepare import run_prepare
+from curator.stages.publish import run_publish
+from curator.stages.split import run_split
+from curator.testing.samples import builders
+from tests.conftest import ROOT
+
+SOURCES = ("kaggle_physio", "viri")
+PARAMS = {
+    "sources": {"enabled": list(SOURCES)},
+    "prepare": {"workers": 1},
+    "augment": {"workers": 1, "copies": 1},
+}
+NAME = "emotion-curator"  # publish.name's default
+OUTPUTS = ("prepared/kaggle_physio", "prepared/viri", "normalized", "split", "augmented", f"publish/{NAME}")
+
+
+def build(root: Path) -> Path:
+    """`root` laid out like a project after `dvc repro`: params.yaml, pipelines/, samples/ (the raw
+    deliveries) and data/ with every stage's output."""
+    root.mkdir(parents=True)
+    shutil.copytree(ROOT / "pipelines", root / "pipelines")
+    (root / "params.yaml").write_text(yaml.safe_dump(PARAMS, sort_keys=False))
+    samples, data = root / "samples", root / "data"
+    for source in SOURCES:
+        builders()[source](samples, 0, False)
+        run_prepare(source, get_recipe(source).prepare, samples / source, data / "prepared" / source,
+                    Prepare(workers=1))
+    run_normalize([data / "prepared" / s for s in SOURCES], data / "normalized")
+    run_split(data / "normalized", data / "split", Split())
+    augment = Augment(policy=str(ROOT / "pipelines/augment/default.yaml"), workers=1, copies=1)
+    run_augment(data / "split", data / "augmented", augment)
+    run_publish(data / "split", data / "publish" / NAME, Publish(), facts=BuildFacts(augment=augment),
+                augmented=data / "augmented")
+    return root
+
+
+def copy(base: Path, to: Path) -> Path:
+    """A private copy of the workspace (a few MB) for one test to change."""
+    shutil.copytree(base, to, symlinks=True, ignore=shutil.ignore_patterns(".*.lock"))
+    return to
