@@ -225,8 +225,8 @@ def augment(
     from curator.stages.augment import run_augment
 
     conf = _executor_conf(_config().augment, workers, executor)
-    if not (inputs / "train").exists():
-        raise CuratorError(f"{inputs / 'train'} does not exist; run `curator split` first")
+    if not inputs.exists():
+        raise CuratorError(f"{inputs} does not exist; run `curator split` first")
     result = run_augment(inputs, out or Path("data/augmented"), conf, metrics_copy=metrics)
     typer.echo(f"augment: {result['augmented_rows']} rows from {result['kept']} train records")
 

@@ -85,8 +85,14 @@ def hub_endpoint() -> str:
 
 
 def _check_arguments(folder: Path, repo_id: str) -> None:
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
     if not _REPO_ID.fullmatch(repo_id):
         raise CuratorError(f"--repo-id must look like OWNER/NAME, got {repo_id!r}")
+    try:  # the Hub's own rules (no `--` or `..`, at most 96 characters...): a dry run must not pass what it refuses
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        raise CuratorError(f"--repo-id {repo_id!r} is refused by the Hub: {str(exc).splitlines()[0]}") from None
     if not folder.is_dir():
         raise CuratorError(f"{folder} is not a folder; run `curator publish` first")
     if not (folder / "README.md").is_file():

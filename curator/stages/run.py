@@ -68,8 +68,8 @@ class StageRun:
                     continue
                 self._stack.enter_context(reading(inp.path))  # first: the manifest read stays true
                 self.manifests[inp.path] = lineage.read(inp.path, inp.kind, role=inp.role)
-            self.dir = self._stack.enter_context(
-                atomic_dir(self.out, check=partial(lineage.check_replaceable, kind=self.kind)))
+            replaceable = partial(lineage.check_replaceable, self.out, self.kind)  # named as the user gave it
+            self.dir = self._stack.enter_context(atomic_dir(self.out, check=lambda _target: replaceable()))
         except BaseException:
             self._stack.close()
             raise

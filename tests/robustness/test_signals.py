@@ -110,7 +110,8 @@ def cross_stage_scenario(base: Path, root: Path) -> dict[str, Any]:
         seen["reader"] = reader.finish(timeout=120)
     finally:
         reader.kill()
-    writer = start_cli("split", cwd=ws, log=ws / "logs" / "split-writing", env=fault_env(stop_on_open=".metrics.json.*"))
+    writer = start_cli("split", cwd=ws, log=ws / "logs" / "split-writing",
+                       env=fault_env(stop_on_open=".metrics.json.*"))
     try:
         seen["writer_stopped"] = writer.wait_stopped()
         seen["augment_meanwhile"] = start_cli("augment", cwd=ws, log=ws / "logs" / "augment-meanwhile").finish()
