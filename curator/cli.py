@@ -159,6 +159,21 @@ def prepare(
 
 
 @app.command()
+def inspect(
+    source: Src,
+    path: Annotated[Path, typer.Argument(help="A download of that source (folder or file), as you have it.")],
+) -> None:
+    """Report what the recipe makes of a real download: layout, labels, groups, problems. Writes nothing."""
+    from curator.sources import get_recipe
+    from curator.stages.inspect import hints, inspect_source
+
+    conf = _config().source(source)
+    found = inspect_source(source, get_recipe(source), path, conf)
+    for line in [*found.lines(), *(f"hint: {h}" for h in hints(found, source, conf))]:
+        typer.echo(line)
+
+
+@app.command()
 def normalize(
     inputs: Annotated[
         list[Path] | None, typer.Option("--in", help="Prepared source dirs (default: every enabled source).")

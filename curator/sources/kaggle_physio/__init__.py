@@ -52,6 +52,15 @@ class Params(SourceParams):
     handle: str | None = Field(None, description='Kaggle "owner/slug[/versions/N]" of the dataset')
     file: str | None = Field(None, description="CSV file name inside it; null = the single *.csv found")
 
+
+def layout(raw: Path, conf: Params) -> str:
+    """One line for `curator inspect`: which CSV, and its header as found."""
+    path = find_csv(raw, conf)
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    return f"one CSV, {path.name}: {len(header)} columns ({', '.join(header[:4])}, ...)"
+
+
 def find_csv(raw: Path, conf: Params) -> Path:
     """The CSV named in params, else the single *.csv in `raw` (the real file name is unknown)."""
     raw = Path(raw)
