@@ -95,6 +95,15 @@ def params_cmd(
 
 
 @app.command()
+def reasons() -> None:
+    """List every reject reason code with its meaning."""
+    from curator.reasons import Reason
+
+    for reason in Reason:
+        typer.echo(f"{reason.value:<22} {reason.meaning}")
+
+
+@app.command()
 def samples(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the sample sources into.")],
     dirty: Annotated[bool, typer.Option("--dirty", help="Add bad items (corrupt images, unknown labels...).")] = False,
