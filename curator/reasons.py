@@ -22,6 +22,9 @@ class Reason(str, Enum):
     AMBIGUOUS_PAIR = "ambiguous_pair"  # one stem matched several files
     MALFORMED_ANNOTATION = "malformed_annotation"
     MISSING_IMAGE = "missing_image"  # labels reference an image that is not there
+    # deliberately left out by recipes (excluded, not lost): each counts as an input and a reject
+    SOURCE_AUGMENTED_COPY = "source_augmented_copy"  # the source's own augmented or re-saved copy of an original
+    UNSUPPORTED_MODALITY = "unsupported_modality"  # an image view the record has no column for (VIRI's MSX)
     # taxonomy (normalize)
     UNKNOWN_LABEL = "unknown_label"
     # publish
