@@ -189,3 +189,11 @@ def test_figshare_sample_is_reproducible(samples: Path, tmp_path: Path) -> None:
     again = build_figshare(tmp_path, 0)
     assert again.read_bytes() == (samples / FOLDER / ARCHIVE).read_bytes()
     assert build_figshare(tmp_path / "other", 1).read_bytes() != again.read_bytes()
+
+
+def test_nothing_paired_logs_no_group_count(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _write(tmp_path / "IR" / "Sad" / "IMG_1.jpg")
+    with caplog.at_level(logging.INFO):
+        _, rejects = _split(list(viri.prepare(tmp_path)))
+    assert [r.reason for r in rejects] == [Reason.UNPAIRED]
+    assert "grouped" not in caplog.text

@@ -44,6 +44,8 @@ class Tally:
         if self.split_conflicts:
             log.warning("%s: %d pair(s) have their visible and IR files in different official splits; their "
                         "official_split is left empty", name, self.split_conflicts)
+        if not self.records:  # nothing paired: the rejects say why, and there is no group to count
+            return
         if not self.pair_groups:
             log.info("%s: all %d pair(s) grouped by subject (group_id %s/%s...)", name, self.records, name,
                      SUBJECT_GROUP)
