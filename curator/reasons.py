@@ -34,6 +34,9 @@ class Reason(str, Enum):
     AMBIGUOUS_PAIR = "ambiguous_pair", "one pairing key matched several files"
     MALFORMED_ANNOTATION = "malformed_annotation", "an annotation row or cell that cannot be parsed"
     MISSING_IMAGE = "missing_image", "the labels name an image that is not in the download"
+    # deliberately left out by recipes (excluded, not lost): each counts as an input and a reject
+    SOURCE_AUGMENTED_COPY = "source_augmented_copy", "the source's own augmented or re-saved copy of an original"
+    UNSUPPORTED_MODALITY = "unsupported_modality", "an image view the record has no column for (VIRI's MSX)"
     # taxonomy (normalize)
     UNKNOWN_LABEL = "unknown_label", "a source label that its map in schemas/maps/ does not list"
     # publish
