@@ -41,7 +41,7 @@ figcaption{word-break:break-all}
 
 
 def _page(title: str, sections: list[str]) -> str:
-    nav = "".join(f"<a href='#{a}'>{i}. {a}</a>" for i, a in enumerate(SECTIONS, 1))
+    nav = " ".join(f"<a href='#{a}'>{i}. {a}</a>" for i, a in enumerate(SECTIONS, 1))  # spaces: links wrap
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{html.escape(title)} report</title><style>{_STYLE}</style></head><body>"

@@ -123,7 +123,7 @@ def boxes(groups: Mapping[str, Mapping[str, Sequence[float]]]) -> Figure:
     fig, axes = plt.subplots(1, len(features), figsize=(2.6 * len(features), 2.8), squeeze=False)
     for ax, feature in zip(axes[0], features, strict=True):
         per_class = groups[feature]
-        ax.boxplot([list(v) for v in per_class.values()], vert=False, widths=0.6)
+        ax.boxplot([list(v) for v in per_class.values()], orientation="horizontal", widths=0.6)
         ax.set_yticks(range(1, len(per_class) + 1), list(per_class), fontsize=7)
         ax.set_title(feature, fontsize=8)
     fig.tight_layout()
