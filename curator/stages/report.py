@@ -30,12 +30,14 @@ nav a{margin-right:.8em;white-space:nowrap}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;
 text-align:left;vertical-align:top}th{background:#f3f3f3}table.num td+td{text-align:right}
 img.chart{max-width:100%;height:auto;display:block;margin:.5em 0}
+@media (max-width:600px){img.chart{max-width:none;width:560px}.chart-box{overflow-x:auto;max-width:100%}}
 .strip{margin:.6em 0}.strip-title{font-size:13px;font-weight:600;margin-bottom:.2em}
 .row{display:flex;flex-wrap:wrap;gap:6px}
 figure{margin:0;text-align:center;font-size:11px;max-width:164px}
 figure img{display:block;max-width:100%;border:1px solid #ddd;margin:0 auto}
-figcaption{word-break:break-all}
-.pairs{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:4px 16px}
+figcaption{overflow-wrap:anywhere}
+.side{display:flex;flex-wrap:wrap;gap:0 2em;align-items:flex-start}
+.pairs{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:4px 16px}
 .verdicts li{margin:.2em 0}.ok b{color:#2a7a2a}.bad b{color:#c0392b}.note{color:#555;font-size:13px}
 """
 

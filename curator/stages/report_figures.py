@@ -41,7 +41,8 @@ class Figures:
             (self.folder / f"{name}.svg").write_bytes(svg)
         self.names.append(name)
         uri = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
-        return f'<img class="chart" alt="{alt}" src="{uri}">'
+        # its own scroll box: on a phone a chart keeps a readable size and scrolls sideways
+        return f'<div class="chart-box"><img class="chart" alt="{alt}" src="{uri}"></div>'
 
 
 def _height(rows: int, per_row: float = 0.28, base: float = 0.9) -> float:
@@ -64,15 +65,24 @@ def funnel(rows: Sequence[tuple[str, int, int, int]]) -> Figure:
     return fig
 
 
-def class_shares(shares: Mapping[str, Mapping[str, float]], classes: Sequence[str]) -> Figure:
+def class_colours(classes: Sequence[str]) -> dict[str, tuple]:
+    """One colour per class for the whole report, so a class looks the same in every config's chart."""
+    basic = sorted(c for c in classes if "(" not in c)  # "X (no basic)" and "unlabelled (...)" are the rest
+    rest = sorted(c for c in classes if "(" in c)
+    strong, soft = plt.get_cmap("tab10").colors, [*plt.get_cmap("Pastel1").colors, *plt.get_cmap("Pastel2").colors]
+    return {**{c: strong[i % len(strong)] for i, c in enumerate(basic)},
+            **{c: soft[i % len(soft)] for i, c in enumerate(rest)}}
+
+
+def class_shares(shares: Mapping[str, Mapping[str, float]], colours: Mapping[str, tuple]) -> Figure:
     """100 % stacked bars, one per split: does each split keep the class proportions?"""
     splits = list(shares)
-    fig, ax = plt.subplots(figsize=(7, _height(len(splits), 0.4, 1.2)))
-    cmap = plt.get_cmap("tab20")
+    classes = sorted({c for s in shares.values() for c in s})
+    fig, ax = plt.subplots(figsize=(6, _height(len(splits), 0.35, 1.0) + 0.12 * ((len(classes) + 2) // 3)))
     left = [0.0] * len(splits)
-    for i, cls in enumerate(classes):
+    for cls in classes:
         values = [100 * shares[s].get(cls, 0.0) for s in splits]
-        bars = ax.barh(splits[::-1], values[::-1], left=left[::-1], color=cmap(i % 20), label=cls)
+        bars = ax.barh(splits[::-1], values[::-1], left=left[::-1], color=colours[cls], label=cls)
         for bar, v in zip(bars, values[::-1], strict=True):
             if v >= 8:  # a label only where it fits inside its segment
                 ax.text(bar.get_x() + bar.get_width() / 2, bar.get_y() + bar.get_height() / 2, f"{v:.0f}%",
@@ -80,7 +90,7 @@ def class_shares(shares: Mapping[str, Mapping[str, float]], classes: Sequence[st
         left = [a + b for a, b in zip(left, values, strict=True)]
     ax.set_xlim(0, 100)
     ax.set_xlabel("share of the split's records (%)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=4, fontsize=7, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3, fontsize=7, frameon=False)
     return fig
 
 

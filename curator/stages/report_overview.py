@@ -149,7 +149,9 @@ def _config_frame(build: Build, config: dict) -> pd.DataFrame:
 def balance(build: Build, figs: charts.Figures) -> str:
     ratios = provenance(build.published).get("params", {}).get("split", {}).get("ratios", {})
     target = " / ".join(f"{100 * ratios[s]:.0f}" for s in SPLITS if s in ratios) or "?"
-    body = f"<p>Target split ratios {target} % ({' / '.join(SPLITS)}); originals only.</p>"
+    body = (f"<p>Target split ratios {target} % ({' / '.join(SPLITS)}); originals only. A class has one colour "
+            "in every chart.</p>")
+    colours = charts.class_colours(build.records["class"].unique())
     for config in build.meta.get("configs", []):
         frame = _config_frame(build, config)
         if not len(frame):
@@ -158,12 +160,14 @@ def balance(build: Build, figs: charts.Figures) -> str:
             [None] * len(frame))), frame["label_original"], strict=True)]
         splits = [s for s in SPLITS if (frame["split"] == s).any()]
         shares = {s: frame[frame["split"] == s]["class"].value_counts(normalize=True).to_dict() for s in splits}
-        classes = sorted(frame["class"].unique())
+        colours.update({c: (0.5, 0.5, 0.5) for c in frame["class"].unique() if c not in colours})
         name = config["config_name"]
         rows = [[s, int((frame["split"] == s).sum()), f"{100 * (frame['split'] == s).mean():.1f} %",
                  frame[frame["split"] == s]["group_id"].nunique()] for s in splits]
-        body += (f"<h3>{html.escape(name)}</h3>" + table(["split", "records", "share", "groups"], rows, "num")
-                 + figs.img(charts.class_shares(shares, classes), f"balance_{name}", f"class shares per split: {name}"))
+        body += (f"<h3>{html.escape(name)}</h3><div class='side'>"
+                 + table(["split", "records", "share", "groups"], rows, "num")
+                 + figs.img(charts.class_shares(shares, colours), f"balance_{name}", f"class shares per split: {name}")
+                 + "</div>")
     return section(3, "balance", "Balance: class shares per split", body)
 
 
@@ -191,11 +195,12 @@ def label_mapping(build: Build, figs: charts.Figures) -> str:
             pairs[(str(orig), cls)] += n
         dropped = _dropped(build, source)
         body += f"<h3>{html.escape(source)}</h3>"
-        if 0 < len({o for o, _ in pairs}) <= 16:
-            body += figs.img(charts.mapping_matrix(pairs), f"mapping_{source}", f"label mapping of {source}")
-        body += "<details><summary>as a table</summary>" if len(rows) > 16 else ""
-        body += table(["source label", "taxonomy class", "records", "alias"], rows)
-        body += "</details>" if len(rows) > 16 else ""
+        listing = table(["source label", "taxonomy class", "records", "alias"], rows)
+        if 0 < len({o for o, _ in pairs}) <= 16:  # a matrix reads well up to a dozen labels or so
+            body += ("<div class='side'>" + figs.img(charts.mapping_matrix(pairs), f"mapping_{source}",
+                                                     f"label mapping of {source}") + listing + "</div>")
+        else:
+            body += f"<details><summary>{len(rows)} source labels → classes (table)</summary>{listing}</details>"
         if lm.aliases:
             aliases = ", ".join(f"{a} → {t}" for a, t in lm.aliases.items())
             body += f"<p class='note'>Aliases in the map: {html.escape(aliases)}</p>"

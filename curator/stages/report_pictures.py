@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -101,9 +102,17 @@ def distributions(build: Build, figs: charts.Figures) -> str:
     sizes = image_sizes(build.data)
     body = "<h3>Demographics</h3>" + _demographics(build, figs) + "<h3>Physio features per class</h3>" + _physio(
         build, figs) + "<h3>Image sizes per source</h3>"
-    body += (figs.img(charts.scatter_sizes(sizes), "image_sizes", "image width and height per source") if sizes
-             else "<p class='note'>No images.</p>")
+    if not sizes:
+        return section(7, "distributions", "Distributions", body + "<p class='note'>No images.</p>")
+    rows = [[s, len(v), _span(w for w, _ in v), _span(h for _, h in v)] for s, v in sorted(sizes.items())]
+    body += ("<div class='side'>" + table(["source", "images read", "width (px)", "height (px)"], rows, "num")
+             + figs.img(charts.scatter_sizes(sizes), "image_sizes", "image width and height per source") + "</div>")
     return section(7, "distributions", "Distributions", body)
+
+
+def _span(numbers: Iterable[int]) -> str:
+    v = sorted(numbers)
+    return f"{v[0]}" if v[0] == v[-1] else f"{v[0]}–{v[-1]} (median {v[len(v) // 2]})"
 
 
 def augmentation(build: Build) -> str:
@@ -127,7 +136,7 @@ def augmentation(build: Build) -> str:
             items = [(u, f"{label}") for label, data in (("before", visible.get(parent)), ("after", visible.get(rid)),
                                                          ("IR before", infrared.get(parent)),
                                                          ("IR after", infrared.get(rid)))
-                     if data and (u := thumb_uri(data, 120))]
+                     if data and (u := thumb_uri(data, 96))]
             body += strip(items, cls)
         body += "</div>"
     return section(8, "augmentation", "Augmentation: before and after", body)
