@@ -116,7 +116,8 @@ def test_plots_for_dvc(page):
     with open(plots / "funnel.csv") as fh:
         funnel = list(csv.DictReader(fh))
     assert {r["outcome"] for r in funnel} == {"kept", "rejected", "excluded"}
-    assert (plots / "funnel.svg").is_file() and (plots / "image_sizes.svg").is_file()
+    figures = page["root"] / "reports" / "figures"
+    assert (figures / "funnel.svg").is_file() and (figures / "image_sizes.svg").is_file()
 
 
 # --- in a browser ---------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def _page(title: str, sections: list[str]) -> str:
 def run_report(data: Path, published: Path, out: Path) -> Path:
     build = load_build(Path(data), Path(published))
     out = Path(out)
-    figs = charts.Figures(out / "plots")
+    figs = charts.Figures(out / "figures")  # the same SVGs, for `dvc plots` (an image directory)
     sections = [overview(build), funnel(build, figs), balance(build, figs), label_mapping(build, figs),
                 agreement(build, figs), duplicates(build), distributions(build, figs), augmentation(build)]
     atomic_write_text(out / "index.html", _page(build.meta.get("pretty_name", "dataset"), sections))

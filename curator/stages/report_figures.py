@@ -86,7 +86,7 @@ def class_shares(shares: Mapping[str, Mapping[str, float]], colours: Mapping[str
         for bar, v in zip(bars, values[::-1], strict=True):
             if v >= 8:  # a label only where it fits inside its segment
                 ax.text(bar.get_x() + bar.get_width() / 2, bar.get_y() + bar.get_height() / 2, f"{v:.0f}%",
-                        ha="center", va="center", fontsize=7, color="white")
+                        ha="center", va="center", fontsize=7, color="black" if sum(colours[cls][:3]) > 1.8 else "white")
         left = [a + b for a, b in zip(left, values, strict=True)]
     ax.set_xlim(0, 100)
     ax.set_xlabel("share of the split's records (%)")
