@@ -34,12 +34,18 @@ def agreement(build: Build, figs: charts.Figures) -> str:
             limits = (min(-0.1, min(shown.values()) - 0.05), 1.0) if a.kind == "ratings" else (0.0, 1.0)
             body += figs.img(charts.bars(shown, xlabel, limits=limits), f"agreement_{a.source}",
                              f"agreement per category: {a.source}")
+        if not a.per_category:  # annotators, but never two on the same image and category
+            body += ("<p class='note'>Nothing to compare: no image has two or more human votes on one category"
+                     + (" (and the records carry no <code>agreement</code>)." if a.kind == "votes" else ".") + "</p>")
         if a.undefined:
             body += ("<p class='note'>Alpha undefined (every rating the same, nothing to agree on): "
                      + html.escape(", ".join(a.undefined)) + "</p>")
         items = [(uri, f"{rid} · {'rating spread' if a.kind == 'ratings' else 'disagreement'} {d:.2f}")
                  for rid, d in a.most_disagreed if rid in images and (uri := thumb_uri(images[rid]))]
-        body += strip(items, "Most disagreement") if items else "<p class='note'>No record with disagreement.</p>"
+        if items:
+            body += strip(items, "Most disagreement")
+        elif a.per_category:
+            body += "<p class='note'>No record with disagreement: every vote sides with its majority.</p>"
     return section(5, "agreement", "Annotator agreement", body)
 
 
