@@ -22,6 +22,12 @@ class Reason(str, Enum):
     AMBIGUOUS_PAIR = "ambiguous_pair"  # one stem matched several files
     MALFORMED_ANNOTATION = "malformed_annotation"
     MISSING_IMAGE = "missing_image"  # labels reference an image that is not there
+    MISSING_LABEL = "missing_label"  # a sample's files are there but the label table has no row for it
+    MISSING_EYE_DATA = "missing_eye_data"  # a labelled sample has no (or an empty) eye-tracking file (EMER)
+    MISSING_FACE_FRAMES = "missing_face_frames"  # a labelled sample has no frame folder, or one without images
+    STRAY_FILE = "stray_file"  # a file where the source's layout has none (e.g. a non-image in a frame folder)
+    UNREADABLE_FILE = "unreadable_file"  # a data file (not an image) that cannot be opened, e.g. a corrupt .xlsx
+    UNEXPECTED_COLUMNS = "unexpected_columns"  # a data file has columns schemas/ does not declare, or two for one
     # taxonomy (normalize)
     UNKNOWN_LABEL = "unknown_label"
     # publish
