@@ -61,7 +61,7 @@ def read_labels(path: Path) -> LabelTable:
         book = pd.ExcelFile(path)
         sheet = book.sheet_names[0]
         # dtype=object keeps each cell as typed: a text ID keeps its zeros, a number stays a number
-        df = book.parse(sheet, dtype=object)
+        df = pd.read_excel(book, sheet_name=sheet, dtype=object)
     except Exception as exc:  # openpyxl/zipfile raise many types on a bad file; one line is enough
         raise SchemaError(f"{LABEL_FILE}: cannot read ({type(exc).__name__}: {exc})") from None
     if len(book.sheet_names) > 1:
