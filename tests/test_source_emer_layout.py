@@ -233,6 +233,14 @@ def test_a_corrupt_eye_workbook_is_unreadable(raw: Path) -> None:
     assert [(r.id, r.reason) for r in rejects] == [(f"emer/{FIRST}", Reason.UNREADABLE_FILE)]
 
 
+@pytest.mark.parametrize("dacs", [True, False])
+def test_physio_yaml_declares_exactly_the_sample_columns_in_either_spelling(dacs: bool) -> None:
+    headers = emer_samples.eye_columns(dacs)
+    assert len(headers) == 39 and ("Gaze point X [DACS px]" in headers) == dacs
+    assert sorted(map(emer_eye.column_key, headers)) == sorted(emer_eye.declared())
+    assert all(set(stats) == {"mean", "std"} for stats in emer_eye.declared().values())
+
+
 def test_eye_statistics_skip_blank_cells_and_leave_absent_columns_null(tmp_path: Path) -> None:
     nan = math.nan
     pd.DataFrame({"Gaze point X": [1.0, nan, 3.0, 5.0], "Gaze point Y [DACS px]": [2.0, 2.0, 2.0, nan],

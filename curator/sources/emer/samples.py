@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from curator.reasons import Reason
-from curator.record.schema import load_yaml
 from curator.testing.samples.built import Built, Served
 from curator.testing.samples.faces import draw_face
 from curator.testing.samples.seeds import np_rng, rand, seed_int
@@ -38,15 +37,29 @@ _VA = {"happiness": (0.7, 0.5), "sadness": (-0.6, -0.3), "fear": (-0.7, 0.7), "s
        "disgust": (-0.6, 0.3), "anger": (-0.7, 0.7), "neutral": (0.0, -0.2)}
 
 
+# The 39 columns of an eye sheet (the authors' LSTM takes 39). Only the gaze pair is evidenced; the rest are
+# Tobii Pro Lab export names, UNVERIFIED for EMER. Spelled here without " [DACS px]".
+EYE_COLUMNS = (
+    "Recording timestamp [ms]", "Computer timestamp [ms]", "Recording duration [ms]", "Recording resolution width",
+    "Recording resolution height", "Gaze point X", "Gaze point Y", "Gaze point left X", "Gaze point left Y",
+    "Gaze point right X", "Gaze point right Y", "Gaze direction left X [DACS norm]",
+    "Gaze direction left Y [DACS norm]", "Gaze direction left Z [DACS norm]", "Gaze direction right X [DACS norm]",
+    "Gaze direction right Y [DACS norm]", "Gaze direction right Z [DACS norm]", "Pupil diameter left [mm]",
+    "Pupil diameter right [mm]", "Validity left", "Validity right", "Eye position left X [DACS mm]",
+    "Eye position left Y [DACS mm]", "Eye position left Z [DACS mm]", "Eye position right X [DACS mm]",
+    "Eye position right Y [DACS mm]", "Eye position right Z [DACS mm]", "Gaze point left X [DACS mm]",
+    "Gaze point left Y [DACS mm]", "Gaze point right X [DACS mm]", "Gaze point right Y [DACS mm]",
+    "Gaze point X [MCS norm]", "Gaze point Y [MCS norm]", "Gaze event duration [ms]", "Eye movement type index",
+    "Fixation point X", "Fixation point Y", "Fixation point X [MCS norm]", "Fixation point Y [MCS norm]",
+)
+_PX = {"Gaze point X", "Gaze point Y", "Gaze point left X", "Gaze point left Y", "Gaze point right X",
+       "Gaze point right Y", "Fixation point X", "Fixation point Y"}
+
+
 def eye_columns(dacs: bool) -> list[str]:
-    """The 39 headers of an eye sheet: schemas/physio.yaml's declared columns, in its order, with
-    " [DACS px]" on the pixel columns when `dacs` (the X3-120 style) and without it otherwise."""
-    seen: dict[str, None] = {}
-    for spec in load_yaml("physio.yaml")["emer"].values():
-        seen.setdefault(spec["column"])
-    px = {"Gaze point X", "Gaze point Y", "Gaze point left X", "Gaze point left Y", "Gaze point right X",
-          "Gaze point right Y", "Fixation point X", "Fixation point Y"}
-    return [c + DACS_PX if dacs and c in px else c for c in seen]
+    """An eye sheet's headers: " [DACS px]" on the pixel columns when `dacs` (the X3-120 style, says a
+    third-party tool), without it otherwise; the authors' loader accepts both for the gaze pair."""
+    return [c + DACS_PX if dacs and c in _PX else c for c in EYE_COLUMNS]
 
 
 @dataclass(frozen=True)
