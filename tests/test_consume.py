@@ -61,7 +61,7 @@ def _original_bytes(samples: Path, source: str, path: str) -> bytes:
         if archive_path.suffix == ".zip":
             return zipfile.ZipFile(archive_path).read(member)
     if source == "emer":
-        return (samples / "emer" / "face" / Path(path).name).read_bytes()
+        return (samples / "emer" / path).read_bytes()  # face/setN/<ID>/<frame>
     raise LookupError(f"{source}: {path}")
 
 

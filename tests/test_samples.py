@@ -14,6 +14,7 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import py7zr
 import pyarrow.parquet as pq
@@ -27,6 +28,15 @@ from curator.testing.samples import build_samples, read_pair_code
 from curator.testing.samples.faces import EXPRESSIONS, draw_face
 from curator.testing.samples.reference import BINARY_ROWS, SYNONYMS, data_text, shared_dir
 
+# EMER: (fold, ID, frames) per sample, as face/<fold>/<ID>/0001.jpg... and a flat eye/<ID>.xlsx
+EMER_SAMPLES = [
+    ("set1", "3_film_happy Happy", 8), ("set1", "3_film_sad Sad", 9), ("set2", "12_film_fear Fear", 10),
+    ("set2", "12_film_surprise Surprise", 8), ("set3", "27_film_disgust Disgust", 9),
+    ("set3", "27_film_angry Angry", 10), ("set4", "41_film_neutral Neutral", 8), ("set4", "41_film_sad Sad", 9),
+    ("set5", "58_film_fear Fear", 10), ("set5", "58_film_surprise Surprise", 8),
+    ("set1", "76_film_disgust Disgust", 9), ("set1", "76_film_angry Angry", 10),
+    ("set2", "104_film_neutral Neutral", 8), ("set2", "104_film_happy Happy", 9), ("set1", "3_film_fear Fear", 10),
+]
 LAYOUT = [
     "kaggle_physio/face_emotion_physio.csv",
     "emonet_hq/hq.csv",
@@ -49,9 +59,8 @@ LAYOUT = [
     "nvie/NVIE-happy1-Vis.7z",
     "nvie/NVIE-happy2-Vis.zip",
     "emer/new_label.xlsx",
-    "emer/participants.csv",
-    *[f"emer/eye/{i:03d}.xlsx" for i in range(1, 15)],
-    *[f"emer/face/{i:03d}.jpg" for i in range(1, 15)],
+    *[f"emer/eye/{i}.xlsx" for _, i, _ in EMER_SAMPLES],
+    *[f"emer/face/{fold}/{i}/{k:04d}.jpg" for fold, i, n in EMER_SAMPLES for k in range(1, n + 1)],
 ]
 
 
@@ -150,7 +159,7 @@ def test_clean_manifest_expects_every_item_kept(clean: Path) -> None:
         "emonet_big": 30,
         "viri": 30,
         "nvie": 18,
-        "emer": 14,
+        "emer": 15,
     }
     for entry in manifest.values():
         expected = {"records": entry["items"], "prepare_rejects": {}, "normalize_rejects": {}}
@@ -400,29 +409,27 @@ def test_figshare_views_pair_by_stem_and_copies_are_resaved(clean: Path) -> None
 
 def test_emer_tables(clean: Path) -> None:
     root = clean / "emer"
-    sheets = pd.read_excel(root / "new_label.xlsx", sheet_name=None, dtype={"ID": str})
-    assert list(sheets) == ["ER", "FER"]
-    classes = {"happiness", "sadness", "fear", "surprise", "disgust", "anger", "neutral"}
-    for df in sheets.values():
-        assert list(df.columns) == ["ID", "Emotion", "Valence", "Arousal", "Intensity"]
-        assert list(df["ID"]) == [f"{i:03d}" for i in range(1, 15)]
-        assert set(df["Emotion"]) <= classes
-        assert df[["Valence", "Arousal"]].abs().le(1).all().all()
-        assert df["Intensity"].between(0, 3).all() and df["Intensity"].dtype.kind == "i"
-    assert 0 < (sheets["ER"]["Emotion"] != sheets["FER"]["Emotion"]).sum() < 14
-    participants = pd.read_csv(root / "participants.csv", dtype=str)
-    assert participants["participant"].nunique() == 7 and list(participants["ID"]) == list(sheets["ER"]["ID"])
-    eye = pd.read_excel(root / "eye" / "001.xlsx")
-    assert list(eye.columns) == [
-        "Recording timestamp",
-        "Gaze point X",
-        "Gaze point Y",
-        "Pupil diameter left",
-        "Pupil diameter right",
-        "Eye movement type",
-    ]
-    assert 40 <= len(eye) <= 60 and set(eye["Eye movement type"]) == {"Fixation", "Saccade"}
-    assert eye["Recording timestamp"].is_monotonic_increasing
+    book = openpyxl.load_workbook(root / "new_label.xlsx")
+    assert len(book.sheetnames) == 1  # the authors' loader reads the first sheet only
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    assert rows[0] == ("ID", "Emotion", "Valence", "Arousal", "Intensity")
+    assert [r[0] for r in rows[1:]] == [i for _, i, _ in EMER_SAMPLES]
+    assert all(re.fullmatch(r"\d+_film_[a-z]+ [A-Z][a-z]+", r[0]) for r in rows[1:])  # like 3_film_happy Happy
+    assert {int(r[0].split("_")[0]) for r in rows[1:]} == {3, 12, 27, 41, 58, 76, 104}  # 7 participants
+    assert all(type(r[1]) is int and 0 <= r[1] <= 6 for r in rows[1:])  # integer class codes
+    assert all(-1 <= r[2] <= 1 and -1 <= r[3] <= 1 and 0 <= r[4] <= 3 for r in rows[1:])
+    assert not (root / "participants.csv").exists()
+    assert sorted(p.name for p in (root / "face").iterdir()) == ["set1", "set2", "set3", "set4", "set5"]
+    frames = sorted((root / "face" / "set1" / "3_film_happy Happy").iterdir())
+    assert [p.name for p in frames] == [f"{k:04d}.jpg" for k in range(1, 9)]
+    assert all(Image.open(p).format == "JPEG" for p in frames) and len({p.read_bytes() for p in frames}) == 8
+    gaze = Counter()
+    for _, sample, _ in EMER_SAMPLES:
+        eye = pd.read_excel(root / "eye" / f"{sample}.xlsx")
+        assert eye.shape[1] == 39 and len(eye) >= 32  # the loader's LSTM input size; 32 row chunks
+        assert all(dtype.kind in "if" for dtype in eye.dtypes)  # all numeric: the loader casts it to float
+        gaze.update(c for c in eye.columns if c in ("Gaze point X", "Gaze point X [DACS px]"))
+    assert gaze == {"Gaze point X [DACS px]": 9, "Gaze point X": 6}  # both spellings the loader accepts
 
 
 # --------------------------------------------------------------------------- determinism
@@ -456,7 +463,7 @@ def test_dirty_manifest_counts(dirty: Path) -> None:
         "emonet_big": (32, exp(30, {"not_an_image": 1}, {"unknown_label": 1})),
         "viri": (32, exp(30, {"truncated_image": 1, "unpaired": 1})),
         "nvie": (19, exp(18, {"empty_file": 1})),
-        "emer": (15, exp(14, {}, {"unknown_label": 1})),
+        "emer": (19, exp(16, {"missing_eye_data": 1, "stray_file": 1, "unknown_label": 1})),
     }
 
 
@@ -511,11 +518,16 @@ def test_dirty_pairs(dirty: Path) -> None:
     assert Counter(_image_state(d[0]) for d in vis.values()) == {"ok": 18, "empty": 1}
 
 
-def test_dirty_emer_adds_an_unknown_label_sample(dirty: Path) -> None:
-    sheets = pd.read_excel(dirty / "emer" / "new_label.xlsx", sheet_name=None, dtype={"ID": str})
-    for df in sheets.values():
-        assert len(df) == 15 and list(df["Emotion"]).count("Bored") == 1
-    assert (dirty / "emer" / "eye" / "015.xlsx").is_file() and (dirty / "emer" / "face" / "015.jpg").is_file()
+def test_dirty_emer_extras(dirty: Path) -> None:
+    root = dirty / "emer"
+    rows = list(openpyxl.load_workbook(root / "new_label.xlsx").worksheets[0].iter_rows(values_only=True))[1:]
+    assert [r[0] for r in rows[:15]] == [i for _, i, _ in EMER_SAMPLES]
+    extra = {r[0]: r[1] for r in rows[15:]}
+    assert extra == {16: 3, "104_film_fear Fear": 2, "76_film_neutral Neutral": 7}  # 16: a number, not text
+    assert (root / "face" / "set3" / "016").is_dir() and (root / "eye" / "016.xlsx").is_file()
+    assert (root / "face" / "set2" / "104_film_fear Fear").is_dir()
+    assert not (root / "eye" / "104_film_fear Fear.xlsx").exists()
+    assert (root / "face" / "set1" / "3_film_happy Happy" / "Thumbs.db").is_file()
 
 
 # --------------------------------------------------------------------------- faces
