@@ -30,6 +30,10 @@ class SourceInfo:
     homepage: str
     citation: str
     attribution: str = ""
+    # What a user of the published data must know (the README's source table and the card show these):
+    label_meaning: str = ""  # what `label` says about a record of this source
+    grouping: str = ""  # what a record's group_id is (a subject, a pair, an image)
+    unverified: str = ""  # which parts of the format were inferred, not seen in real files
     enabled_by_default: bool = False  # in params.yaml's default sources.enabled
 
 

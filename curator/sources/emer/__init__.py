@@ -69,6 +69,10 @@ INFO = SourceInfo(
         "Emotion Recognition based on Facial Expressions and Eye Behaviors. arXiv:2411.05879, 2024."
     ),
     attribution="EMER dataset (arXiv:2411.05879), used under its signed research licence",
+    label_meaning="new_label.xlsx's integer Emotion code, named by sources.emer.emotion_codes; felt or expressed "
+                  "as sources.emer.label_kind says (the file does not)",
+    grouping="the participant, the leading number of the ID (sources.emer.participant_pattern): emer/p<n>",
+    unverified="the code order 0-6, ER vs FER, the participant in the ID, frame file names, 37 of 39 eye columns",
 )
 
 

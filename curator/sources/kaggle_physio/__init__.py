@@ -40,6 +40,9 @@ INFO = SourceInfo(
     citation="Face Emotion & Physiological Insight Dataset, Kaggle (MIT licence).",
     enabled_by_default=True,
     attribution="Kaggle 'Face Emotion & Physiological Insight Dataset' (MIT)",
+    label_meaning="the table's emotion_label (six classes), as given; no images",
+    grouping="each row is its own group: the table has no subject id, so one person's rows may straddle splits",
+    unverified="the Kaggle slug and the CSV's file name (params: handle, file)",
 )
 
 
