@@ -22,6 +22,9 @@ class Reason(str, Enum):
     AMBIGUOUS_PAIR = "ambiguous_pair"  # one stem matched several files
     MALFORMED_ANNOTATION = "malformed_annotation"
     MISSING_IMAGE = "missing_image"  # labels reference an image that is not there
+    # annotations for an image that cannot be matched to any record (EmoNet-Face hq.csv rows whose
+    # content signature matches no Parquet row): deliberately left out, counted
+    UNJOINED_ANNOTATION = "unjoined_annotation"
     # taxonomy (normalize)
     UNKNOWN_LABEL = "unknown_label"
     # publish
