@@ -9,6 +9,7 @@ import io
 import json
 import re
 import shutil
+import tarfile
 import tempfile
 import zipfile
 from collections import Counter
@@ -26,7 +27,14 @@ from curator.record.taxonomy import taxonomy
 from curator.sources.kaggle_physio.samples import KAGGLE_COLUMNS
 from curator.testing.samples import build_samples, read_pair_code
 from curator.testing.samples.faces import EXPRESSIONS, draw_face
-from curator.testing.samples.reference import BINARY_ROWS, SYNONYMS, data_text, shared_dir
+from curator.testing.samples.reference import (
+    BINARY_DIRTY_STEM,
+    BINARY_ROWS,
+    BINARY_STEMS,
+    SYNONYMS,
+    data_text,
+    shared_dir,
+)
 
 # EMER: (fold, ID, frames) per sample, as face/<fold>/<ID>/0001.jpg... and a flat eye/<ID>.xlsx
 EMER_SAMPLES = [
@@ -46,8 +54,8 @@ LAYOUT = [
     "emonet_binary/data/train-00000-of-00002.parquet",
     "emonet_binary/data/train-00001-of-00002.parquet",
     "emonet_binary/README.md",
-    "emonet_big/data/train-00000-of-00002.parquet",
-    "emonet_big/data/train-00001-of-00002.parquet",
+    "emonet_big/data/00000.tar",
+    "emonet_big/data/00001.tar",
     "emonet_big/README.md",
     *[f"viri/VIRI-{c}-{m}.zip" for c in ("Angry", "Happy", "Neutral", "Sad", "Surprise") for m in ("Ir", "Vis")],
     "nvie/NVIE-disgust-Ir.zip",
@@ -189,31 +197,64 @@ def test_kaggle_csv_columns_rows_and_messy_labels(clean: Path) -> None:
 # --------------------------------------------------------------------------- EmoNet-Face
 
 
-def test_hq_csv_annotations_are_python_dict_reprs(clean: Path) -> None:
-    rows = list(csv.DictReader((clean / "emonet_hq" / "hq.csv").open()))
-    guide = _guide_labels()
+def _hq_label(row: dict) -> dict[str, dict]:
+    """The Parquet `label` cell as rater -> ratings (a list of one-key dicts, a Python repr)."""
+    entries = ast.literal_eval(row["label"])
+    assert isinstance(entries, list) and all(isinstance(e, dict) and len(e) == 1 for e in entries)
+    return {rater: ratings for e in entries for rater, ratings in e.items()}
+
+
+def test_hq_parquet_has_no_file_names_and_a_python_literal_label(clean: Path) -> None:
+    guide = taxonomy().families
+    keys = [f"{family}|{name}" for family, names in guide.items() for name in names]
+    rows = _parquet_rows(clean, "emonet_hq")
+    assert len(rows) == 24 and all(r["path"]["path"] is None and r["path"]["bytes"] for r in rows)
     for row in rows:
-        ann = ast.literal_eval(row["annotations"])
-        assert [k for k in ann if not k.startswith("Extra Dimensions|")] == guide
-        extra = {f"Extra Dimensions|{d}" for d in ("Valence", "Arousal", "Dominance")}
-        assert extra <= set(ann)
-        assert all(isinstance(v, int) for v in ann.values())
-        assert all(0 <= ann[k] <= 7 for k in guide)
-    per_image = Counter(r["image"] for r in rows)
-    assert len(per_image) == 24 and all(2 <= n <= 4 for n in per_image.values())
-    annotators = {r["annotator"] for r in rows}
-    assert "Hume Face (v2)" in annotators
-    assert annotators - {"Hume Face (v2)"} <= {f"expert-{i}" for i in range(1, 5)}
-    paths = {r["image"]["path"] for r in _parquet_rows(clean, "emonet_hq")}
-    assert set(per_image) == paths
+        assert row["label"].startswith("[{'human-")  # repr: single quotes
+        experts = _hq_label(row)
+        assert 2 <= len(experts) <= 4 and all(re.fullmatch(r"human-[1-8]", r) for r in experts)
+        for ratings in experts.values():
+            assert list(ratings) == keys and all(isinstance(v, int) and 0 <= v <= 7 for v in ratings.values())
+    schema = pq.read_schema(clean / "emonet_hq" / "data" / "train-00000-of-00001.parquet")
+    assert schema.field("ethnicity").type == "int64"  # integer-coded, names in the metadata
+    names = json.loads(schema.metadata[b"huggingface"])["info"]["features"]["ethnicity"]["names"]
+    assert len(names) == 14 and "Black or African American" in names
+
+
+def _hq_csv(root: Path) -> list[dict]:
+    with open(root / "emonet_hq" / "hq.csv", newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        assert reader.fieldnames == ["image", "annotator", "annotations", "human"]
+        return list(reader)
+
+
+def test_hq_csv_experts_repeat_the_parquet_and_models_keep_their_scales(clean: Path) -> None:
+    rows = _hq_csv(clean)
+    assert {r["human"] for r in rows} == {"True", "False"}
+    assert all(re.fullmatch(r"flux_dev_one_\d-\d_s\d{9}\.png", r["image"]) for r in rows)
+    humans: dict[str, dict[str, dict]] = {}
+    for r in rows:
+        if r["human"] == "True":
+            humans.setdefault(r["image"], {})[r["annotator"]] = ast.literal_eval(r["annotations"])
+    labels = [_hq_label(row) for row in _parquet_rows(clean, "emonet_hq")]
+    assert sorted(map(str, humans.values())) == sorted(map(str, labels))  # each image's experts, exactly
+    models: dict[str, list[dict]] = {}
+    for r in rows:
+        if r["human"] == "False":
+            models.setdefault(r["annotator"], []).append(ast.literal_eval(r["annotations"]))
+    assert set(models) == {"Hume Face*", "GPT-4o ZS", "Empathic Insight Face Large", "Random Baseline",
+                           "Gemini 2.5 Flash MS"}
+    assert all(0 <= v <= 1 and isinstance(v, float) for d in models["Hume Face*"] for v in d.values())
+    assert any(v < 0 for d in models["Empathic Insight Face Large"] for v in d.values())
+    assert all(len(d) == 25 for d in models["GPT-4o ZS"])
+    assert all("Extra Dimensions|Valence" in d for d in models["Gemini 2.5 Flash MS"])
 
 
 @pytest.mark.parametrize(
     ("source", "columns"),
     [
-        ("emonet_hq", ["image", "prompt", "demographics"]),
+        ("emonet_hq", ["path", "label", "prompt", "ethnicity", "gender", "age"]),
         ("emonet_binary", ["path", "emotion"]),
-        ("emonet_big", ["image", "prompt", "demographics", "annotations"]),
     ],
 )
 def test_parquet_columns_and_huggingface_metadata(clean: Path, source: str, columns: list[str]) -> None:
@@ -231,25 +272,39 @@ def test_binary_classlabel_names_use_the_repo_spelling(clean: Path) -> None:
     assert set(names) - {"Hopelessness"} == set(_guide_labels()) - {"Helplessness"}
 
 
-def test_big_annotations_json_and_stringified_demographics(clean: Path) -> None:
+def _tar_members(root: Path) -> dict[str, bytes]:
+    members = {}
+    for path in sorted((root / "emonet_big" / "data").glob("*.tar")):
+        with tarfile.open(path) as tar:
+            members |= {m.name: tar.extractfile(m).read() for m in tar.getmembers()}  # type: ignore[union-attr]
+    return members
+
+
+def test_big_webdataset_samples_hold_the_vlm_spec(clean: Path) -> None:
     guide = _guide_labels()
-    for row in _parquet_rows(clean, "emonet_big"):
-        ann = json.loads(row["annotations"])
-        assert list(ann["emotions"]) == guide
-        assert all(0 <= e["rating"] <= 7 and e["reasoning"] for e in ann["emotions"].values())
-        assert set(ann["extra_dimensions"]) == {"Arousal", "Valence", "Dominance", "Emotional Vulnerability"}
-        assert set(ast.literal_eval(row["demographics"])) == {"ethnicity", "gender", "age"}
+    members = _tar_members(clean)
+    keys = sorted({name.split(".")[0] for name in members})
+    assert len(keys) == 30 and set(members) == {f"{k}.{e}" for k in keys for e in ("jpg", "json", "txt")}
+    for key in keys:
+        doc = json.loads(members[f"{key}.json"])  # what LAION's notebook code writes
+        assert set(doc) == {"key", "predictions"} and doc["key"][2] == f"{key}.jpg" and len(doc["key"]) == 3
+        emotions = doc["predictions"]["emotions"]
+        assert list(emotions) == guide and sum(e["rating"] > 0 for e in emotions.values()) <= 5
+        assert all(0 <= e["rating"] <= 7 and e["reasoning"] for e in emotions.values())
+        dims = doc["predictions"]["extra_dimensions"]
+        assert set(dims) == {"Arousal", "Valence", "Dominance", "Emotional Vulnerability"}
+        assert all(set(v) == {"rating", "reasoning"} for v in dims.values())
 
 
 def test_load_dataset_decodes_images(clean: Path, tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets")
-    cases = (("emonet_hq", "image", 24), ("emonet_binary", "path", 40), ("emonet_big", "image", 30))
-    for source, column, n in cases:
+    for source, n in (("emonet_hq", 24), ("emonet_binary", 40)):
         files = [str(f) for f in sorted((clean / source / "data").glob("*.parquet"))]
         ds = datasets.load_dataset("parquet", data_files={"train": files}, split="train", cache_dir=str(tmp_path))
-        assert len(ds) == n
-        assert ds[0][column].size == (160, 160)
-    assert ds.features["image"].__class__.__name__ == "Image"
+        assert len(ds) == n and ds[0]["path"].size == (160, 160)
+        assert ds.features["path"].__class__.__name__ == "Image"
+    big = datasets.load_dataset(str(clean / "emonet_big"), split="train", cache_dir=str(tmp_path))  # the card's config
+    assert len(big) == 30 and big[0]["jpg"].size == (160, 160) and big.features["jpg"].__class__.__name__ == "Image"
 
 
 def test_binary_csv_rows_come_from_the_shipped_copy(clean: Path) -> None:
@@ -257,7 +312,7 @@ def test_binary_csv_rows_come_from_the_shipped_copy(clean: Path) -> None:
     ours = (clean / "emonet_binary" / "binary.csv").read_text().splitlines()
     assert ours[0] == shipped[0] == "path,annotator,value,emotion"
     assert set(ours[1:]) <= set(shipped[1:])
-    assert {ln.split(",")[0] for ln in ours[1:]} == {f"{i:05d}" for i in range(40)}
+    assert {ln.split(",")[0] for ln in ours[1:]} == set(BINARY_STEMS)
     assert any(ln.endswith(",Hopelessness") for ln in ours)
     first: dict[str, str] = {}
     for ln in ours[1:]:
@@ -266,7 +321,7 @@ def test_binary_csv_rows_come_from_the_shipped_copy(clean: Path) -> None:
         pq.read_schema(clean / "emonet_binary" / "data" / "train-00000-of-00002.parquet").metadata[b"huggingface"]
     )["info"]["features"]["emotion"]["names"]
     for row in _parquet_rows(clean, "emonet_binary"):
-        assert names[row["emotion"]] == first[row["path"]["path"].removesuffix(".png")]
+        assert names[row["emotion"]] == first[row["path"]["path"].removesuffix(".jpg")]
 
 
 def test_binary_csv_is_a_verbatim_subset_of_the_real_file(clean: Path, real_emonet: Path) -> None:
@@ -279,7 +334,7 @@ def test_binary_csv_is_a_verbatim_subset_of_the_real_file(clean: Path, real_emon
 def test_shipped_binary_rows_are_the_real_rows_for_their_stems(real_emonet: Path) -> None:
     real = (real_emonet / "binary.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     shipped = data_text(BINARY_ROWS).splitlines(keepends=True)
-    stems = {f"{i:05d}" for i in range(41)}  # 00040 is the dirty build's extra image
+    stems = {*BINARY_STEMS, BINARY_DIRTY_STEM}
     assert shipped[0] == real[0]
     assert shipped[1:] == [ln for ln in real[1:] if ln.split(",", 1)[0] in stems]
 
@@ -458,7 +513,7 @@ def test_dirty_manifest_counts(dirty: Path) -> None:
 
     assert got == {
         "kaggle_physio": (122, exp(120, {"bad_value": 1}, {"unknown_label": 1})),
-        "emonet_hq": (26, exp(24, {"empty_file": 1, "malformed_annotation": 1})),
+        "emonet_hq": (27, exp(24, {"empty_file": 1, "malformed_annotation": 1, "unjoined_annotation": 1})),
         "emonet_binary": (42, exp(40, {"duplicate_id": 1, "truncated_image": 1})),
         "emonet_big": (32, exp(30, {"not_an_image": 1}, {"unknown_label": 1})),
         "viri": (32, exp(30, {"truncated_image": 1, "unpaired": 1})),
@@ -490,11 +545,17 @@ def _image_state(data: bytes) -> str:
 
 def test_dirty_emonet_items(clean: Path, dirty: Path) -> None:
     hq_clean, hq = _parquet_rows(clean, "emonet_hq"), _parquet_rows(dirty, "emonet_hq")
-    assert hq[:24] == hq_clean and [_image_state(r["image"]["bytes"]) for r in hq[24:]] == ["empty"]
-    ann = list(csv.DictReader((dirty / "emonet_hq" / "hq.csv").open()))
-    malformed = [r for r in ann if not r["annotations"].endswith("}")]
-    assert len(malformed) == 1 and malformed[0]["image"] in {r["image"]["path"] for r in hq_clean}
-    assert {r["image"] for r in ann} == {r["image"]["path"] for r in hq}
+    assert hq[:24] == hq_clean and [_image_state(r["path"]["bytes"]) for r in hq[24:]] == ["empty"]
+    ann, clean_ann = _hq_csv(dirty), _hq_csv(clean)
+    assert ann[:len(clean_ann)] == clean_ann
+    extra = ann[len(clean_ann):]
+    malformed = [r for r in extra if not r["annotations"].endswith("}")]
+    assert len(malformed) == 1 and malformed[0]["human"] == "True" and malformed[0]["image"] == clean_ann[0]["image"]
+    orphans = {r["image"] for r in extra} - {r["image"] for r in clean_ann}
+    assert len(orphans) == 1  # its expert ratings are in no Parquet label
+    orphan = {r["annotator"]: ast.literal_eval(r["annotations"]) for r in extra
+              if r["image"] in orphans and r["human"] == "True"}
+    assert orphan and all(_hq_label(row) != orphan for row in hq)
 
     binary = _parquet_rows(dirty, "emonet_binary")
     assert Counter(_image_state(r["path"]["bytes"]) for r in binary) == {"ok": 41, "truncated": 1}
@@ -502,10 +563,13 @@ def test_dirty_emonet_items(clean: Path, dirty: Path) -> None:
     assert len(dupes) == 1
     assert len({r["path"]["bytes"] for r in binary if r["path"]["path"] == dupes[0]}) == 1
 
-    big = _parquet_rows(dirty, "emonet_big")
-    assert big[:15] == _parquet_rows(clean, "emonet_big")[:15]
-    assert Counter(_image_state(r["image"]["bytes"]) for r in big) == {"ok": 31, "not_an_image": 1}
-    tops = [max(e := json.loads(r["annotations"])["emotions"], key=lambda k: e[k]["rating"]) for r in big]
+    tars = [sorted((root / "emonet_big" / "data").glob("*.tar")) for root in (clean, dirty)]
+    assert tars[0][0].read_bytes() == tars[1][0].read_bytes()  # the first shard is untouched
+    members = _tar_members(dirty)
+    images = [v for k, v in members.items() if k.endswith(".jpg")]
+    assert Counter(_image_state(b) for b in images) == {"ok": 31, "not_an_image": 1}
+    answers = [json.loads(v)["predictions"] for k, v in members.items() if k.endswith(".json")]
+    tops = [max(e := a["emotions"], key=lambda k: e[k]["rating"]) for a in answers]
     assert tops.count("Boredom") == 1
 
 
