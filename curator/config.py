@@ -19,8 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from curator.errors import CuratorError
-from curator.io.images import DEFAULT_MAX_PIXELS
-from curator.io.parquet import DEFAULT_SHARD_BYTES
+from curator.io.limits import DEFAULT_MAX_PIXELS, DEFAULT_SHARD_BYTES
 
 PARAMS_FILE = Path("params.yaml")
 

@@ -18,12 +18,14 @@ from __future__ import annotations
 import math
 from functools import cache
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from curator.errors import SchemaError
 from curator.reasons import Reason
 from curator.record.schema import load_yaml
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SOURCE = "emer"
 DACS_PX = " [dacs px]"
@@ -59,6 +61,7 @@ def declared() -> dict[str, dict[str, str]]:
 
 def read_sheet(path: Path) -> pd.DataFrame:
     """The first sheet, as the authors read it; an unreadable workbook is an EyeProblem."""
+    import pandas as pd  # ~0.5 s to import: only when a sheet is read
     try:
         return pd.read_excel(path, sheet_name=0)
     except Exception as exc:  # openpyxl/zipfile raise many types on a corrupt file; one line is enough
@@ -87,6 +90,7 @@ def _columns(df: pd.DataFrame) -> dict[str, str]:
 
 
 def _numeric(df: pd.DataFrame, header: str) -> pd.Series:
+    import pandas as pd  # ~0.5 s to import: only when a sheet is read
     values = pd.to_numeric(df[header], errors="coerce")
     bad = df[header].notna() & values.isna()
     if bad.any():  # the authors cast the whole sheet to float: text in a cell breaks their loader too

@@ -12,14 +12,15 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from curator.errors import SchemaError
 from curator.progress import log
 from curator.reasons import Reason
 from curator.sources.recipe import Reject
+
+if TYPE_CHECKING:
+    pass
 
 SOURCE = "emer"
 LABEL_FILE = "new_label.xlsx"
@@ -57,6 +58,7 @@ def _tokens(name: Any) -> frozenset[str]:
 
 def read_labels(path: Path) -> LabelTable:
     """The first sheet's rows with canonical column names (matched ignoring case and spacing)."""
+    import pandas as pd  # ~0.5 s to import: only when a sheet is read
     try:
         book = pd.ExcelFile(path)
         sheet = book.sheet_names[0]

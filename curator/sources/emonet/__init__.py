@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from huggingface_hub import snapshot_download
 from pydantic import Field
 
 from curator.config import Download, SourceParams
@@ -169,6 +168,8 @@ def pinned_revision(hub: Hub, repo: str, revision: Any) -> str:
 def snapshot(hub: Hub, repo: str, revision: str, out: Path) -> Path:
     """snapshot_download of the dataset repo at its pinned revision into `out`."""
     try:
+        from huggingface_hub import snapshot_download  # heavy: only when a snapshot is fetched
+
         snapshot_download(repo_id=repo, repo_type="dataset", revision=revision, local_dir=out)
     except Exception as exc:  # the client raises many types; keep one line, never a traceback or token
         hint = _HINTS.get(type(exc).__name__, "").format(source=hub.source)
