@@ -41,7 +41,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from curator.config import Download, SourceParams
+from curator.config import Download, OneGroupPattern, SourceParams
 from curator.errors import CuratorError, SchemaError
 from curator.progress import log
 from curator.reasons import Reason
@@ -85,7 +85,7 @@ class Params(SourceParams):
         None, description="what the Emotion column holds: felt (ER) or expressed (FER); not published")
     frames: Literal["middle", "all"] = Field(
         "middle", description="middle: one record per sample (its middle frame); all: one record per frame")
-    participant_pattern: str = Field(
+    participant_pattern: OneGroupPattern = Field(
         r"^(\d+)", description="regex whose one group is the participant in a sample ID (group_id emer/p<it>)")
 
     @field_validator("emotion_codes")
@@ -98,16 +98,6 @@ class Params(SourceParams):
             raise ValueError(f"expected {N_CLASSES} distinct non-empty class names (codes 0-{N_CLASSES - 1})")
         return names
 
-    @field_validator("participant_pattern")
-    @classmethod
-    def _one_group(cls, pattern: str) -> str:
-        try:
-            groups = re.compile(pattern).groups
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from None
-        if groups != 1:
-            raise ValueError(f"needs exactly one capturing group (the participant), has {groups}")
-        return pattern
 
 
 def require_params(conf: Params | None) -> Params:
