@@ -15,7 +15,6 @@ import pyarrow as pa
 import yaml
 
 from curator.errors import SchemaError
-from curator.record.record import empty_record  # noqa: F401  (recipes build records from here)
 
 if TYPE_CHECKING:  # `datasets` costs ~1 s to import: only the functions that build Features load it
     import datasets

@@ -45,7 +45,7 @@ from curator.config import Download, OneGroupPattern, SourceParams
 from curator.errors import CuratorError, SchemaError
 from curator.progress import log
 from curator.reasons import Reason
-from curator.record.schema import empty_record
+from curator.record.record import empty_record
 from curator.sources.emer.eye import EyeProblem, eye_features
 from curator.sources.emer.folders import FrameFolder, Tree, matching, middle, natural_key, scan
 from curator.sources.emer.labels import LABEL_FILE, LabelRow, SampleKey, parse_row, read_labels, sample_key

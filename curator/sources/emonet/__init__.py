@@ -30,7 +30,7 @@ from curator.config import Download, SourceParams
 from curator.errors import CuratorError, SchemaError
 from curator.io.secrets import first_line, scrub
 from curator.reasons import Reason
-from curator.record.schema import empty_record
+from curator.record.record import empty_record
 from curator.record.taxonomy import taxonomy
 from curator.sources.fetch import copy_manual, download_files
 from curator.sources.recipe import Reject, SourceInfo

@@ -24,7 +24,8 @@ from curator.config import Download, SourceParams
 from curator.errors import CuratorError, SchemaError
 from curator.io.secrets import basic_credentials, first_line, scrub
 from curator.reasons import Reason
-from curator.record.schema import empty_record, physio_features_of
+from curator.record.record import empty_record
+from curator.record.schema import physio_features_of
 from curator.sources.recipe import Reject, SourceInfo
 
 NAME = "kaggle_physio"
