@@ -22,8 +22,10 @@ from curator.record.taxonomy import taxonomy
 from curator.stages.split import SPLITS
 from curator.stages.validate import read_card_header
 
-# left out on purpose (each still counts as an input and a reject, but it is not a problem to fix)
-EXCLUDED_REASONS = {Reason.SOURCE_AUGMENTED_COPY.value, Reason.UNSUPPORTED_MODALITY.value, Reason.EXCLUDED.value}
+# left out on purpose (each still counts as an input and a reject, but it is not a problem to fix): the codes
+# curator/reasons.py lists as "deliberately left out", and publish's EXCLUDED
+EXCLUDED_REASONS = {Reason.SOURCE_AUGMENTED_COPY.value, Reason.UNSUPPORTED_MODALITY.value,
+                    Reason.UNJOINED_ANNOTATION.value, Reason.EXCLUDED.value}
 LIGHT = ["id", "source", "group_id", "label", "label_fine", "label_original", "label_provided", "agreement",
          "demographics", "physio", "annotations", "augmented_from"]
 
@@ -35,7 +37,7 @@ def class_name(label: int | None, fine: int | None, original: str | None) -> str
         return tax.basic[int(label)]
     if fine is not None and not pd.isna(fine):
         return f"{tax.fine[int(fine)]} (no basic)"
-    return f"unlabelled ({original})"
+    return "unlabelled" if original is None or pd.isna(original) else f"unlabelled ({original})"
 
 
 @dataclass
