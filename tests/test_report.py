@@ -88,6 +88,7 @@ def test_sections_say_what_the_sample_build_holds(page):
     assert "emonet_binary" in agreement and "majority share of votes" in agreement
     duplicates_html = html.split("<section id='duplicates'>")[1].split("</section>")[0]
     assert "None found" in duplicates_html  # the clean samples have no duplicates: said in words
+    assert "Standardization of <code>physio_z</code> (fitted on train)" in html
     augmentation = html.split("<section id='augmentation'>")[1].split("</section>")[0]
     for source in ("viri", "nvie", "emonet_hq", "emonet_big", "emonet_binary", "emer"):  # every image source
         assert f"<h3>{source}</h3><div class='pairs'>" in augmentation, source

@@ -30,7 +30,7 @@ nav a{margin-right:.8em;white-space:nowrap}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;
 text-align:left;vertical-align:top}th{background:#f3f3f3}table.num td+td{text-align:right}
 img.chart{max-width:100%;height:auto;display:block;margin:.5em 0}
-@media (max-width:600px){img.chart{max-width:none;width:560px}.chart-box{overflow-x:auto;max-width:100%}}
+@media (max-width:600px){img.chart{max-width:none}.chart-box{overflow-x:auto;max-width:100%}}
 .strip{margin:.6em 0}.strip-title{font-size:13px;font-weight:600;margin-bottom:.2em}
 .row{display:flex;flex-wrap:wrap;gap:6px}
 figure{margin:0;text-align:center;font-size:11px;max-width:164px}

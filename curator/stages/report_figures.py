@@ -41,7 +41,7 @@ class Figures:
             (self.folder / f"{name}.svg").write_bytes(svg)
         self.names.append(name)
         uri = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
-        # its own scroll box: on a phone a chart keeps a readable size and scrolls sideways
+        # its own scroll box: on a phone a chart keeps its drawn size (readable) and scrolls sideways
         return f'<div class="chart-box"><img class="chart" alt="{alt}" src="{uri}"></div>'
 
 

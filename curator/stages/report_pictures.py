@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -101,7 +102,18 @@ def _physio(build: Build, figs: charts.Figures) -> str:
             body += (f"<h4>{html.escape(str(source))}: {', '.join(features)}</h4>"
                      + figs.img(charts.boxes({f: dict(sorted(values[f].items())) for f in features}),
                                 f"physio_{source}", f"physio features per class: {source}"))
-    return body or "<p class='note'>No record carries physio features.</p>"
+    return (body or "<p class='note'>No record carries physio features.</p>") + _standardization(build)
+
+
+def _standardization(build: Build) -> str:
+    """The z-score statistics publish ships (fitted on train only): what `physio_z` was computed with."""
+    path = build.published / "standardization.json"
+    if not path.is_file():
+        return ""
+    stats = json.loads(path.read_text())
+    rows = [[name, f"{s['mean']:.4g}", f"{s['std']:.4g}", s["n"]] for name, s in stats["features"].items()]
+    return (f"<details><summary>Standardization of <code>physio_z</code> (fitted on {html.escape(stats['fitted_on'])})"
+            "</summary>" + table(["feature", "mean", "std", "n"], rows, "num") + "</details>")
 
 
 def distributions(build: Build, figs: charts.Figures) -> str:
