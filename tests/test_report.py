@@ -183,3 +183,17 @@ def test_report_in_chromium(page, browser, tmp_path, width):
         full.crop((0, 0, width, height)).save(shot)  # the frame only: a phone's width, the whole page
     assert Image.open(shot).size == (width, height)
     print(f"screenshot at {width} px: {shot}")
+
+
+def test_verdicts_name_the_problem_when_there_is_one(page, sample_build):
+    from curator.stages.report_overview import verdicts
+
+    build = load_build(page["root"] / "data", sample_build["pub"])
+    train = build.records.index[build.records["split"] == "train"][:2]
+    build.records.loc[train[1], "group_id"] = build.records.loc[train[0], "group_id"]
+    build.records.loc[train[1], "split"] = "test"  # one group now in train and test
+    build.metrics["normalize"] = {**build.metrics["normalize"], "kept": build.metrics["normalize"]["kept"] - 1}
+    found = {name: (ok, text) for name, ok, text in verdicts(build)}
+    assert found["leakage"] == (False, "1 group(s) appear in more than one split")
+    assert not found["accounting"][0] and "normalize: " in found["accounting"][1]
+    assert "normalize → split" in found["accounting"][1]
