@@ -175,7 +175,7 @@ def test_report_in_chromium(page, browser, tmp_path, width):
     broken = [i["alt"] for i in probe["imgs"] if not i["ok"]]
     assert probe["imgs"] and not broken, f"images that did not load: {broken}"
     assert probe["width"] <= width, "the page scrolls sideways"  # wide tables scroll inside their own box
-    height = min(probe["height"], 16000)
+    height = min(probe["height"], 30000)  # the whole page (a 390 px phone page is ~25000 px tall)
     host.write_text(HOST.format(src=page["path"].as_uri(), width=width, height=height))
     shot = tmp_path / f"report-{width}.png"
     _run(browser, f"--window-size={max(width, 500)},{height}", f"--screenshot={shot}", host.as_uri())

@@ -41,7 +41,7 @@ def agreement(build: Build, figs: charts.Figures) -> str:
         if a.undefined:
             body += ("<p class='note'>Alpha undefined (every rating the same, nothing to agree on): "
                      + html.escape(", ".join(a.undefined)) + "</p>")
-        items = [(uri, f"{rid} · {'rating spread' if a.kind == 'ratings' else 'disagreement'} {d:.2f}")
+        items = [(uri, f"{rid} · {'rating spread' if a.kind == 'ratings' else '1 − vote agreement'} {d:.2f}")
                  for rid, d in a.most_disagreed if rid in images and (uri := thumb_uri(images[rid]))]
         if items:
             body += strip(items, "Most disagreement")
