@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from curator.reasons import Reason
 from curator.record.taxonomy import label_map
@@ -59,12 +60,10 @@ def verdicts(build: Build) -> list[tuple[str, bool, str]]:
 def overview(build: Build) -> str:
     ver = "".join(f"<li class='{'ok' if ok else 'bad'}'><b>{name}</b>: {'OK' if ok else 'PROBLEM'} — "
                   f"{html.escape(text)}</li>" for name, ok, text in verdicts(build))
-    counts = pd.DataFrame(config_counts(build))
-    rows = []
-    for config in dict.fromkeys(counts["config"]) if len(counts) else []:
-        c = counts[counts["config"] == config].set_index("split")
-        get = lambda s, col, c=c: int(c.loc[s, col]) if s in c.index else 0  # noqa: E731
-        rows.append([config, *(get(s, "originals") for s in SPLITS), get("train", "augmented")])
+    counts = config_counts(build)
+    cells = {(c["config"], c["split"], kind): c[kind] for c in counts for kind in ("originals", "augmented")}
+    rows = [[config, *(cells.get((config, s, "originals"), 0) for s in SPLITS),
+             cells.get((config, "train", "augmented"), 0)] for config in dict.fromkeys(c["config"] for c in counts)]
     kept = Counter(build.records["source"])
     sources = []
     for s in build.sources:
@@ -130,19 +129,20 @@ def funnel(build: Build, figs: charts.Figures) -> str:
 # --- 3 balance --------------------------------------------------------------------------------------------
 
 def _config_frame(build: Build, config: dict) -> pd.DataFrame:
-    import pyarrow.parquet as pq
-
+    """A published config's original records: split, group and class (columns it lacks read as null)."""
+    wanted = ("label", "label_fine", "label_original", "group_id", "augmented_from")
     parts = []
     for files in config.get("data_files", []):
         for path in sorted(build.published.glob(files["path"])):
             names = set(pq.read_schema(path).names)
-            cols = [c for c in ("label", "label_fine", "label_original", "group_id", "augmented_from") if c in names]
-            frame = pq.read_table(path, columns=cols).to_pandas()
-            frame["split"] = files["split"]
-            parts.append(frame)
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    if len(frame) and "augmented_from" in frame:
-        frame = frame[frame["augmented_from"].isna()]
+            frame = pq.read_table(path, columns=[c for c in wanted if c in names]).to_pandas()
+            parts.append(frame.assign(split=files["split"], **{c: None for c in wanted if c not in names}))
+    if not parts:
+        return pd.DataFrame(columns=[*wanted, "split", "class"])
+    frame = pd.concat(parts, ignore_index=True)
+    frame = frame[frame["augmented_from"].isna()].copy()
+    frame["class"] = [class_name(*v) for v in zip(frame["label"], frame["label_fine"], frame["label_original"],
+                                                   strict=True)]
     return frame
 
 
@@ -156,8 +156,6 @@ def balance(build: Build, figs: charts.Figures) -> str:
         frame = _config_frame(build, config)
         if not len(frame):
             continue
-        frame["class"] = [class_name(*v) for v in zip(frame["label"], frame.get("label_fine", pd.Series(
-            [None] * len(frame))), frame["label_original"], strict=True)]
         splits = [s for s in SPLITS if (frame["split"] == s).any()]
         shares = {s: frame[frame["split"] == s]["class"].value_counts(normalize=True).to_dict() for s in splits}
         colours.update({c: (0.5, 0.5, 0.5) for c in frame["class"].unique() if c not in colours})
