@@ -83,6 +83,6 @@ def sample_build(tmp_path_factory) -> dict:
     policy = str(ROOT / "pipelines/augment/default.yaml")
     augment = Augment(policy=policy, copies=1, seed=0, workers=1, jpeg_quality=90)
     run_augment(root / "split", root / "augmented", augment)
-    run_publish(root / "split", root / "pub", Publish(name="consume-test"), facts=BuildFacts(split=split, augment=augment),
-                augmented=root / "augmented")
+    run_publish(root / "split", root / "pub", Publish(name="consume-test"),
+                facts=BuildFacts(split=split, augment=augment), augmented=root / "augmented")
     return {"root": root, "samples": samples, "pub": root / "pub"}
