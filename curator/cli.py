@@ -78,12 +78,18 @@ def main_options(
 
 
 @app.command()
-def sources() -> None:
+def sources(
+    markdown: Annotated[bool, typer.Option("--markdown", help="The README's table, in Markdown.")] = False,
+) -> None:
     """List every source recipe with its licence, size and what it needs from you."""
     from rich.console import Console
     from rich.table import Table
 
-    from curator.sources import all_recipes
+    from curator.sources import all_recipes, markdown_table
+
+    if markdown:
+        typer.echo(markdown_table(), nl=False)
+        return
 
     table = Table("source", "title", "licence", "public push", "size", "needs")
     for name, recipe in all_recipes().items():
@@ -104,6 +110,15 @@ def params_cmd(
         typer.echo(f"{_state['params_path'] or 'params.yaml'}: valid")
         return
     typer.echo(render_defaults(), nl=False)
+
+
+@app.command()
+def reasons() -> None:
+    """List every reject reason code with its meaning."""
+    from curator.reasons import Reason
+
+    for reason in Reason:
+        typer.echo(f"{reason.value:<22} {reason.meaning}")
 
 
 @app.command()
@@ -175,6 +190,21 @@ def prepare(
     result = run_prepare(source, items, raw, out or Path("data/prepared") / source, conf, metrics_copy=metrics,
                          source_params=source_conf.model_dump(mode="json", by_alias=True))
     typer.echo(f"prepare {source}: {result['kept']} kept, {result['rejected']} rejected")
+
+
+@app.command()
+def inspect(
+    source: Src,
+    path: Annotated[Path, typer.Argument(help="A download of that source (folder or file), as you have it.")],
+) -> None:
+    """Report what the recipe makes of a real download: layout, labels, groups, problems. Writes nothing."""
+    from curator.sources import get_recipe
+    from curator.stages.inspect import hints, inspect_source
+
+    conf = _config().source(source)
+    found = inspect_source(source, get_recipe(source), path, conf)
+    for line in [*found.lines(), *(f"hint: {h}" for h in hints(found, source, conf))]:
+        typer.echo(line)
 
 
 @app.command()

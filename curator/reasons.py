@@ -1,38 +1,63 @@
-"""Reject reason codes: the one list every stage, recipe and test uses.
+"""Reject reason codes: the one list every stage, recipe and test uses, each with its meaning.
 
-A reject is never silent: each carries one of these codes plus a free-text detail.
+A reject is never silent: each carries one of these codes plus a free-text detail. A code has one
+meaning; a new kind of problem gets a new code here (`curator reasons` prints this table).
 """
+
+from __future__ import annotations
 
 from enum import Enum
 
 
 class Reason(str, Enum):
+    meaning: str
+
+    def __new__(cls, code: str, meaning: str) -> Reason:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.meaning = meaning
+        return member
+
     # image validation (curator.io.images)
-    EMPTY_FILE = "empty_file"
-    NOT_AN_IMAGE = "not_an_image"
-    TRUNCATED_IMAGE = "truncated_image"
-    CORRUPT_IMAGE = "corrupt_image"  # decodes partly: bad chunk, broken stream
-    TOO_MANY_PIXELS = "too_many_pixels"  # decompression bomb
-    IMAGE_TOO_SMALL = "image_too_small"  # under 8 px wide or high (curator.io.images.MIN_SIDE): no face, no fingerprint
-    UNSUPPORTED_IMAGE = "unsupported_image"
+    EMPTY_FILE = "empty_file", "the image file has no bytes"
+    NOT_AN_IMAGE = "not_an_image", "the bytes are not an image format Pillow can open"
+    TRUNCATED_IMAGE = "truncated_image", "the image stops before its end"
+    CORRUPT_IMAGE = "corrupt_image", "the image decodes partly: a bad chunk or a broken stream"
+    TOO_MANY_PIXELS = "too_many_pixels", "more pixels than prepare.max_image_pixels (a decompression bomb)"
+    IMAGE_TOO_SMALL = "image_too_small", "under 8 px wide or high (io/images.py MIN_SIDE): no face, and fewer " \
+        "pixels than its own fingerprint"
+    UNSUPPORTED_IMAGE = "unsupported_image", "an image Pillow opens but in a mode we cannot store faithfully"
     # record-level problems found by recipes
-    BAD_VALUE = "bad_value"  # missing / non-numeric / NaN where a number is required
-    MISSING_FIELD = "missing_field"
-    DUPLICATE_ID = "duplicate_id"
-    INVALID_RECORD = "invalid_record"  # a key the schema lacks, or a value its column cannot store
-    UNPAIRED = "unpaired"  # visible without IR or IR without visible
-    AMBIGUOUS_PAIR = "ambiguous_pair"  # one stem matched several files
-    MALFORMED_ANNOTATION = "malformed_annotation"
-    MISSING_IMAGE = "missing_image"  # labels reference an image that is not there
+    BAD_VALUE = "bad_value", "a value missing, not a number, or NaN where a number is required"
+    MISSING_FIELD = "missing_field", "a record lacks a required column (id, source, group_id, license)"
+    DUPLICATE_ID = "duplicate_id", "a second record with an id already kept; the first one stays"
+    INVALID_RECORD = "invalid_record", "a record with a key the schema lacks, or a value its column cannot store"
+    UNPAIRED = "unpaired", "a visible image without its infrared image, or the reverse"
+    AMBIGUOUS_PAIR = "ambiguous_pair", "one pairing key matched several files"
+    MALFORMED_ANNOTATION = "malformed_annotation", "an annotation row or cell that cannot be parsed"
+    MISSING_IMAGE = "missing_image", "the labels name an image that is not in the download"
+    MISSING_LABEL = "missing_label", "a sample's files are there but the label table has no row for it"
+    MISSING_EYE_DATA = "missing_eye_data", "a labelled sample has no (or an empty) eye-tracking file"
+    MISSING_FACE_FRAMES = "missing_face_frames", "a labelled sample has no frame folder, or one without images"
+    STRAY_FILE = "stray_file", "a file where the source's layout has none (e.g. a non-image in a frame folder)"
+    UNREADABLE_FILE = "unreadable_file", "a data file (not an image) that cannot be opened, e.g. a corrupt .xlsx"
+    UNEXPECTED_COLUMNS = "unexpected_columns", "a data file has columns schemas/ does not declare, or two for one"
+    # deliberately left out by recipes (excluded, not lost): each counts as an input and a reject
+    SOURCE_AUGMENTED_COPY = "source_augmented_copy", "the source's own augmented or re-saved copy of an original"
+    UNSUPPORTED_MODALITY = "unsupported_modality", "an image view the record has no column for (VIRI's MSX)"
+    UNJOINED_ANNOTATION = "unjoined_annotation", "annotation rows for an image no record matches (EmoNet hq.csv rows " \
+        "whose content signature matches no Parquet row): left out, counted"
     # taxonomy (normalize)
-    UNKNOWN_LABEL = "unknown_label"
+    UNKNOWN_LABEL = "unknown_label", "a source label that its map in schemas/maps/ does not list"
     # publish
-    EXCLUDED = "excluded"  # publish.include in params.yaml leaves the source out
+    EXCLUDED = "excluded", "left out on purpose: publish.include does not list the record's source"
+    UNPUBLISHABLE = "unpublishable", "a record that no published config takes (it has no image, infrared or physio)"
     # augment
-    AUGMENT_FAILED = "augment_failed"  # the parent decodes, but the policy could not produce its copies
+    AUGMENT_FAILED = "augment_failed", "the parent image decodes, but the policy could not produce its copies"
     # split: dedup and standardization
-    DUPLICATE_CONTENT = "duplicate_content"
-    PHYSIO_OUT_OF_RANGE = "physio_out_of_range"  # a physio value not finite, or beyond ±1e100: z-scores would overflow
+    DUPLICATE_CONTENT = "duplicate_content", "same or near-same image as a record kept (dedup.drop_within_split)"
+    PHYSIO_OUT_OF_RANGE = "physio_out_of_range", "a physio value not finite, or beyond ±1e100: standardizing it " \
+        "would overflow float64"
 
     def __str__(self) -> str:
         return self.value

@@ -19,14 +19,24 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from curator.io.limits import DEFAULT_MAX_PIXELS
 from curator.reasons import Reason
 
-DEFAULT_MAX_PIXELS = 50_000_000  # ~7000x7000: far above any face image, far below a bomb
 MIN_SIDE = 8
 """The smallest width and height prepare keeps. Below 8 px an image has fewer pixels than the 9x8
 grid its near-duplicate fingerprint (dHash) samples, augment's crops and resizes fail on it (1-4 px
 raise ZeroDivisionError inside albumentations), and it cannot show a face: the smallest common face
 dataset, FER2013, stores 48x48. Such an image is rejected as `image_too_small`."""
+
+# File names read as images wherever a source is a tree of files (the image itself is then checked by
+# decoding it, whatever its name says).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def is_image_name(name: str) -> bool:
+    return name.lower().endswith(IMAGE_SUFFIXES)
+
+
 
 
 @dataclass(frozen=True)

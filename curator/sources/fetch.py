@@ -16,7 +16,6 @@ from curator.config import Download
 from curator.errors import CuratorError
 from curator.io.atomic import atomic_write_json
 from curator.io.download import download_with_registry
-from curator.io.extract import extract
 from curator.stages.lineage import check_paths
 
 DEFAULT_REGISTRY = Path(__file__).with_name("checksums.tsv")
@@ -107,6 +106,8 @@ def unpacked(archives: list[Path]) -> Iterator[dict[Path, list[Path]]]:
 
     The scratch folder is removed afterwards, so prepare never leaves extracted copies behind.
     """
+    from curator.io.extract import extract  # py7zr: only for recipes that unpack archives
+
     with tempfile.TemporaryDirectory(prefix="curator-unpack-") as scratch:
         out = {}
         for archive in archives:

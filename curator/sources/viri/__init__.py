@@ -1,8 +1,12 @@
 """VIRI: 566 visible/infrared face pairs in five posed classes (Naseem et al., PeerJ CS 2025).
 
 The authors' raw-data repository holds one zip per class and modality,
-`VIRI-{Angry,Happy,Neutral,Sad,Surprise}-{Ir,Vis}.zip`; their figshare `Dataset.zip` (training
-layout `{Visible,IR}/{train,val,test}/<Class>/`) is read too. Pairing and layouts: thermal.py.
+`VIRI-{Angry,Happy,Neutral,Sad,Surprise}-{Ir,Vis}.zip` (the default download). Their training
+layout, as their deleted Code.zip reads it (`tran_val_test/{Visible,IR}/{train,val,test}/<Class>/`,
+presumably what figshare's `Dataset.zip` holds: `--from URL`), is read too, its split kept in
+`official_split`; their augmented copies (`{Vis,IR}/train_aug_images/`) and the MSX view are
+excluded with their own reason codes. VIRI file names carry no subject id: each pair is its own
+group (`viri/pair:<Class>/<stem>`). Layouts and pairing: curator/sources/thermal/.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ INFO = SourceInfo(
     citation=thermal.STUDY + ".",
     enabled_by_default=True,
     attribution="VIRI dataset, Naseem et al., PeerJ Computer Science 11:e2676 (figshare article 28236605)",
+    label_meaning="the posed expression of the class folder or archive the pair comes from",
+    grouping="the visible/IR pair (viri/pair:...): VIRI names no subjects, so one person's pairs may straddle splits",
+    unverified="the archives' contents, file names inside them (how visible and IR stems pair), .JPG vs .jpg",
 )
 SPEC = thermal.ThermalSource(
     name=NAME,
@@ -39,8 +46,6 @@ SPEC = thermal.ThermalSource(
     license=INFO.license,
     example_class="Angry",
 )
-
-
 
 
 class Params(thermal.ArchiveParams):
@@ -54,4 +59,9 @@ def download(conf: Params, fetch: Download, out: Path, from_: str | None = None)
 
 
 def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
-    return thermal.prepare(SPEC, raw)
+    return thermal.prepare(SPEC, raw, conf or Params())
+
+
+def layout(raw: Path, conf: Params | None = None) -> str:
+    """The layout found under `raw`, in one line (curator inspect)."""
+    return thermal.describe(SPEC, raw)
