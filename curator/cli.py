@@ -16,7 +16,7 @@ import typer
 from curator.config import Config, load_config
 from curator.errors import CuratorError
 from curator.progress import setup_logging
-from curator.stages.lineage import check_paths
+from curator.stages.lineage import check_paths, check_report_out
 
 ExecSection = TypeVar("ExecSection", bound=Any)  # a params section with workers and executor
 
@@ -296,6 +296,7 @@ def report(
     published = published or _publish_folder(_config().publish.name, data)
     if not (published / "README.md").is_file():
         raise CuratorError(f"{published} is not a published folder; run `curator publish` first")
+    check_report_out(out, [data, published])
     typer.echo(f"report: {run_report(data, published, out)}")
 
 

@@ -119,11 +119,17 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="curator-orphan-watch", daemon=True).start()
 
 
+def max_local_workers() -> int:
+    """More processes than 4 per CPU only cost memory (the output is the same for any count), and
+    `workers: 100000` in params would fork that many at once: the pool is capped here."""
+    return 4 * (os.cpu_count() or 1)
+
+
 class LocalExecutor:
     """A process pool (or, with workers <= 1, a plain loop: easier to debug and profile)."""
 
     def __init__(self, workers: int = 1, *, window: int = 256):
-        self.workers = max(1, int(workers))
+        self.workers = min(max(1, int(workers)), max_local_workers())
         self.window = window  # items in flight: bounds memory on a stream of images
         self._pool: ProcessPoolExecutor | None = None
 

@@ -42,9 +42,12 @@ def download_files(source: str, urls: list[str], out: Path, conf: Download) -> l
     return paths
 
 
-MANUAL_LIST = ".manual-copy.json"
-"""Beside a manual copy: the files the last copy put there, so that the next copy can remove the ones
-the new delivery no longer has (and never touches a file it did not put there)."""
+def manual_list(out: Path) -> Path:
+    """Beside a manual copy (not in it: raw holds the delivery and nothing else): the files the last
+    copy put there, so that the next copy removes the ones the new delivery no longer has, and never
+    a file it did not put there."""
+    out = Path(os.path.abspath(out))
+    return out.parent / f".{out.name}.manual-copy.json"
 
 
 def copy_manual(source: str, src: Path, out: Path, patterns: tuple[str, ...] = ("*",)) -> list[Path]:
@@ -65,7 +68,7 @@ def copy_manual(source: str, src: Path, out: Path, patterns: tuple[str, ...] = (
         _copy_atomic(f, dest)
         copied.append(dest)
     _remove_gone(out, set(names))
-    atomic_write_json(out / MANUAL_LIST, {"source": source, "files": names})
+    atomic_write_json(manual_list(out), {"source": source, "files": names})
     return copied
 
 
@@ -81,7 +84,7 @@ def _copy_atomic(src: Path, dest: Path) -> None:
 
 def _remove_gone(out: Path, delivered: set[str]) -> None:
     """Remove what the previous copy brought that this delivery lacks (and folders left empty)."""
-    listing = out / MANUAL_LIST
+    listing = manual_list(out)
     if not listing.is_file():
         return
     try:

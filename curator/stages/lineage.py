@@ -224,6 +224,17 @@ def check_paths(out: Path, inputs: Iterable[Path], *, metrics_copy: Path | None 
             raise CuratorError(f"--metrics {metrics_copy} is inside the output {out}; give a path outside it")
 
 
+def check_report_out(out: Path, reads: Iterable[Path]) -> None:
+    """The report writes index.html, plots/ and figures/ into `out`: never into a folder it reads
+    (that would add files to a stage output), nor where a file stands."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise CuratorError(f"--out {out} is an existing file, not a folder; choose another --out")
+    for folder in reads:
+        if _within(_real(out), _real(folder)):
+            raise CuratorError(f"--out {out} is inside {folder}, which the report reads; choose another --out")
+
+
 def check_replaceable(target: Path, kind: str) -> None:
     """An existing folder is replaced only when it is a previous output of the same kind (or empty):
     `augment --out data/split` must not wipe the split, nor `--out .` the project."""

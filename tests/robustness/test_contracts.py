@@ -210,8 +210,7 @@ def manual_mirror(ws: Path) -> dict[str, Any]:
     seen["second"] = cli(ws, "download", "emer", "--from", str(delivery), "--out", "raw")
     seen["still_there"] = (ws / "raw" / gone).exists()
     seen["rest"] = sorted(p.relative_to(delivery).as_posix() for p in delivery.rglob("*") if p.is_file())
-    seen["raw"] = sorted(p.relative_to(ws / "raw").as_posix() for p in (ws / "raw").rglob("*")
-                         if p.is_file() and not p.name.startswith("."))
+    seen["raw"] = sorted(p.relative_to(ws / "raw").as_posix() for p in (ws / "raw").rglob("*") if p.is_file())
     return seen
 
 
