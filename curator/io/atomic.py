@@ -20,17 +20,37 @@ from curator.errors import CuratorError
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
+# So is a folder the user may not write to (or a read-only file system).
+_NOT_ALLOWED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
 def _disk_full(exc: BaseException, what: Path) -> CuratorError | None:
     if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
         return CuratorError(f"cannot write {what}: {exc.strerror or os.strerror(exc.errno)}; "
                             "its previous content is left as it was (free some space and run again)")
+    if isinstance(exc, OSError) and exc.errno in _NOT_ALLOWED:
+        return CuratorError(f"cannot write {what}: {exc.strerror or os.strerror(exc.errno)} "
+                            f"({exc.filename or what}); choose a folder you may write to")
     return None
+
+
+@contextlib.contextmanager
+def _one_line(what: Path) -> Iterator[None]:
+    """A full disk or a folder we may not write to, as one line naming `what`."""
+    try:
+        yield
+    except OSError as exc:
+        problem = _disk_full(exc, what)
+        if problem is not None:
+            raise problem from None
+        raise
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with _one_line(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -130,8 +150,18 @@ def reading(folder: Path) -> Iterator[None]:
     """Hold a stage output as an input: no run may replace it while this one reads it (a run writing
     it makes this one fail at once, with the usual "another run is writing" line)."""
     folder = Path(os.path.abspath(folder))
-    with file_lock(lock_path(folder), wait=False, what=folder, shared=True):
+    try:
+        lock = file_lock(lock_path(folder), wait=False, what=folder, shared=True)
+        lock.__enter__()
+    except OSError as exc:
+        if exc.errno not in _NOT_ALLOWED:
+            raise
+        yield  # a read-only input (a mounted dataset): nothing can replace it under us either
+        return
+    try:
         yield
+    finally:
+        lock.__exit__(None, None, None)
 
 
 @contextlib.contextmanager
@@ -159,9 +189,12 @@ def atomic_dir(target: Path, *, check: Callable[[Path], None] | None = None) -> 
     target = Path(os.path.abspath(target))  # `.` or `x/..` have no name to hide a temp copy under
     if target.exists() and not target.is_dir():
         raise CuratorError(f"{shown} is an existing file, not a folder; choose another output")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # the lock is a hidden file beside the target: name the target itself in the message
-    with file_lock(lock_path(target), wait=False, what=shown):
+    with _one_line(shown):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lock = contextlib.ExitStack()
+        # the lock is a hidden file beside the target: name the target itself in the message
+        lock.enter_context(file_lock(lock_path(target), wait=False, what=shown))
+    with lock:
         _restore_interrupted_swap(target)
         if check is not None:
             check(target)
@@ -169,7 +202,8 @@ def atomic_dir(target: Path, *, check: Callable[[Path], None] | None = None) -> 
             shutil.rmtree(stale, ignore_errors=True)
         tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
         try:
-            tmp.mkdir()
+            with _one_line(shown):
+                tmp.mkdir()
             yield tmp
         except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -138,7 +138,7 @@ def read(folder: Path, expected: str, *, role: str) -> dict[str, Any]:
                            f"expected the output of `{MAKES[expected]}`")
     if manifest.get("schema") != schema_fingerprint():
         raise LineageError(f"{role} {folder} was written with another record schema (schemas/record.yaml or "
-                           f"physio.yaml changed since); re-run `{MAKES[expected]}` and the stages before it")
+                           "physio.yaml changed since); re-run the pipeline from `curator prepare SRC` on")
     if expected in LABELLED and manifest.get("taxonomy") != taxonomy_fingerprint():
         raise LineageError(f"{role} {folder} was labelled with another taxonomy (schemas/taxonomy.yaml changed "
                            "since normalize ran): its class indices would name the wrong classes; "

@@ -132,6 +132,17 @@ def refusals(ws: Path, cases: dict[str, tuple]) -> dict[str, Any]:
     return seen
 
 
+def changed_schema(ws: Path) -> dict[str, Any]:
+    """schemas/record.yaml gained a column after normalize ran."""
+    schemas = ws / "schemas"
+    shutil.copytree(ROOT / "schemas", schemas)
+    text = (schemas / "record.yaml").read_text()
+    grown = text.replace("columns:\n", "columns:\n  note: {type: string, doc: \"a column added later\"}\n", 1)
+    assert grown != text
+    (schemas / "record.yaml").write_text(grown)
+    return {"split": cli(ws, "split", "--out", "s2", env={"CURATOR_SCHEMAS": str(schemas)})}
+
+
 def no_manifest(ws: Path) -> dict[str, Any]:
     """A split made before outputs carried lineage.json (an older curator)."""
     (ws / "data" / "split" / "lineage.json").unlink()
@@ -225,20 +236,20 @@ def image_formats(ws: Path) -> dict[str, Any]:
     builders()["emonet_hq"](ws / "hq", 0, False)
     shard = next((ws / "hq" / "emonet_hq" / "data").glob("*.parquet"))
     table = pq.read_table(shard)
+    column = next(f.name for f in table.schema if pa.types.is_struct(f.type) and f.type.get_field_index("bytes") >= 0)
     rows = table.to_pylist()
     formats = ["WEBP", "BMP", "TIFF", "GIF", "PPM", "TGA", "JPEG2000", "PCX", "SGI", "ICO"]
     tiny = {"1x1": (1, 1), "4x4": (4, 4), "7x40": (7, 40)}
-    cases = [*formats, *tiny]
-    expected = {}
-    for row, case in zip(rows, cases, strict=False):
-        picture = Image.open(io.BytesIO(row["image"]["bytes"])).convert("RGB")
+    expected = {}  # the image's path in the source -> the case it holds
+    for row, case in zip(rows, [*formats, *tiny], strict=False):
+        picture = Image.open(io.BytesIO(row[column]["bytes"])).convert("RGB")
         buf = io.BytesIO()
         if case in tiny:
             picture.resize(tiny[case]).save(buf, "PNG")
         else:
             picture.save(buf, case)
-        row["image"] = {**row["image"], "bytes": buf.getvalue()}
-        expected[f"emonet_hq/{Path(row['image']['path']).stem}"] = case
+        row[column] = {"bytes": buf.getvalue(), "path": f"case-{case}"}  # the Hub leaves path empty: name it
+        expected[f"case-{case}"] = case
     pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), shard)
     proc = cli(ws, "prepare", "emonet_hq", "--raw", "hq/emonet_hq", "--out", "hq-prepared")
     return {"proc": proc, "out": ws / "hq-prepared", "expected": expected, "tiny": set(tiny)}
@@ -331,6 +342,7 @@ def runs(pipeline_ws: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         "kinds": on_copy("kinds", lambda ws: refusals(ws, KIND_CASES)),
         "paths": on_copy("paths", lambda ws: refusals(ws, PATH_CASES)),
         "no_manifest": on_copy("no-manifest", no_manifest),
+        "schema": on_copy("schema", changed_schema),
         "params": on_copy("params", params_refusals),
         "include": on_copy("include", include_one_source),
         "broken_map": on_copy("broken-map", broken_map),
@@ -373,6 +385,11 @@ def test_an_input_without_lineage_is_refused_with_the_command_to_rerun(runs: dic
     seen = outcome(runs, "no_manifest")
     for stage in ("augment", "publish"):
         assert_one_line_error(seen[stage], "--in data/split has no lineage.json", "re-run", "`curator split`")
+
+
+def test_an_input_written_with_another_record_schema_is_refused(runs: dict) -> None:
+    assert_one_line_error(outcome(runs, "schema")["split"], "--in data/normalized was written with another record "
+                          "schema", "re-run the pipeline from `curator prepare SRC`")
 
 
 # --- where each stage writes ------------------------------------------------------------------
@@ -445,14 +462,15 @@ def test_every_image_format_pillow_opens_is_kept_and_tiny_images_are_rejected(ru
     seen = outcome(runs, "formats")
     assert seen["proc"].returncode == 0, seen["proc"].stderr
     m = assert_accounting(seen["out"])
-    kept = {r["id"] for r in iter_records(seen["out"], columns=["id"])}
-    rejected = {r["id"]: r for r in (json.loads(line) for line in (seen["out"] / "rejects.jsonl").open())}
-    for rid, case in seen["expected"].items():
+    kept = {r["image"]["path"] for r in iter_records(seen["out"], columns=["image"]) if r["image"]}
+    rejected = {r["path"]: r for r in (json.loads(line) for line in (seen["out"] / "rejects.jsonl").open())}
+    for path, case in seen["expected"].items():
         if case in seen["tiny"]:
-            assert rejected[rid]["reason"] == "image_too_small" and "minimum of 8x8" in rejected[rid]["detail"]
+            assert rejected[path]["reason"] == "image_too_small" and "minimum of 8x8" in rejected[path]["detail"]
         else:
-            assert rid in kept, (case, rejected.get(rid))
-    assert m["rejected_by_reason"] == {"image_too_small": len(seen["tiny"])}
+            assert path in kept, (case, rejected.get(path))
+    assert m["rejected_by_reason"].get("image_too_small") == len(seen["tiny"])
+    assert m["inputs"] == m["kept"] + m["rejected"]
 
 
 # --- validate -----------------------------------------------------------------------------------
