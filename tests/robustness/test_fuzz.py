@@ -39,7 +39,7 @@ FUZZ_RANDOM = os.environ.get("CURATOR_FUZZ_RANDOM") == "1"
 FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=not FUZZ_RANDOM, database=None,
                 phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 
-PUBLISHED = f"data/publish/{workspace.NAME}"
+PUBLISHED = workspace.PUBLISHED
 PATHS = ["data", "data/prepared", "data/prepared/viri", "data/normalized", "data/split", "data/split/train",
          "data/augmented", PUBLISHED, "empty", "nowhere", "params.yaml", ".", "samples/viri", "fresh",
          "fresh/deeper", "../outside"]

@@ -8,6 +8,7 @@ are what the CLI runs on.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -20,7 +21,8 @@ from curator.stages.prepare import run_prepare
 from curator.stages.publish import run_publish
 from curator.stages.split import run_split
 from curator.testing.samples import builders
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
+from tests.robustness.helpers import snapshot
 
 SOURCES = ("kaggle_physio", "viri")
 PARAMS = {
@@ -29,7 +31,7 @@ PARAMS = {
     "augment": {"workers": 1, "copies": 1},
 }
 NAME = "emotion-curator"  # publish.name's default
-OUTPUTS = ("prepared/kaggle_physio", "prepared/viri", "normalized", "split", "augmented", f"publish/{NAME}")
+PUBLISHED = f"data/publish/{NAME}"
 
 
 def build(root: Path) -> Path:
@@ -56,3 +58,13 @@ def copy(base: Path, to: Path) -> Path:
     """A private copy of the workspace (a few MB) for one test to change."""
     shutil.copytree(base, to, symlinks=True, ignore=shutil.ignore_patterns(".*.lock"))
     return to
+
+
+def cli(ws: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The real CLI in `ws`, its exit code left to the caller."""
+    return run_cli(*args, cwd=ws, env=env, check=False)
+
+
+def state(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` but the lock files (left in place on purpose: curator.io.atomic)."""
+    return {k: v for k, v in snapshot(folder).items() if not k.endswith(".lock")}
