@@ -1,6 +1,6 @@
 """What every stage shares: an atomic output dir, shard writers, rejects, and the accounting.
 
-    with StageRun("prepare", out, source="viri") as run:
+    with StageRun("split", out, inputs=[Input(normalized, "normalized")], params={...}) as run:
         run.count_input()
         run.reject(id=..., reason=Reason.UNPAIRED, detail=...)   # or
         writer = run.writer(); writer.write_rows([...])          # kept

@@ -145,6 +145,8 @@ PARAMS_CASES = {  # name -> (params sections merged in, fragments)
     "retries_negative": ({"download": {"retries": -1}}, ("download.retries",)),
     "copies_fraction": ({"augment": {"copies": 2.7}}, ("augment.copies",)),
     "seed_null": ({"split": {"seed": None}}, ("split.seed",)),
+    "ratios_a_string": ({"split": {"ratios": {"train": "most"}}}, ("split.ratios.train",)),
+    "copies_negative": ({"augment": {"copies": -1}}, ("augment.copies", "greater than or equal to 0")),
 }
 
 
@@ -155,6 +157,8 @@ def params_refusals(ws: Path) -> dict[str, Any]:
         params = with_params(ws, f"{name}.yaml", **sections)
         seen[name] = cli(ws, "--params", params, "publish", "--augmented", "data/augmented")
     seen["missing_params_file"] = cli(ws, "--params", "nope.yaml", "normalize")
+    (ws / "broken.yaml").write_text("split:\n  seed: [1, 2\naugment: {}\n")
+    seen["yaml_syntax"] = cli(ws, "--params", "broken.yaml", "split")
     seen["unchanged"] = state(ws / "data") == before
     return seen
 
@@ -260,6 +264,10 @@ def test_bad_params_are_one_line_naming_the_key(runs: dict, case: str) -> None:
 
 def test_a_missing_params_file_is_an_error_not_the_defaults(runs: dict) -> None:
     assert_one_line_error(outcome(runs, "params")["missing_params_file"], "nope.yaml: no such params file")
+
+
+def test_a_yaml_syntax_error_names_its_line_and_column(runs: dict) -> None:
+    assert_one_line_error(outcome(runs, "params")["yaml_syntax"], "broken.yaml:3:8: not valid YAML")
 
 
 def test_publish_include_of_one_source_excludes_the_others_rows_with_a_reason(runs: dict) -> None:

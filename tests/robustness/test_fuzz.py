@@ -213,6 +213,8 @@ COMMANDS = {  # command -> (its arguments, the output it writes by default)
     "download": (st.tuples(st.sampled_from([["download", "viri"], ["download", "kaggle_physio"]]),
                            st.sampled_from(PATHS).map(lambda p: ["--from", p]), _opt("--out")), None),
     "report": (st.tuples(st.just(["report"]), _opt("--in"), _opt("--data"), _opt("--out")), None),
+    "inspect": (st.tuples(st.sampled_from([["inspect", s] for s in ("viri", "kaggle_physio", "emer", "emonet_hq")]),
+                          st.sampled_from(PATHS).map(lambda p: [p])), None),
 }
 
 
