@@ -11,15 +11,30 @@ from pathlib import Path
 
 from curator.config import Download
 from curator.errors import CuratorError
+from curator.io.checksums import Checksum, load_registry
 from curator.io.download import download_with_registry
 from curator.io.extract import extract
-
-DEFAULT_REGISTRY = Path(__file__).with_name("checksums.tsv")
+from curator.resources import packaged_registry, project_registry
 
 
 def registry_path(conf: Download) -> Path:
-    """The checksums registry: params `download.checksums`, else the one shipped in the repo."""
-    return Path(conf.checksums) if conf.checksums else DEFAULT_REGISTRY
+    """The project's checksum registry, where new checksums are recorded: params
+    `download.checksums`, else ./checksums.tsv (curator.resources: the lookup order)."""
+    return project_registry(conf.checksums)
+
+
+def known_checksums(conf: Download) -> dict[tuple[str, str], Checksum]:
+    """Every checksum the build trusts: the package's defaults, then the project's (which win)."""
+    return {**load_registry(packaged_registry()), **load_registry(registry_path(conf))}
+
+
+def _registry_for(source: str, name: str, conf: Download) -> Path:
+    """The registry that knows (source, name): the project's, else the packaged one; a file neither
+    knows is looked up (and, when recording, recorded) in the project's."""
+    project = registry_path(conf)
+    if (source, name) not in load_registry(project) and (source, name) in load_registry(packaged_registry()):
+        return packaged_registry()
+    return project
 
 
 def download_files(source: str, urls: list[str], out: Path, conf: Download) -> list[Path]:
@@ -32,7 +47,7 @@ def download_files(source: str, urls: list[str], out: Path, conf: Download) -> l
     for url in urls:
         name = url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
         paths.append(download_with_registry(
-            url, Path(out) / name, source, name, registry_path(conf),
+            url, Path(out) / name, source, name, _registry_for(source, name, conf),
             record_new=conf.record_checksums, timeout=conf.timeout, retries=conf.retries,
         ))
     return paths

@@ -14,10 +14,9 @@ from typing import Any
 import yaml
 
 from curator.config import BuildFacts, Publish
-from curator.io.checksums import load_registry
 from curator.record.taxonomy import label_map, taxonomy
 from curator.sources import get_recipe
-from curator.sources.fetch import registry_path
+from curator.sources.fetch import known_checksums
 from curator.stages.split import SPLITS
 
 _HUB_LICENSES = {"MIT": "mit", "CC-BY-4.0": "cc-by-4.0"}
@@ -180,7 +179,7 @@ def _limitations() -> list[str]:
 
 
 def _provenance(sources: list[str], conf: Publish, facts: BuildFacts) -> list[str]:
-    registry = load_registry(registry_path(facts.download))
+    registry = known_checksums(facts.download)
     checksums = {f"{s}/{f}": c.sha256 for (s, f), c in sorted(registry.items()) if s in sources}
     revisions = {s: {k: v for k, v in facts.sources[s].model_dump().items()
                      if k in ("repo", "revision", "base_url", "annotations_url", "handle")}

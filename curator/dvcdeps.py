@@ -1,0 +1,426 @@
+"""What each DVC stage reads, derived from the code: `python -m curator.dvcdeps` prints it,
+`--check` compares it with dvc.yaml (a test runs that), `--links` (re)writes the family links.
+
+A stage's code is the `curator` sub-command its dvc.yaml `cmd` runs. Starting from that command's
+function in curator/cli.py (the imports inside it and inside the cli helpers it calls, plus
+cli.py's own module-level imports), the walk follows every `curator.*` import of every module it
+reaches, at module granularity: function-level imports count, since any of them may run.
+Importing `curator.a.b` also runs `curator/__init__.py` and `curator/a/__init__.py`.
+
+What the static walk cannot see, and how it is handled:
+
+- **Recipes are found by looking** (`curator.sources.all_recipes`, importlib). A per-source stage
+  (`foreach: ${sources.enabled}`) depends on its recipe package `curator/sources/${item}` as a
+  whole, on the one family package that recipe imports through the link
+  `dvcdeps/family/${item}` (DVC 3 cannot vary a dep list per foreach item, and follows a dep
+  that is itself a symlink), and on the helper modules any recipe imports (curator/io...). A
+  stage that reads recipes' `INFO` (publish: card, Croissant) depends on each recipe's
+  `__init__.py` and the `curator/sources` modules it imports.
+- **curator.config loads every recipe's `Params`** to parse params.yaml: their values reach a
+  stage as DVC `params`, so config's dynamic recipe import is not a code dependency.
+- **Files read at run time**: a string constant naming an entry of `schemas/` (`"record.yaml"`,
+  `"maps"`) in a module the stage imports makes `schemas/<entry>` a dep; a module that calls
+  `policy_path` reads the policy named by params, so the stage depends on `${augment.policy}`.
+- The checksum registry is not a dep: it only accepts or refuses a download's bytes, so the
+  downloaded files (the download stage's output) change whenever a registry entry that matters does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PKG = Path(__file__).resolve().parent  # the curator package (a checkout's or an installed one)
+SOURCES = "curator.sources"
+RECIPE_LOOKUPS = {"get_recipe", "all_recipes", "recipe_samples"}
+POLICY_READERS = {"policy_path": "${augment.policy}"}
+FAMILY_DIR = "dvcdeps/family"  # per source: a symlink to the family package its recipe imports
+NO_FAMILY = "curator/sources/__init__.py"  # what the link of a recipe without a family points at
+ITEM = "${item}"
+
+
+def module_file(name: str) -> Path | None:
+    """The file of module `curator.x.y`, or None when it is not a curator module."""
+    parts = name.split(".")
+    if parts[0] != "curator":
+        return None
+    base = PKG.parent.joinpath(*parts)
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    return base.with_suffix(".py") if base.with_suffix(".py").is_file() else None
+
+
+def rel(name: str) -> str:
+    """A module's path as dvc.yaml spells it (relative to the project root)."""
+    path = module_file(name)
+    assert path is not None, name
+    return path.relative_to(PKG.parent).as_posix()
+
+
+@cache
+def _tree(name: str) -> ast.Module:
+    path = module_file(name)
+    assert path is not None, name
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def _package_of(name: str) -> str:
+    return name if module_file(name).name == "__init__.py" else name.rpartition(".")[0]  # type: ignore[union-attr]
+
+
+def imports_in(module: str, nodes: Iterable[ast.AST]) -> set[str]:
+    """The curator modules the import statements among `nodes` (and inside them) load."""
+    found: set[str] = set()
+    for top in nodes:
+        for node in ast.walk(top):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = _package_of(module).split(".")
+                    anchor = anchor[: len(anchor) - (node.level - 1)]
+                    base = ".".join([*anchor, base] if base else anchor)
+                found.add(base)
+                found |= {f"{base}.{a.name}" for a in node.names if module_file(f"{base}.{a.name}")}
+    return {m for m in found if module_file(m)}
+
+
+def closure(roots: Iterable[str], opaque: Iterable[str] = ()) -> set[str]:
+    """Every curator module that importing `roots` runs (parent packages included); the imports of
+    `opaque` modules are not followed (the caller accounts for them)."""
+    seen: set[str] = set()
+    opaque = set(opaque)
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen or not module_file(name):
+            continue
+        seen.add(name)
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+        if name not in opaque:
+            todo += imports_in(name, [_tree(name)])
+    return seen
+
+
+def _cli_functions() -> dict[str, ast.FunctionDef]:
+    return {n.name: n for n in _tree("curator.cli").body if isinstance(n, ast.FunctionDef)}
+
+
+def cli_command(command: str) -> ast.FunctionDef:
+    """The function behind `curator <command>` (typer: the function name, or the name given to app.command)."""
+    for func in _cli_functions().values():
+        for deco in func.decorator_list:
+            if isinstance(deco, ast.Call) and getattr(deco.func, "attr", None) == "command":
+                given = deco.args[0].value if deco.args and isinstance(deco.args[0], ast.Constant) else None
+                if (given or func.name) == command:
+                    return func
+    raise KeyError(f"curator/cli.py has no command {command!r}")
+
+
+def _cli_reach(func: ast.FunctionDef) -> list[ast.FunctionDef]:
+    """The command function and the cli.py helpers it calls, transitively."""
+    helpers = _cli_functions()
+    reached: dict[str, ast.FunctionDef] = {}
+    todo = [func]
+    while todo:
+        f = todo.pop()
+        if f.name in reached:
+            continue
+        reached[f.name] = f
+        todo += [helpers[n.func.id] for n in ast.walk(f)
+                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in helpers]
+    return list(reached.values())
+
+
+def _names_used(nodes: Iterable[ast.AST]) -> set[str]:
+    out = set()
+    for top in nodes:
+        for n in ast.walk(top):
+            if isinstance(n, ast.Name):
+                out.add(n.id)
+            elif isinstance(n, ast.Attribute):
+                out.add(n.attr)
+    return out
+
+
+def _constants(nodes: Iterable[ast.AST]) -> set[str]:
+    return {n.value for top in nodes for n in ast.walk(top) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+
+
+@cache
+def recipe_packages() -> dict[str, str]:
+    """Every package under curator/sources/ -> 'recipe' (defines INFO) or 'family' (code recipes share)."""
+    out = {}
+    for init in sorted((PKG / "sources").glob("*/__init__.py")):
+        name = f"{SOURCES}.{init.parent.name}"
+        defines_info = any(isinstance(n, (ast.Assign, ast.AnnAssign)) and "INFO" in _names_used([n])
+                           for n in _tree(name).body)
+        out[name] = "recipe" if defines_info else "family"
+    return out
+
+
+def _package_modules(package: str) -> list[str]:
+    folder = module_file(package).parent  # type: ignore[union-attr]
+    return [f"{package}.{p.relative_to(folder).with_suffix('').as_posix().replace('/', '.')}".removesuffix(".__init__")
+            for p in sorted(folder.rglob("*.py"))]
+
+
+def _owner(module: str) -> str | None:
+    """The curator/sources package a module belongs to, if any."""
+    return next((p for p in recipe_packages() if module == p or module.startswith(p + ".")), None)
+
+
+def family_of(recipe: str) -> str | None:
+    """The sibling package (a family: emonet, thermal) the recipe's modules import, if any."""
+    package = f"{SOURCES}.{recipe}"
+    imported = {_owner(m) for mod in _package_modules(package) for m in imports_in(mod, [_tree(mod)])}
+    siblings = sorted(p for p in imported - {None, package} if p is not None)
+    if len(siblings) > 1:
+        raise ValueError(f"{recipe} imports several sibling packages {siblings}: dvc.yaml has one family slot")
+    return siblings[0].rsplit(".", 1)[1] if siblings else None
+
+
+def recipes() -> list[str]:
+    return [p.rsplit(".", 1)[1] for p, kind in recipe_packages().items() if kind == "recipe"]
+
+
+@dataclass(frozen=True)
+class StageCode:
+    modules: frozenset[str]  # what the static walk reaches
+    recipe_use: str | None  # None, "package" (per-source stage) or "info" (reads every recipe's INFO)
+
+
+def stage_code(command: str, per_source: bool) -> StageCode:
+    func = cli_command(command)
+    reach = _cli_reach(func)
+    cli_imports = imports_in("curator.cli", [n for n in _tree("curator.cli").body
+                                             if isinstance(n, (ast.Import, ast.ImportFrom))])
+    roots = {"curator.cli"} | cli_imports | imports_in("curator.cli", reach)
+    modules = closure(roots, opaque={"curator.cli"})  # cli.py: only what the command reaches
+    # config's all_recipes() loads Params (tracked as params), curator.sources is the lookup itself
+    lookups = bool(RECIPE_LOOKUPS & _names_used(reach)) or any(
+        RECIPE_LOOKUPS & _names_used([_tree(m)]) for m in modules
+        if m not in ("curator.cli", "curator.config", SOURCES) and _owner(m) is None)
+    use = ("package" if per_source else "info") if lookups else None
+    return StageCode(frozenset(modules), use)
+
+
+def _schema_entries() -> set[str]:
+    from curator.resources import packaged
+
+    return {p.name for p in packaged("schemas").iterdir()}
+
+
+def _defs(tree: ast.Module) -> dict[str, ast.AST]:
+    return {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+
+
+def _run_code(module: str, used_elsewhere: set[str]) -> list[ast.AST]:
+    """The parts of a module a stage can run: its module-level statements, and the functions and
+    classes other modules name or those parts call (by name: an over-approximation, never an under-one)."""
+    tree = _tree(module)
+    defs = _defs(tree)
+    reached = [n for n in tree.body if n not in defs.values()]
+    todo = [d for name, d in defs.items() if name in used_elsewhere]
+    todo += [defs[n] for n in _names_used(reached) if n in defs]
+    seen: set[str] = set()
+    while todo:
+        node = todo.pop()
+        if node.name in seen:  # type: ignore[attr-defined]
+            continue
+        seen.add(node.name)  # type: ignore[attr-defined]
+        reached.append(node)
+        todo += [defs[n] for n in _names_used([node]) if n in defs]
+    return reached
+
+
+def resources_read(modules: set[str], cli_code: list[ast.AST]) -> set[str]:
+    """Data files the stage reads: `schemas/<entry>` for each schema entry named in code it can run,
+    and the policy params name when it can call a POLICY_READERS function."""
+    names = {m: _names_used([_tree(m)]) | _imported_names(m) for m in modules if m != "curator.cli"}
+    cli_names = _names_used(cli_code)
+    entries = _schema_entries()
+    found: set[str] = set()
+    for m in modules - {"curator.cli"}:
+        elsewhere = cli_names.union(*(v for k, v in names.items() if k != m))
+        code = _run_code(m, elsewhere)
+        if m != "curator.config":  # its string constants are param defaults, tracked as params
+            found |= {f"schemas/{e}" for c in _constants(code) for e in entries if c == e or c.startswith(e + "/")}
+        if m != "curator.resources":
+            found |= {dep for fn, dep in POLICY_READERS.items() if fn in _names_used(code)}
+    return found
+
+
+def _imported_names(module: str) -> set[str]:
+    return {a.name for n in ast.walk(_tree(module)) if isinstance(n, ast.ImportFrom) for a in n.names}
+
+
+def stage_deps(command: str, per_source: bool) -> list[str]:
+    """The code and resource deps a stage running `curator <command>` needs, as dvc.yaml spells them."""
+    code = stage_code(command, per_source)
+    modules = set(code.modules)
+    extra: set[str] = set()
+    if code.recipe_use == "package":
+        modules |= closure([f"{SOURCES}.{r}" for r in recipes()])
+        extra |= {f"curator/sources/{ITEM}", f"{FAMILY_DIR}/{ITEM}"}
+    elif code.recipe_use == "info":
+        inits = closure([f"{SOURCES}.{r}" for r in recipes()])
+        modules |= {m for m in inits if m == SOURCES or m.startswith(SOURCES + ".")}
+    cli_code = [n for n in _tree("curator.cli").body if not isinstance(n, ast.FunctionDef)]
+    extra |= resources_read(modules, cli_code + list(_cli_reach(cli_command(command))))
+    if code.recipe_use == "package":  # recipe and family modules: the folder and link deps cover them
+        modules = {m for m in modules if _owner(m) is None}
+    return sorted({rel(m) for m in modules} | extra)
+
+
+# --- dvc.yaml ----------------------------------------------------------------------------------
+
+
+def _stages(dvc_yaml: Path) -> dict[str, tuple[str, bool, list[str]]]:
+    return _parse_stages(yaml.safe_load(dvc_yaml.read_text(encoding="utf-8")))
+
+
+def _parse_stages(doc: dict[str, Any]) -> dict[str, tuple[str, bool, list[str]]]:
+    """Stage name -> (curator command, per source?, its code/resource deps in dvc.yaml)."""
+    out = {}
+    for name, stage in doc["stages"].items():
+        body = stage.get("do", stage)
+        cmd = body["cmd"].split()
+        if cmd[0] != "curator":
+            continue
+        deps = [d if isinstance(d, str) else next(iter(d)) for d in body.get("deps") or []]
+        out[name] = (cmd[1], "foreach" in stage, [d for d in deps if not d.startswith("data/")])
+    return out
+
+
+def check(root: Path) -> list[str]:
+    """Every way dvc.yaml (and the family links) under `root` disagrees with the code."""
+    problems = []
+    for name, (command, per_source, listed) in _stages(root / "dvc.yaml").items():
+        want = stage_deps(command, per_source)
+        missing = [d for d in want if d not in listed]
+        unneeded = [d for d in listed if d not in want]
+        if missing:
+            problems.append(f"stage {name} (curator {command}) misses deps: {', '.join(missing)}")
+        if unneeded:
+            problems.append(f"stage {name} (curator {command}) lists deps its code does not read: "
+                            f"{', '.join(unneeded)}")
+    for recipe in recipes():
+        link = root / FAMILY_DIR / recipe
+        want = family_target(recipe)
+        if not link.is_symlink() or os.readlink(link) != want:
+            found = os.readlink(link) if link.is_symlink() else "nothing"
+            problems.append(f"{FAMILY_DIR}/{recipe} should be a symlink to {want}, found {found} "
+                            "(python -m curator.dvcdeps --links)")
+    stale = sorted(p.name for p in (root / FAMILY_DIR).glob("*") if p.name not in recipes())
+    if stale:
+        problems.append(f"{FAMILY_DIR} has links for no recipe: {', '.join(stale)}")
+    return problems
+
+
+def family_target(recipe: str) -> str:
+    """The relative target of dvcdeps/family/<recipe>."""
+    family = family_of(recipe)
+    target = f"curator/sources/{family}" if family else NO_FAMILY
+    return os.path.relpath(target, FAMILY_DIR)
+
+
+def write_links(root: Path) -> list[Path]:
+    """(Re)create dvcdeps/family/<recipe> for every recipe under `root`; returns the links."""
+    folder = root / FAMILY_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.iterdir():
+        if stale.is_symlink() and stale.name not in recipes():
+            stale.unlink()
+    links = []
+    for recipe in recipes():
+        link = folder / recipe
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(family_target(recipe))
+        links.append(link)
+    return links
+
+
+GENERATED = "# code and schemas it reads: `python -m curator.dvcdeps --write` (a test checks them)"
+
+
+def rewrite(text: str) -> str:
+    """dvc.yaml with each curator stage's code/resource deps replaced by what the code needs; data deps
+    and everything else kept as written."""
+    stages = _stages_from_text(text)
+    out: list[str] = []
+    lines = text.splitlines()
+    i, stage = 0, None
+    while i < len(lines):
+        line = lines[i]
+        top = re.match(r"^  ([\w-]+):\s*(#.*)?$", line)
+        if top:
+            stage = top.group(1)
+        out.append(line)
+        i += 1
+        if line.strip() != "deps:" or stage not in stages:
+            continue
+        item_pad = " " * (len(line) - len(line.lstrip()) + 2)
+        kept = []
+        while i < len(lines) and lines[i].startswith(item_pad) and lines[i].lstrip()[:1] in ("-", "#"):
+            if lines[i].lstrip().startswith("- data/"):
+                kept.append(lines[i])
+            i += 1
+        command, per_source = stages[stage]
+        out += kept + [item_pad + GENERATED] + [f"{item_pad}- {d}" for d in stage_deps(command, per_source)]
+    return "\n".join(out) + "\n"
+
+
+def _stages_from_text(text: str) -> dict[str, tuple[str, bool]]:
+    return {name: (command, per) for name, (command, per, _) in _parse_stages(yaml.safe_load(text)).items()}
+
+
+def report() -> dict[str, Any]:
+    """What `python -m curator.dvcdeps` prints: per stage, the deps its code needs."""
+    stages = {"download": True, "prepare": True, "normalize": False, "split": False, "augment": False,
+              "publish": False, "report": False}
+    return {
+        "stages": {f"{c}@{ITEM}" if per else c: stage_deps(c, per) for c, per in stages.items()},
+        "family": {r: family_of(r) for r in recipes()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m curator.dvcdeps", description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="compare with ./dvc.yaml and the family links")
+    parser.add_argument("--links", action="store_true", help=f"(re)write {FAMILY_DIR}/<recipe> symlinks")
+    parser.add_argument("--write", action="store_true", help="rewrite the code deps of ./dvc.yaml (and the links)")
+    args = parser.parse_args(argv)
+    root = Path.cwd()
+    if args.write:
+        dvc_yaml = root / "dvc.yaml"
+        dvc_yaml.write_text(rewrite(dvc_yaml.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"rewrote the code deps of {dvc_yaml}")
+    if args.links or args.write:
+        for link in write_links(root):
+            print(f"{link.relative_to(root)} -> {os.readlink(link)}")
+    if args.check:
+        problems = check(root)
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1 if problems else 0
+    if not (args.links or args.write):
+        print(yaml.safe_dump(report(), sort_keys=False), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
