@@ -96,6 +96,32 @@ def imports_in(module: str, nodes: Iterable[ast.AST]) -> set[str]:
     return {m for m in found if module_file(m)}
 
 
+@cache
+def _module_imports(module: str) -> frozenset[str]:
+    return frozenset(imports_in(module, [_tree(module)]))
+
+
+@cache
+def _module_names(module: str) -> frozenset[str]:
+    """Every name a module uses or imports."""
+    return frozenset(_names_used([_tree(module)]) | _imported_names(module))
+
+
+@cache
+def _facts(module: str) -> tuple[dict[str, tuple[frozenset[str], frozenset[str]]], frozenset[str], frozenset[str]]:
+    """(per top-level def: (names it uses, its string constants)), and the same for the module's other
+    statements: computed once per module."""
+    tree = _tree(module)
+    defs = {}
+    rest: list[ast.AST] = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defs[node.name] = (frozenset(_names_used([node])), frozenset(_constants([node])))
+        else:
+            rest.append(node)
+    return defs, frozenset(_names_used(rest)), frozenset(_constants(rest))
+
+
 def closure(roots: Iterable[str], opaque: Iterable[str] = ()) -> set[str]:
     """Every curator module that importing `roots` runs (parent packages included); the imports of
     `opaque` modules are not followed (the caller accounts for them)."""
@@ -110,7 +136,7 @@ def closure(roots: Iterable[str], opaque: Iterable[str] = ()) -> set[str]:
         parts = name.split(".")
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]
         if name not in opaque:
-            todo += imports_in(name, [_tree(name)])
+            todo += _module_imports(name)
     return seen
 
 
@@ -185,7 +211,7 @@ def _owner(module: str) -> str | None:
 def family_of(recipe: str) -> str | None:
     """The sibling package (a family: emonet, thermal) the recipe's modules import, if any."""
     package = f"{SOURCES}.{recipe}"
-    imported = {_owner(m) for mod in _package_modules(package) for m in imports_in(mod, [_tree(mod)])}
+    imported = {_owner(m) for mod in _package_modules(package) for m in _module_imports(mod)}
     siblings = sorted(p for p in imported - {None, package} if p is not None)
     if len(siblings) > 1:
         raise ValueError(f"{recipe} imports several sibling packages {siblings}: dvc.yaml has one family slot")
@@ -211,7 +237,7 @@ def stage_code(command: str, per_source: bool) -> StageCode:
     modules = closure(roots, opaque={"curator.cli"})  # cli.py: only what the command reaches
     # config's all_recipes() loads Params (tracked as params), curator.sources is the lookup itself
     lookups = bool(RECIPE_LOOKUPS & _names_used(reach)) or any(
-        RECIPE_LOOKUPS & _names_used([_tree(m)]) for m in modules
+        RECIPE_LOOKUPS & _module_names(m) for m in modules
         if m not in ("curator.cli", "curator.config", SOURCES) and _owner(m) is None)
     use = ("package" if per_source else "info") if lookups else None
     return StageCode(frozenset(modules), use)
@@ -223,43 +249,40 @@ def _schema_entries() -> set[str]:
     return {p.name for p in packaged("schemas").iterdir()}
 
 
-def _defs(tree: ast.Module) -> dict[str, ast.AST]:
-    return {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-
-
-def _run_code(module: str, used_elsewhere: set[str]) -> list[ast.AST]:
-    """The parts of a module a stage can run: its module-level statements, and the functions and
-    classes other modules name or those parts call (by name: an over-approximation, never an under-one)."""
-    tree = _tree(module)
-    defs = _defs(tree)
-    reached = [n for n in tree.body if n not in defs.values()]
-    todo = [d for name, d in defs.items() if name in used_elsewhere]
-    todo += [defs[n] for n in _names_used(reached) if n in defs]
+def _run_code(module: str, used_elsewhere: frozenset[str] | set[str]) -> tuple[set[str], set[str]]:
+    """(names used, string constants) of the parts of a module a stage can run: its module-level
+    statements, and the functions and classes other modules name or those parts call (by name: an
+    over-approximation, never an under-one)."""
+    defs, names, constants = _facts(module)
+    names, constants = set(names), set(constants)
+    todo = [n for n in defs if n in used_elsewhere or n in names]
     seen: set[str] = set()
     while todo:
-        node = todo.pop()
-        if node.name in seen:  # type: ignore[attr-defined]
+        name = todo.pop()
+        if name in seen:
             continue
-        seen.add(node.name)  # type: ignore[attr-defined]
-        reached.append(node)
-        todo += [defs[n] for n in _names_used([node]) if n in defs]
-    return reached
+        seen.add(name)
+        used, consts = defs[name]
+        names |= used
+        constants |= consts
+        todo += [n for n in used if n in defs]
+    return names, constants
 
 
 def resources_read(modules: set[str], cli_code: list[ast.AST]) -> set[str]:
     """Data files the stage reads: `schemas/<entry>` for each schema entry named in code it can run,
     and the policy params name when it can call a POLICY_READERS function."""
-    names = {m: _names_used([_tree(m)]) | _imported_names(m) for m in modules if m != "curator.cli"}
+    others = [m for m in modules if m != "curator.cli"]
     cli_names = _names_used(cli_code)
     entries = _schema_entries()
     found: set[str] = set()
-    for m in modules - {"curator.cli"}:
-        elsewhere = cli_names.union(*(v for k, v in names.items() if k != m))
-        code = _run_code(m, elsewhere)
+    for m in others:
+        elsewhere = cli_names.union(*(_module_names(k) for k in others if k != m))
+        names, constants = _run_code(m, elsewhere)
         if m != "curator.config":  # its string constants are param defaults, tracked as params
-            found |= {f"schemas/{e}" for c in _constants(code) for e in entries if c == e or c.startswith(e + "/")}
+            found |= {f"schemas/{e}" for c in constants for e in entries if c == e or c.startswith(e + "/")}
         if m != "curator.resources":
-            found |= {dep for fn, dep in POLICY_READERS.items() if fn in _names_used(code)}
+            found |= {dep for fn, dep in POLICY_READERS.items() if fn in names}
     return found
 
 
@@ -282,7 +305,8 @@ def stage_deps(command: str, per_source: bool) -> list[str]:
     extra |= resources_read(modules, cli_code + list(_cli_reach(cli_command(command))))
     if code.recipe_use == "package":  # recipe and family modules: the folder and link deps cover them
         modules = {m for m in modules if _owner(m) is None}
-    return sorted({rel(m) for m in modules} | extra)
+    # an empty __init__.py runs nothing (and DVC warns about empty deps); once it has code, it is listed
+    return sorted({rel(m) for m in modules if module_file(m).stat().st_size} | extra)  # type: ignore[union-attr]
 
 
 # --- dvc.yaml ----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from curator.errors import CuratorError, SchemaError
+from curator.io.checksums import Checksum, load_registry
 
 SCHEMAS_ENV = "CURATOR_SCHEMAS"
 PIPELINES_ENV = "CURATOR_PIPELINES"
@@ -77,3 +78,8 @@ def project_registry(checksums: str | None) -> Path:
 def packaged_registry() -> Path:
     """The checksums the package ships with (looked up, never written)."""
     return packaged("sources", "checksums.tsv")
+
+
+def known_checksums(checksums: str | None) -> dict[tuple[str, str], Checksum]:
+    """Every checksum a build trusts: the package's, then the project's (which win)."""
+    return {**load_registry(packaged_registry()), **load_registry(project_registry(checksums))}

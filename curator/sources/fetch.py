@@ -11,7 +11,7 @@ from pathlib import Path
 
 from curator.config import Download
 from curator.errors import CuratorError
-from curator.io.checksums import Checksum, load_registry
+from curator.io.checksums import load_registry
 from curator.io.download import download_with_registry
 from curator.io.extract import extract
 from curator.resources import packaged_registry, project_registry
@@ -21,11 +21,6 @@ def registry_path(conf: Download) -> Path:
     """The project's checksum registry, where new checksums are recorded: params
     `download.checksums`, else ./checksums.tsv (curator.resources: the lookup order)."""
     return project_registry(conf.checksums)
-
-
-def known_checksums(conf: Download) -> dict[tuple[str, str], Checksum]:
-    """Every checksum the build trusts: the package's defaults, then the project's (which win)."""
-    return {**load_registry(packaged_registry()), **load_registry(registry_path(conf))}
 
 
 def _registry_for(source: str, name: str, conf: Download) -> Path:

@@ -25,6 +25,7 @@ from curator.io.parquet import ShardWriter, iter_batches, shard_paths
 from curator.progress import track
 from curator.reasons import Reason
 from curator.record.schema import config_features, config_specs, features, schemas_dir
+from curator.resources import policy_path
 from curator.stages.publish_card import render_card
 from curator.stages.publish_croissant import write_croissant
 from curator.stages.run import StageRun
@@ -93,9 +94,8 @@ def run_publish(
         if standardization.is_file():
             shutil.copyfile(standardization, run.dir / standardization.name)
         shutil.copyfile(schemas_dir() / "taxonomy.yaml", run.dir / "taxonomy.yaml")
-        policy = facts.augment.policy
-        if augmented is not None and Path(policy).is_file():
-            shutil.copyfile(policy, run.dir / "augment.yaml")
+        if augmented is not None:  # the policy augment used, found the same way (curator.resources)
+            shutil.copyfile(policy_path(facts.augment.policy), run.dir / "augment.yaml")
         # sizes and the card need the final shard names: close the writers first
         for cfg in configs:
             for writer in cfg.writers.values():

@@ -15,8 +15,8 @@ import yaml
 
 from curator.config import BuildFacts, Publish
 from curator.record.taxonomy import label_map, taxonomy
+from curator.resources import known_checksums
 from curator.sources import get_recipe
-from curator.sources.fetch import known_checksums
 from curator.stages.split import SPLITS
 
 _HUB_LICENSES = {"MIT": "mit", "CC-BY-4.0": "cc-by-4.0"}
@@ -179,7 +179,7 @@ def _limitations() -> list[str]:
 
 
 def _provenance(sources: list[str], conf: Publish, facts: BuildFacts) -> list[str]:
-    registry = known_checksums(facts.download)
+    registry = known_checksums(facts.download.checksums)
     checksums = {f"{s}/{f}": c.sha256 for (s, f), c in sorted(registry.items()) if s in sources}
     revisions = {s: {k: v for k, v in facts.sources[s].model_dump().items()
                      if k in ("repo", "revision", "base_url", "annotations_url", "handle")}
