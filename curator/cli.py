@@ -95,6 +95,15 @@ def params_cmd(
 
 
 @app.command()
+def reasons() -> None:
+    """List every reject reason code with its meaning."""
+    from curator.reasons import Reason
+
+    for reason in Reason:
+        typer.echo(f"{reason.value:<22} {reason.meaning}")
+
+
+@app.command()
 def samples(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the sample sources into.")],
     dirty: Annotated[bool, typer.Option("--dirty", help="Add bad items (corrupt images, unknown labels...).")] = False,
@@ -156,6 +165,21 @@ def prepare(
     items = partial(recipe.prepare, conf=config.source(source))
     result = run_prepare(source, items, raw, out or Path("data/prepared") / source, conf, metrics_copy=metrics)
     typer.echo(f"prepare {source}: {result['kept']} kept, {result['rejected']} rejected")
+
+
+@app.command()
+def inspect(
+    source: Src,
+    path: Annotated[Path, typer.Argument(help="A download of that source (folder or file), as you have it.")],
+) -> None:
+    """Report what the recipe makes of a real download: layout, labels, groups, problems. Writes nothing."""
+    from curator.sources import get_recipe
+    from curator.stages.inspect import hints, inspect_source
+
+    conf = _config().source(source)
+    found = inspect_source(source, get_recipe(source), path, conf)
+    for line in [*found.lines(), *(f"hint: {h}" for h in hints(found, source, conf))]:
+        typer.echo(line)
 
 
 @app.command()

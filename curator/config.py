@@ -19,6 +19,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from curator.errors import CuratorError
+from curator.io.images import DEFAULT_MAX_PIXELS
+from curator.io.parquet import DEFAULT_SHARD_BYTES
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -46,7 +48,7 @@ class Download(Section):
 
 
 class Prepare(Section):
-    max_image_pixels: int = Field(50_000_000, gt=0, description="decode cap: larger images are too_many_pixels")
+    max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0, description="decode cap: larger images are too_many_pixels")
     workers: int = Field(2, ge=1, description="processes that decode and hash images (same output for any count)")
     executor: Executor = Field("local", description="local (process pool) or ray (cluster from $RAY_ADDRESS)")
 
@@ -87,7 +89,8 @@ class Augment(Section):
 class Publish(Section):
     name: str = Field("emotion-curator", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
                       description="folder under data/publish/: a plain name, no path separators")
-    shard_max_bytes: int = Field(500_000_000, gt=0, description="the Hub's advice: Parquet shards of at most ~500 MB")
+    shard_max_bytes: int = Field(DEFAULT_SHARD_BYTES, gt=0,
+                                 description="the Hub's advice: Parquet shards of at most ~500 MB")
     include: list[str] | None = Field(None, description="sources to publish; null = every enabled source")
 
 

@@ -1,33 +1,51 @@
-"""Reject reason codes: the one list every stage, recipe and test uses.
+"""Reject reason codes: the one list every stage, recipe and test uses, each with its meaning.
 
-A reject is never silent: each carries one of these codes plus a free-text detail.
+A reject is never silent: each carries one of these codes plus a free-text detail. A code has one
+meaning; a new kind of problem gets a new code here (`curator reasons` prints this table).
 """
+
+from __future__ import annotations
 
 from enum import Enum
 
 
 class Reason(str, Enum):
+    meaning: str
+
+    def __new__(cls, code: str, meaning: str) -> Reason:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.meaning = meaning
+        return member
+
     # image validation (curator.io.images)
-    EMPTY_FILE = "empty_file"
-    NOT_AN_IMAGE = "not_an_image"
-    TRUNCATED_IMAGE = "truncated_image"
-    CORRUPT_IMAGE = "corrupt_image"  # decodes partly: bad chunk, broken stream
-    TOO_MANY_PIXELS = "too_many_pixels"  # decompression bomb
-    UNSUPPORTED_IMAGE = "unsupported_image"
+    EMPTY_FILE = "empty_file", "the image file has no bytes"
+    NOT_AN_IMAGE = "not_an_image", "the bytes are not an image format Pillow can open"
+    TRUNCATED_IMAGE = "truncated_image", "the image stops before its end"
+    CORRUPT_IMAGE = "corrupt_image", "the image decodes partly: a bad chunk or a broken stream"
+    TOO_MANY_PIXELS = "too_many_pixels", "more pixels than prepare.max_image_pixels (a decompression bomb)"
+    UNSUPPORTED_IMAGE = "unsupported_image", "an image Pillow opens but in a mode we cannot store faithfully"
     # record-level problems found by recipes
-    BAD_VALUE = "bad_value"  # missing / non-numeric / NaN where a number is required
-    MISSING_FIELD = "missing_field"
-    DUPLICATE_ID = "duplicate_id"
-    UNPAIRED = "unpaired"  # visible without IR or IR without visible
-    AMBIGUOUS_PAIR = "ambiguous_pair"  # one stem matched several files
-    MALFORMED_ANNOTATION = "malformed_annotation"
-    MISSING_IMAGE = "missing_image"  # labels reference an image that is not there
+    BAD_VALUE = "bad_value", "a value missing, not a number, or NaN where a number is required"
+    MISSING_FIELD = "missing_field", "a record lacks a required column (id, source, group_id, license)"
+    DUPLICATE_ID = "duplicate_id", "a second record with an id already kept; the first one stays"
+    INVALID_RECORD = "invalid_record", "a record with a key the schema lacks, or a value its column cannot store"
+    UNPAIRED = "unpaired", "a visible image without its infrared image, or the reverse"
+    AMBIGUOUS_PAIR = "ambiguous_pair", "one pairing key matched several files"
+    MALFORMED_ANNOTATION = "malformed_annotation", "an annotation row or cell that cannot be parsed"
+    MISSING_IMAGE = "missing_image", "the labels name an image that is not in the download"
+    # deliberately left out by recipes (excluded, not lost): each counts as an input and a reject
+    SOURCE_AUGMENTED_COPY = "source_augmented_copy", "the source's own augmented or re-saved copy of an original"
+    UNSUPPORTED_MODALITY = "unsupported_modality", "an image view the record has no column for (VIRI's MSX)"
     # taxonomy (normalize)
-    UNKNOWN_LABEL = "unknown_label"
+    UNKNOWN_LABEL = "unknown_label", "a source label that its map in schemas/maps/ does not list"
     # publish
-    EXCLUDED = "excluded"  # publish.include in params.yaml leaves the source out
+    EXCLUDED = "excluded", "left out on purpose: publish.include does not list the record's source"
+    UNPUBLISHABLE = "unpublishable", "a record that no published config takes (it has no image, infrared or physio)"
+    # augment
+    AUGMENT_FAILED = "augment_failed", "the parent image decodes, but the policy could not produce its copies"
     # dedup (split)
-    DUPLICATE_CONTENT = "duplicate_content"
+    DUPLICATE_CONTENT = "duplicate_content", "same or near-same image as a record kept (dedup.drop_within_split)"
 
     def __str__(self) -> str:
         return self.value

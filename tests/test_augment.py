@@ -18,20 +18,9 @@ from PIL import Image
 
 from curator.errors import CuratorError, SchemaError
 from curator.stages import augment_worker as augment_module
-from curator.stages.augment_worker import (
-    GRID_COLUMNS,
-    GRID_HEADER_PX,
-    Augmented,
-    Policy,
-    augment_copies,
-    augment_one,
-    before_after_grid,
-    load_policy,
-    policy_from_composes,
-    policy_to_yaml,
-    record_seed,
-    replay,
-)
+from curator.stages.augment_grid import GRID_COLUMNS, GRID_HEADER_PX, before_after_grid
+from curator.stages.augment_policy import Policy, load_policy, policy_from_composes, policy_to_yaml
+from curator.stages.augment_worker import Augmented, augment_copies, augment_one, record_seed, replay
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "pipelines" / "augment" / "default.yaml"
 DISTORTIONS = {"GridDistortion", "ElasticTransform", "OpticalDistortion"}
@@ -306,3 +295,18 @@ def test_before_after_grid_size_and_blank_ir(policy: Policy, tmp_path: Path) -> 
     assert (blank_ir_cell == blank_ir_cell[0, 0]).all()
     filled_ir_cell = pixels[GRID_HEADER_PX : GRID_HEADER_PX + thumb, 2 * thumb : 3 * thumb]
     assert not (filled_ir_cell == filled_ir_cell[0, 0]).all()
+
+
+@pytest.mark.parametrize("size", [1, 2, 4])
+def test_a_tiny_image_is_an_augment_failed_reason_not_a_crash(size: int) -> None:
+    from curator.reasons import Reason
+    from curator.stages.augment_rows import Parent, augment_parent
+
+    buf = io.BytesIO()
+    Image.new("RGB", (size, size), (100, 50, 20)).save(buf, "PNG")
+    result = augment_parent(Parent("t", buf.getvalue(), None), policy=load_policy(DEFAULT_POLICY), copies=2, seed=0,
+                            quality=90)
+    assert result.images == [] and result.reason is Reason.AUGMENT_FAILED and "ZeroDivisionError" in result.error
+    undecodable = augment_parent(Parent("u", b"not an image", None), policy=load_policy(DEFAULT_POLICY), copies=2,
+                                 seed=0, quality=90)
+    assert undecodable.reason is Reason.CORRUPT_IMAGE

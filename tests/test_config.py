@@ -67,3 +67,12 @@ def test_yaml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
 def test_a_missing_params_file_named_on_the_command_line_is_an_error(tmp_path: Path) -> None:
     proc = run_cli("--params", str(tmp_path / "nope.yaml"), "normalize", cwd=tmp_path, check=False)
     assert proc.returncode == 1 and "no such params file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_every_reason_code_has_one_meaning_and_the_cli_lists_them(tmp_path: Path) -> None:
+    from curator.reasons import Reason
+
+    assert all(len(r.meaning) > 10 for r in Reason)
+    assert len({r.value for r in Reason}) == len(Reason)
+    listed = run_cli("reasons", cwd=tmp_path).stdout.splitlines()
+    assert [line.split()[0] for line in listed] == [r.value for r in Reason]

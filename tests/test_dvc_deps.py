@@ -59,7 +59,7 @@ def test_publish_reads_every_recipes_info_but_not_the_download_code():
     publish = set(dvcdeps.stage_deps("publish", per_source=False))
     for recipe in dvcdeps.recipes():
         assert f"curator/sources/{recipe}/__init__.py" in publish
-    assert "curator/io/download.py" not in publish and "curator/io/images.py" not in publish
+    assert "curator/io/download.py" not in publish and "curator/stages/prepare.py" not in publish
 
 
 def test_families_are_the_sibling_packages_recipes_import():

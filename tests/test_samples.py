@@ -341,6 +341,60 @@ def test_nvie_visible_split_by_subject(clean: Path) -> None:
         assert subjects[0] and subjects[1] and not subjects[0] & subjects[1]
 
 
+def _figshare_files(root: Path) -> dict[str, bytes]:
+    """viri-figshare/Dataset.zip's files by path below its top folder (which must be the only one)."""
+    members = _archive_members(root / "viri-figshare" / "Dataset.zip")
+    assert {n.split("/", 1)[0] for n, _ in members} == {"Single-modal- VIRI"}
+    return {n.split("/", 1)[1]: d for n, d in members}
+
+
+def test_figshare_zip_has_the_authors_training_layout(clean: Path) -> None:
+    files = _figshare_files(clean)
+    originals = Counter()
+    for name in files:
+        parts = name.split("/")
+        if parts[0] == "tran_val_test":  # tran_val_test/<view>/<split>/<Class>/<file>
+            assert len(parts) == 5 and parts[1] in {"Visible", "IR", "MSX"} and parts[2] in {"train", "val", "test"}
+            assert parts[3] in {"Angry", "Happy", "Neutral", "Sad", "Surprise"}, name
+            originals[parts[1]] += 1
+        else:  # {Vis,IR,MSX}/train_aug_images/<Class>/<stem>[_<transform>_<k>].JPG, never "Visible" here
+            assert len(parts) == 4 and parts[0] in {"Vis", "IR", "MSX"} and parts[1] == "train_aug_images", name
+            assert re.fullmatch(r"IMG_\d{4}(_(rotation|zoom|distortion|shear|hflip)_[1-5])?\.JPG", parts[3]), name
+    assert originals == {"Visible": 20, "IR": 20, "MSX": 5}
+    exts = Counter(Path(n).suffix for n in files if n.startswith(("tran_val_test/Visible/", "tran_val_test/IR/")))
+    assert set(exts) == {".JPG", ".jpg"}
+    members = [n for n, _ in _archive_members(clean / "viri-figshare" / "Dataset.zip")]
+    assert members != sorted(members)
+    expected = json.loads((clean / "viri-figshare" / "expected.json").read_text())
+    assert expected == {"files": 78, "records": 20, "official_split": {"train": 10, "val": 5, "test": 5},
+                        "prepare_rejects": {"source_augmented_copy": 33, "unsupported_modality": 5}}
+    assert len(files) == expected["files"]
+
+
+def test_figshare_views_pair_by_stem_and_copies_are_resaved(clean: Path) -> None:
+    files = _figshare_files(clean)
+    views: dict[str, dict[tuple[str, str, str], bytes]] = {"Visible": {}, "IR": {}}
+    for name, data in files.items():
+        parts = name.split("/")
+        if parts[0] == "tran_val_test" and parts[1] in views:
+            views[parts[1]][(parts[2], parts[3], Path(parts[4]).stem)] = data
+    assert set(views["Visible"]) == set(views["IR"]) and len(views["IR"]) == 20  # same split, class and stem
+    for key, vis in views["Visible"].items():
+        v, i = Image.open(io.BytesIO(vis)), Image.open(io.BytesIO(views["IR"][key]))
+        assert (v.mode, i.mode) == ("RGB", "L") and read_pair_code(v) == read_pair_code(i)
+    resaved = 0
+    for name, data in files.items():
+        parts = name.split("/")
+        if parts[1] == "train_aug_images" and parts[0] in ("Vis", "IR") and "_" not in Path(parts[3]).stem[4:]:
+            view = "Visible" if parts[0] == "Vis" else "IR"
+            original = views[view][("train", parts[2], Path(parts[3]).stem)]
+            copy = Image.open(io.BytesIO(data))
+            assert data != original and copy.mode == "RGB"  # re-saved as RGB, not the original bytes
+            assert read_pair_code(copy) == read_pair_code(Image.open(io.BytesIO(original)))
+            resaved += 1
+    assert resaved == 10  # one train original per class, both views
+
+
 # --------------------------------------------------------------------------- EMER
 
 

@@ -21,12 +21,13 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from curator import __version__
 from curator.errors import DownloadError
 from curator.io.atomic import atomic_write_json, file_lock
 from curator.io.checksums import Checksum, load_registry, record, sha256_file
+from curator.io.secrets import redact_url as redact
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +48,6 @@ RECORD_HINT = "re-run with checksum recording enabled (record_new=True) to downl
 
 class _Retryable(Exception):
     """A transient failure: worth another attempt after a backoff."""
-
-
-def redact(url: str) -> str:
-    """The URL without credentials, query or fragment: safe to print or store."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"[{host}]" if ":" in host else host
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def download(

@@ -12,30 +12,26 @@ from __future__ import annotations
 import contextlib
 import lzma
 import re
-import stat
 import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 import py7zr
 import py7zr.exceptions
-from py7zr.io import Py7zIO, WriterFactory
-from py7zr.properties import CompressionMethod
+from py7zr.io import Py7zIO
 
 from curator.errors import ExtractionError
+from curator.io.archive_formats import Member, archive_suffix, open_reader
 from curator.io.atomic import atomic_dir
 
 _CHUNK = 1024 * 1024
 # Below this many bytes the ratio is not checked: tiny, very compressible files are harmless.
 _RATIO_GRACE = 1024 * 1024
-# Nested archives are recognised by name; magic alone would also explode .xlsx, .docx, .npz...
-_ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tbz2", ".txz", ".tar", ".zip", ".7z")
 _DRIVE = re.compile(r"^[A-Za-z]:")
-_7Z_CRYPTO = frozenset({CompressionMethod.CRYPT_AES256_SHA256, CompressionMethod.CRYPT_RAR29AES})
 _CORRUPT = (
     zipfile.BadZipFile,
     tarfile.TarError,
@@ -88,20 +84,6 @@ class _Budget:
     bytes: int = 0
 
 
-@dataclass(frozen=True)
-class _Member:
-    name: str  # as stored in the archive
-    kind: str  # "file", "dir", "symlink", "hardlink" or "special"
-    size: int  # declared uncompressed size
-    encrypted: bool = False
-
-
-class _Reader(Protocol):
-    def members(self) -> Iterator[_Member]: ...
-    def extract(self, writer: _Writer) -> None: ...
-    def close(self) -> None: ...
-
-
 # --- one archive ----------------------------------------------------------------------------
 
 
@@ -109,7 +91,7 @@ def _extract_into(archive: Path, dest: Path, label: str, depth: int, limits: _Li
     """Check, then write one archive's members under `dest`; then recurse into nested ones."""
     writer = _Writer(dest, label, archive.stat().st_size, limits, budget)
     try:
-        with contextlib.closing(_open(archive, label)) as reader:
+        with contextlib.closing(open_reader(archive, label)) as reader:
             members = _check_members(reader.members(), writer)
             reader.extract(writer)
     except _CORRUPT as e:
@@ -119,7 +101,7 @@ def _extract_into(archive: Path, dest: Path, label: str, depth: int, limits: _Li
     finally:
         writer.close()
     for member in members:
-        if member.kind == "file" and _archive_suffix(member.name):
+        if member.kind == "file" and archive_suffix(member.name):
             _extract_nested(member.name, dest, label, depth, limits, budget)
 
 
@@ -130,7 +112,7 @@ def _extract_nested(name: str, dest: Path, label: str, depth: int, limits: _Limi
     if depth + 1 > limits.max_depth:
         raise _refuse(label, name, f"nested archive deeper than max_depth={limits.max_depth}")
     inner = dest / _safe_relpath(label, name)
-    folder = inner.with_name(inner.name[: -len(_archive_suffix(name))])
+    folder = inner.with_name(inner.name[: -len(archive_suffix(name))])
     if folder.exists() or folder.is_symlink():
         raise _refuse(label, name, f"nested archive's folder {folder.name!r} already exists")
     folder.mkdir()
@@ -138,22 +120,9 @@ def _extract_nested(name: str, dest: Path, label: str, depth: int, limits: _Limi
     inner.unlink()
 
 
-def _open(archive: Path, label: str) -> _Reader:
-    """Pick the reader by magic bytes, not by the file name."""
-    with open(archive, "rb") as f:
-        head = f.read(8)
-    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        return _ZipReader(archive)
-    if head[:6] == b"7z\xbc\xaf\x27\x1c":
-        return _SevenZipReader(archive)
-    if tarfile.is_tarfile(archive):
-        return _TarReader(archive)
-    raise ExtractionError(f"refused {label}: not a zip, 7z or tar archive")
-
-
-def _check_members(members: Iterator[_Member], writer: _Writer) -> list[_Member]:
+def _check_members(members: Iterator[Member], writer: _Writer) -> list[Member]:
     """Refuse the whole archive on the first hostile member; returns the member list."""
-    checked: list[_Member] = []
+    checked: list[Member] = []
     files: set[PurePosixPath] = set()
     declared = 0
     for member in members:
@@ -188,12 +157,6 @@ def _safe_relpath(label: str, name: str) -> PurePosixPath:
     return PurePosixPath(*[p for p in parts if p not in ("", ".")])
 
 
-def _archive_suffix(name: str) -> str:
-    """The archive extension of a member name ("" if none, or if nothing would remain of it)."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
-    return next((s for s in _ARCHIVE_SUFFIXES if base.endswith(s) and len(base) > len(s)), "")
-
-
 def _refuse(label: str, member: str | None, reason: str) -> ExtractionError:
     where = f" member {member!r}:" if member is not None else ""
     return ExtractionError(f"refused {label}:{where} {reason}")
@@ -215,6 +178,10 @@ class _Writer:
         self.written = 0  # by this archive (the ratio is per archive)
         self.current: str | None = None  # member being handled, for error messages
         self._open: list[BinaryIO] = []
+
+    def relpath(self, name: str) -> PurePosixPath:
+        """Where member `name` goes under `root` (refused if it could escape)."""
+        return _safe_relpath(self.label, name)
 
     def count_member(self) -> None:
         self.budget.members += 1
@@ -301,128 +268,3 @@ class _Output(Py7zIO):
         self.close()
 
 
-def _copy(src: BinaryIO, out: _Output) -> None:
-    with out:
-        while chunk := src.read(_CHUNK):
-            out.write(chunk)
-
-
-# --- readers, one per format ----------------------------------------------------------------
-
-
-class _ZipReader:
-    def __init__(self, path: Path) -> None:
-        self.zf = zipfile.ZipFile(path)
-
-    def members(self) -> Iterator[_Member]:
-        for info in self.zf.infolist():
-            encrypted = bool(info.flag_bits & 0x1)
-            yield _Member(info.filename, _zip_kind(info), info.file_size, encrypted)
-
-    def extract(self, writer: _Writer) -> None:
-        for info in self.zf.infolist():
-            if info.is_dir():
-                writer.directory(info.filename)
-                continue
-            out = writer.file(info.filename, info.file_size)
-            with self.zf.open(info) as src:
-                _copy(src, out)
-
-    def close(self) -> None:
-        self.zf.close()
-
-
-def _zip_kind(info: zipfile.ZipInfo) -> str:
-    """Unix zips keep the file type in the high 16 bits of external_attr."""
-    fmt = stat.S_IFMT(info.external_attr >> 16)
-    if fmt == stat.S_IFLNK:
-        return "symlink"
-    if fmt not in (0, stat.S_IFREG, stat.S_IFDIR):
-        return "special"
-    return "dir" if info.is_dir() else "file"
-
-
-class _TarReader:
-    def __init__(self, path: Path) -> None:
-        self.tf = tarfile.open(path, "r:*")  # noqa: SIM115 - closed by close()
-
-    def members(self) -> Iterator[_Member]:
-        for info in self.tf:  # lazily, so a member-count bomb is stopped early
-            yield _Member(info.name, _tar_kind(info), info.size if info.isreg() else 0)
-
-    def extract(self, writer: _Writer) -> None:
-        for info in self.tf.getmembers():
-            if info.isdir():
-                writer.directory(info.name)
-                continue
-            out = writer.file(info.name, info.size)
-            src = self.tf.extractfile(info)
-            assert src is not None  # regular file: checked in members()
-            with src:
-                _copy(src, out)
-
-    def close(self) -> None:
-        self.tf.close()
-
-
-def _tar_kind(info: tarfile.TarInfo) -> str:
-    if info.issym():
-        return "symlink"
-    if info.islnk():
-        return "hardlink"
-    if info.isdir():
-        return "dir"
-    return "file" if info.isreg() else "special"
-
-
-class _SevenZipReader:
-    def __init__(self, path: Path) -> None:
-        # A file object (not a path) makes py7zr decompress in this thread, so our
-        # exceptions from _Output.write propagate instead of dying in a worker.
-        self.fp = open(path, "rb")  # noqa: SIM115 - closed by close()
-        try:
-            self.z = py7zr.SevenZipFile(self.fp)
-        except BaseException:
-            self.fp.close()
-            raise
-
-    def members(self) -> Iterator[_Member]:
-        for f in self.z.files:
-            yield _Member(f.filename, _7z_kind(f), f.uncompressed or 0, _7z_encrypted(f))
-
-    def extract(self, writer: _Writer) -> None:
-        for f in self.z.files:
-            if f.is_directory:
-                writer.directory(f.filename)
-        sizes = {_safe_relpath(writer.label, f.filename): f.uncompressed or 0 for f in self.z.files}
-        self.z.extractall(path=writer.root, factory=_SevenZipFactory(writer, sizes))
-
-    def close(self) -> None:
-        self.z.close()
-        self.fp.close()
-
-
-class _SevenZipFactory(WriterFactory):
-    """py7zr hands us each member's output path under `root`; we give it a counting file."""
-
-    def __init__(self, writer: _Writer, sizes: dict[PurePosixPath, int]) -> None:
-        self.writer = writer
-        self.sizes = sizes
-
-    def create(self, filename: str) -> Py7zIO:
-        # py7zr joins relative roots onto the cwd, so compare absolute paths.
-        rel = PurePosixPath(Path(filename).relative_to(self.writer.root.absolute()))
-        return self.writer.file(rel.as_posix(), self.sizes.get(rel, 0))
-
-
-def _7z_kind(f: py7zr.py7zr.ArchiveFile) -> str:
-    if f.is_symlink or f.is_junction:
-        return "symlink"
-    if f.is_directory:
-        return "dir"
-    return "special" if f.is_socket else "file"
-
-
-def _7z_encrypted(f: py7zr.py7zr.ArchiveFile) -> bool:
-    folder = f.folder
-    return folder is not None and any(c.get("method") in _7Z_CRYPTO for c in folder.coders)

@@ -21,6 +21,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from curator.reasons import Reason
 
+# File names read as images wherever a source is a tree of files (the image itself is then checked by
+# decoding it, whatever its name says).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def is_image_name(name: str) -> bool:
+    return name.lower().endswith(IMAGE_SUFFIXES)
+
+
 DEFAULT_MAX_PIXELS = 50_000_000  # ~7000x7000: far above any face image, far below a bomb
 
 

@@ -11,6 +11,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curator.record.record import RecordError, unknown_keys
+
 DEFAULT_SHARD_BYTES = 500 * 1000**2  # the Hub's advice: shards of at most ~500 MB
 DEFAULT_GROUP_ROWS = 500  # image rows: keeps a row group a few tens of MB
 DEFAULT_GROUP_BYTES = 64 * 2**20
@@ -52,6 +54,10 @@ class ShardWriter:
 
     def write_rows(self, rows: list[dict[str, Any]]) -> None:
         if rows:
+            for row in rows:  # from_pylist would silently drop a key the schema lacks
+                problem = unknown_keys(row, self.schema)
+                if problem:
+                    raise RecordError(f"{row.get('id', 'row')}: {problem}")
             self.write_table(pa.Table.from_pylist(rows, schema=self.schema))
 
     def write_table(self, table: pa.Table | pa.RecordBatch) -> None:

@@ -14,6 +14,7 @@ import pyarrow as pa
 import yaml
 
 from curator.errors import SchemaError
+from curator.record.record import empty_record  # noqa: F401  (recipes build records from here)
 from curator.resources import schemas_dir  # the lookup order lives there
 
 _SCALARS = {"string", "bool", "int64", "float32", "float64"}
@@ -96,11 +97,6 @@ def config_features(config: str) -> datasets.Features:
     specs = config_specs()
     drop = set(specs[config]["drop"]) if config in specs else set()
     return datasets.Features({k: v for k, v in features().items() if k not in drop})
-
-
-def empty_record() -> dict[str, Any]:
-    """A record with every column present and null: recipes fill in what they have."""
-    return dict.fromkeys(record_spec()["columns"])
 
 
 def to_json_schema() -> dict[str, Any]:

@@ -24,8 +24,10 @@ from curator.io.parquet import iter_batches, shard_paths
 from curator.progress import track
 from curator.reasons import Reason
 from curator.resources import policy_path
+from curator.stages.augment_grid import before_after_grid
+from curator.stages.augment_policy import load_policy
 from curator.stages.augment_rows import Copies, Parent, augment_parent
-from curator.stages.augment_worker import Augmented, before_after_grid, load_policy
+from curator.stages.augment_worker import Augmented
 from curator.stages.run import StageRun
 
 GRID_ROWS = 8
@@ -74,7 +76,8 @@ def run_augment(split_dir: Path, out: Path, conf: Augment | None = None, *, metr
             table, row, parent = held.popleft()
             if result.error:
                 source = table.column("source")[row].as_py()
-                run.reject(id=parent.id, source=source, reason=Reason.CORRUPT_IMAGE, detail=result.error)
+                reason = result.reason or Reason.AUGMENT_FAILED
+                run.reject(id=parent.id, source=source, reason=reason, detail=result.error)
                 continue
             run.kept_extra += 1
             children += len(result.images)

@@ -12,7 +12,9 @@ import json
 from dataclasses import dataclass
 
 from curator.errors import CuratorError
-from curator.stages.augment_worker import Policy, augment_copies, record_seed
+from curator.reasons import Reason
+from curator.stages.augment_policy import Policy
+from curator.stages.augment_worker import UndecodableImage, augment_copies, record_seed
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Copies:
     infrared: list[bytes | None]
     transforms: list[str]  # canonical JSON of each copy's transform record
     error: str | None = None
+    reason: Reason | None = None  # why there are none: the parent does not decode, or augmenting it failed
 
 
 def augment_parent(parent: Parent, *, policy: Policy, copies: int, seed: int, quality: int) -> Copies:
@@ -39,7 +42,11 @@ def augment_parent(parent: Parent, *, policy: Policy, copies: int, seed: int, qu
     seeds = [record_seed(seed, parent.id, copy) for copy in range(copies)]
     try:
         results = augment_copies(parent.image, parent.infrared, policy, seeds=seeds, jpeg_quality=quality)
+    except UndecodableImage as exc:
+        return Copies([], [], [], str(exc), Reason.CORRUPT_IMAGE)
     except CuratorError as exc:
-        return Copies([], [], [], str(exc))
+        return Copies([], [], [], str(exc), Reason.AUGMENT_FAILED)
+    except Exception as exc:  # a transform failing on an odd image (e.g. 1-4 px) must not stop the stage
+        return Copies([], [], [], f"{type(exc).__name__}: {exc}", Reason.AUGMENT_FAILED)
     return Copies([r.image for r in results], [r.infrared for r in results],
                   [json.dumps(r.transform, sort_keys=True) for r in results])

@@ -11,7 +11,6 @@ bytes in any process and with any worker count; `replay` re-derives a recorded a
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import io
 import json
@@ -19,10 +18,8 @@ import os
 import random
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
-from pathlib import Path
 from typing import Any
 
 # Importing albumentations otherwise asks PyPI for a newer release (a network call of up to 2 s per
@@ -32,10 +29,10 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import albumentations as A
 import cv2
 import numpy as np
-import yaml
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from curator.errors import CuratorError, SchemaError
+from curator.stages.augment_policy import Policy, _jsonable
 
 IR_TARGET = "infrared"
 """Name of the additional albumentations target that carries the IR image through `geometric`."""
@@ -44,66 +41,11 @@ JPEG_SUBSAMPLING = "4:4:4"
 """Pinned so output bytes never depend on Pillow's quality-dependent default; 4:4:4 keeps colour edges
 sharp on the tiny (48 px) faces common in emotion datasets."""
 
-GRID_COLUMNS = ("visible before", "visible after", "IR before", "IR after")
-GRID_HEADER_PX = 16
-
 SEED_BITS = 32
 """Seeds fit in 32 bits: safe for numpy/torch legacy seeding and for JSON readers that use doubles."""
 
-_MAX_RECORDED_ARRAY = 16  # larger params (e.g. GridDistortion's full-size remap grids) are summarised
 _IR_TO_L = frozenset({"1", "LA", "La"})
 _IR_TO_RGB = frozenset({"P", "PA", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"})
-_GRID_BACKGROUND = (32, 32, 32)
-_GRID_TEXT = (230, 230, 230)
-_POLICY_HEADER = """\
-# emotion-curator augmentation policy: two serialized albumentations 2.0.8 pipelines.
-#
-# Each part below is a complete `A.to_dict` document, loadable by albumentations' own deserializer,
-# so the policy can also be applied on the fly in your own training code:
-#
-#   import yaml, albumentations as A
-#   doc = yaml.safe_load(open("pipelines/augment/default.yaml"))
-#   geometric = A.from_dict(doc["geometric"])      # spatial: visible AND IR in one call (same draw)
-#   photometric = A.from_dict(doc["photometric"])  # colour/intensity: visible image only
-#   out = geometric(image=visible, infrared=ir)    # "infrared" is declared in additional_targets
-#   visible, ir = photometric(image=out["image"])["image"], out["infrared"]
-#
-# (`A.load(path, data_format="yaml")` expects a file holding ONE pipeline, so use A.from_dict per part.)
-# Seeding: in 2.0.8, Compose(seed=s) gives every transform its own identically seeded generator, so
-# their p-coin flips coincide; seed with compose.set_random_state(np.random.default_rng(s),
-# random.Random(s)) instead, which shares one stream across the transforms.
-# geometric: HorizontalFlip; one Affine for rotation, zoom (uniform scale) and shear (a single
-# resampling blurs small faces less than three); mild GridDistortion. interpolation 1 =
-# cv2.INTER_LINEAR, border_mode 0 = cv2.BORDER_CONSTANT with fill 0 (black, in both images).
-# photometric: mild brightness/contrast, hue/saturation and gamma; never applied to IR.
-# emotion-curator (curator/stages/augment_worker.py) applies it with one seed per record and copy, reproducibly.
-"""
-
-
-@dataclass(frozen=True)
-class Policy:
-    """Two serialized albumentations pipelines (A.to_dict documents), validated on construction."""
-
-    geometric: dict[str, Any]
-    photometric: dict[str, Any]
-
-    def __post_init__(self) -> None:
-        # Normalise (tuples -> lists, enums -> values) so equal policies have equal fingerprints.
-        object.__setattr__(self, "geometric", _jsonable(self.geometric))
-        object.__setattr__(self, "photometric", _jsonable(self.photometric))
-        _check_part("geometric", self.geometric, A.DualTransform)
-        _check_part("photometric", self.photometric, A.ImageOnlyTransform)
-
-    @functools.cached_property
-    def fingerprint(self) -> str:
-        """sha256 of the canonical JSON of both parts; recorded with every augmentation."""
-        doc = {"geometric": self.geometric, "photometric": self.photometric}
-        return hashlib.sha256(_canonical_json(doc).encode()).hexdigest()
-
-    def __hash__(self) -> int:  # the generated one would fail on the dict fields
-        return hash(self.fingerprint)
-
-
 @dataclass
 class Augmented:
     """JPEG bytes of the augmented pair and the JSON-serialisable record needed to replay it."""
@@ -111,64 +53,6 @@ class Augmented:
     image: bytes
     infrared: bytes | None
     transform: dict[str, Any]
-
-
-# ---------------------------------------------------------------- policy I/O
-
-
-def load_policy(path: Path | str) -> Policy:
-    """Read a policy YAML with `geometric:` and `photometric:` parts."""
-    try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SchemaError(f"{path}: not valid YAML ({exc})") from exc
-    if not isinstance(doc, dict) or not {"geometric", "photometric"} <= doc.keys():
-        raise SchemaError(f"{path}: a policy needs top-level 'geometric' and 'photometric' parts")
-    return Policy(geometric=doc["geometric"], photometric=doc["photometric"])
-
-
-def policy_to_yaml(policy: Policy) -> str:
-    """The policy as YAML (with the explanatory header), in the format `load_policy` reads."""
-    body = yaml.safe_dump(
-        {"geometric": policy.geometric, "photometric": policy.photometric},
-        sort_keys=True,
-        default_flow_style=False,
-    )
-    return _POLICY_HEADER + "\n" + body
-
-
-def policy_from_composes(geometric: A.Compose, photometric: A.Compose) -> Policy:
-    """Build a Policy from live pipelines (e.g. to write a new policy file or in tests)."""
-    return Policy(geometric=A.to_dict(geometric), photometric=A.to_dict(photometric))
-
-
-def _check_part(name: str, part: dict[str, Any], leaf_kind: type) -> None:
-    compose = _compose_from_dict(name, part)
-    for leaf in _leaves(compose):
-        if not isinstance(leaf, leaf_kind):
-            # A spatial transform in `photometric` would misalign visible/IR; an image-only one in
-            # `geometric` would alter IR intensities.
-            raise SchemaError(
-                f"policy part {name!r}: {type(leaf).__name__} is not a {leaf_kind.__name__}",
-            )
-
-
-def _compose_from_dict(name: str, part: dict[str, Any]) -> A.Compose:
-    try:
-        compose = A.from_dict(copy.deepcopy(part))
-    except Exception as exc:  # albumentations raises KeyError/TypeError/ValidationError here
-        raise SchemaError(f"policy part {name!r} is not an albumentations pipeline: {exc}") from exc
-    if type(compose) is not A.Compose:
-        raise SchemaError(f"policy part {name!r} must be a Compose, got {type(compose).__name__}")
-    return compose
-
-
-def _leaves(transform: Any) -> Iterator[Any]:
-    if isinstance(transform, A.BaseCompose):
-        for child in transform.transforms:
-            yield from _leaves(child)
-    else:
-        yield transform
 
 
 # ---------------------------------------------------------------- seeds
@@ -350,12 +234,16 @@ def _check_quality(quality: int) -> None:
 # ---------------------------------------------------------------- image codecs
 
 
+class UndecodableImage(SchemaError):
+    """A parent image that does not decode (as opposed to a transform that fails on a good one)."""
+
+
 def _open(data: bytes, what: str) -> Image.Image:
     try:
         img = Image.open(io.BytesIO(data))
         img.load()
     except (UnidentifiedImageError, OSError) as exc:
-        raise SchemaError(f"{what} image could not be decoded: {exc}") from exc
+        raise UndecodableImage(f"{what} image could not be decoded: {exc}") from exc
     return img
 
 
@@ -395,74 +283,3 @@ def _encode_jpeg(pixels: np.ndarray, quality: int) -> bytes:
     return buf.getvalue()
 
 
-# ---------------------------------------------------------------- before/after grid
-
-
-def before_after_grid(
-    pairs: Sequence[tuple[bytes, bytes | None, Augmented]],
-    out_png: Path,
-    *,
-    thumb: int = 128,
-) -> Path:
-    """Write a PNG: one row per record; columns visible before/after, IR before/after (blank if none).
-
-    Size: width 4 * thumb, height GRID_HEADER_PX + len(pairs) * thumb.
-    """
-    if not pairs:
-        raise ValueError("before_after_grid needs at least one record")
-    if thumb < 8:
-        raise ValueError(f"thumb must be at least 8 px, got {thumb}")
-    width, height = len(GRID_COLUMNS) * thumb, GRID_HEADER_PX + len(pairs) * thumb
-    canvas = Image.new("RGB", (width, height), _GRID_BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
-    _draw_headers(draw, thumb)
-    for row, (before, ir_before, augmented) in enumerate(pairs):
-        cells = (before, augmented.image, ir_before, augmented.infrared)
-        for col, data in enumerate(cells):
-            origin = (col * thumb, GRID_HEADER_PX + row * thumb)
-            if data is not None:
-                _paste_thumb(canvas, data, origin, thumb)
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(out_png, format="PNG", compress_level=1)  # a report picture: fast beats 30% smaller
-    return out_png
-
-
-def _draw_headers(draw: ImageDraw.ImageDraw, thumb: int) -> None:
-    font = ImageFont.load_default()
-    for col, label in enumerate(GRID_COLUMNS):
-        draw.text((col * thumb + 3, 2), label, fill=_GRID_TEXT, font=font)
-
-
-def _paste_thumb(canvas: Image.Image, data: bytes, origin: tuple[int, int], thumb: int) -> None:
-    # A 1 px margin on each side leaves a visible gutter between cells.
-    img = ImageOps.contain(_open(data, "grid").convert("RGB"), (thumb - 2, thumb - 2))
-    x = origin[0] + (thumb - img.width) // 2
-    y = origin[1] + (thumb - img.height) // 2
-    canvas.paste(img, (x, y))
-
-
-# ---------------------------------------------------------------- JSON helpers
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types only: tuples -> lists, numpy -> Python, big arrays -> shape summary."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        if value.size <= _MAX_RECORDED_ARRAY:
-            return value.tolist()
-        return {"omitted_array": {"shape": list(value.shape), "dtype": str(value.dtype)}}
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Enum):
-        return _jsonable(value.value)
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value)
-
-
-def _canonical_json(doc: Any) -> str:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"))

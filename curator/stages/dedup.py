@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from curator.config import Dedup
 
 COLUMNS = ("image", "infrared")  # in name order: a record's fingerprints sort image first
 SMALL_BUCKET = 64  # buckets up to this size are compared all together, larger ones one by one
@@ -125,7 +128,7 @@ def find_clusters(prints: Fingerprints | Iterable[Fingerprint], max_distance: in
     a, b = fp.record[earlier].tolist(), fp.record[later].tolist()
     involved = np.unique(np.concatenate([fp.record[earlier], fp.record[later]]))
     name = dict(zip(involved.tolist(), fp.ids.take(pa.array(involved)).to_pylist(), strict=True))
-    root = _components(a, b)
+    root = components(a, b)
     clusters: dict[int, Cluster] = {}
     for r in sorted(involved.tolist(), key=name.__getitem__):
         clusters.setdefault(root[r], Cluster([])).record_ids.append(name[r])
@@ -136,8 +139,8 @@ def find_clusters(prints: Fingerprints | Iterable[Fingerprint], max_distance: in
     return sorted(clusters.values(), key=lambda c: c.record_ids[0])
 
 
-def _components(a: list[int], b: list[int]) -> dict[int, int]:
-    """Each node of the edges (a[k], b[k]) -> one representative of its connected component."""
+def components(a: list[int], b: list[int]) -> dict[int, int]:
+    """Each node of the edges (a[k], b[k]) -> the smallest node of its connected component (union-find)."""
     parent = {x: x for x in a + b}
 
     def find(x: int) -> int:
@@ -146,7 +149,8 @@ def _components(a: list[int], b: list[int]) -> dict[int, int]:
         return x
 
     for x, y in zip(a, b, strict=True):
-        parent[find(x)] = find(y)
+        rx, ry = find(x), find(y)
+        parent[max(rx, ry)] = min(rx, ry)  # the smallest node stays the root
     return {x: find(x) for x in parent}
 
 
@@ -225,3 +229,56 @@ def popcount(values: np.ndarray) -> np.ndarray:
 def _popcount_table(values: np.ndarray) -> np.ndarray:
     values = np.ascontiguousarray(values, np.uint64)
     return _BYTE_BITS[values.view(np.uint8)].reshape(*values.shape, 8).sum(axis=-1, dtype=np.uint8)
+
+
+# --------------------------------------------------------------------------- resolving clusters (split uses these)
+
+
+def rows_of(ids: pa.ChunkedArray, clusters: list[Cluster]) -> dict[str, int]:
+    """Row of every clustered record."""
+    clustered = pa.array([rid for c in clusters for rid in c.record_ids], pa.string())
+    rows = np.flatnonzero(np.asarray(pc.is_in(ids, value_set=clustered)))
+    return dict(zip(ids.take(pa.array(rows)).to_pylist(), rows.tolist(), strict=True))
+
+
+def merge_duplicate_groups(group: np.ndarray, n_groups: int, clusters: list[Cluster],
+                           row_of: dict[str, int]) -> np.ndarray:
+    """Per group code: the group it is merged into (the smallest of a cluster's groups), so a
+    duplicate cluster lands in one split. `group` is each record's group code."""
+    pairs = [(int(group[row_of[c.record_ids[0]]]), int(group[row_of[rid]]))
+             for c in clusters for rid in c.record_ids[1:]]
+    merged = np.arange(n_groups)
+    for node, root in components([a for a, _ in pairs], [b for _, b in pairs]).items():
+        merged[node] = root
+    return merged
+
+
+def within_split_drops(clusters: list[Cluster]) -> dict[str, str]:
+    """Every cluster member but the first (by id) -> the id it duplicates."""
+    return {rid: c.record_ids[0] for c in clusters for rid in c.record_ids[1:]}
+
+
+def leakage_report(clusters: list[Cluster], row_of: dict[str, int], split: np.ndarray, plain: np.ndarray,
+                   dedup: Dedup, split_names: tuple[str, ...]) -> dict[str, Any]:
+    """Every cluster with its ids, distances and final split; `moved` = it would have straddled
+    splits had duplicates not been merged into one group (`plain`: each record's split then)."""
+    entries = []
+    for c in clusters:
+        rows = [row_of[rid] for rid in c.record_ids]
+        entries.append({
+            "record_ids": c.record_ids,
+            "edges": c.edges,
+            "split": split_names[split[rows[0]]],
+            "moved": len(set(plain[rows].tolist())) > 1,
+            "kinds": sorted({e["kind"] for e in c.edges}),
+        })
+    summary = {
+        "clusters": len(entries),
+        "records_in_clusters": sum(len(e["record_ids"]) for e in entries),
+        "exact_clusters": sum("exact" in e["kinds"] for e in entries),
+        "near_clusters": sum(e["kinds"] == ["near"] for e in entries),
+        "moved_to_one_split": sum(e["moved"] for e in entries),
+        "max_distance": dedup.max_distance,
+        "dropped_within_split": sum(len(e["record_ids"]) - 1 for e in entries) if dedup.drop_within_split else 0,
+    }
+    return {"summary": summary, "clusters": entries}

@@ -18,6 +18,7 @@ from curator.config import Prepare
 from curator.executor import make_executor
 from curator.progress import track
 from curator.reasons import Reason
+from curator.record.record import RecordError, record_problem, strict
 from curator.record.schema import required_columns
 from curator.sources.recipe import PrepareFn, Reject
 from curator.stages.prepare_worker import IMAGE_COLUMNS, Checked, check_images
@@ -87,10 +88,17 @@ def run_prepare(
 
 
 def _missing_fields(record: dict[str, Any], required: list[str]) -> Reject | None:
+    """A record missing a required field, or one the schema cannot store (a recipe bug: raised at once
+    with CURATOR_STRICT_RECORDS, as tests run; in a run, a reject that names the field)."""
     missing = [c for c in required if record.get(c) in (None, "")]
     if missing:
         return Reject(record.get("id"), Reason.MISSING_FIELD, f"missing {', '.join(missing)}")
-    return None
+    problem = record_problem(record)
+    if problem is None:
+        return None
+    if strict():
+        raise RecordError(f"{record.get('id')}: {problem}")
+    return Reject(record.get("id"), Reason.INVALID_RECORD, problem)
 
 
 def _resolve(item: dict[str, Any] | Reject, checked: Checked | None, seen: set[str],

@@ -132,4 +132,4 @@ def _route(table: pa.Table, configs: list[ConfigOutput], split: str, include: li
     unpublished = table.filter(pc.invert(published))
     for rid, source in zip(unpublished.column("id").to_pylist(), unpublished.column("source").to_pylist(),
                            strict=True):  # only possible for a source with no config: a bug, but never silent
-        run.reject(id=rid, source=source, reason=Reason.EXCLUDED, detail="no published config takes this record")
+        run.reject(id=rid, source=source, reason=Reason.UNPUBLISHABLE, detail="no published config takes this record")

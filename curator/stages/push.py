@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curator.errors import CuratorError
+from curator.io.secrets import scrub
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -200,9 +201,9 @@ def _hub_errors(action: str, token: str) -> Iterator[None]:
     try:
         yield
     except CuratorError as exc:
-        raise CuratorError(_scrub(str(exc), token)) from None
+        raise CuratorError(scrub(str(exc), token)) from None
     except Exception as exc:
-        raise CuratorError(f"{action} failed: {_scrub(_one_line(exc), token)}") from None
+        raise CuratorError(f"{action} failed: {scrub(_one_line(exc), token)}") from None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -216,7 +217,3 @@ def _status(exc: BaseException) -> int | None:
     response: Any = getattr(exc, "response", None)
     return getattr(response, "status_code", None)
 
-
-def _scrub(text: str, token: str) -> str:
-    text = text.replace(token, "***") if token else text
-    return re.sub(r"(?i)(bearer\s+)\S+", r"\1***", text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +26,17 @@ from curator.io.atomic import atomic_write_json
 from curator.io.parquet import iter_batches, read_columns, shard_paths
 from curator.progress import track
 from curator.reasons import Reason
-from curator.record.schema import physio_fields
 from curator.record.taxonomy import taxonomy
-from curator.stages.dedup import Cluster, find_clusters, fingerprints_of
+from curator.stages.dedup import (
+    find_clusters,
+    fingerprints_of,
+    leakage_report,
+    merge_duplicate_groups,
+    rows_of,
+    within_split_drops,
+)
 from curator.stages.run import StageRun
+from curator.stages.standardize import METHOD, RunningStats, standardize_table
 
 SPLITS = ("train", "validation", "test")  # the Hugging Face split names
 
@@ -233,73 +240,6 @@ def _group_splits(records: Records, group: np.ndarray, positions: np.ndarray, ra
     return out
 
 
-class RunningStats:
-    """Streaming mean / standard deviation (Welford), one per physio feature."""
-
-    def __init__(self) -> None:
-        self.n: Counter = Counter()
-        self.mean: dict[str, float] = defaultdict(float)
-        self.m2: dict[str, float] = defaultdict(float)
-
-    def add(self, physio: dict[str, float | None] | None) -> None:
-        for name, value in (physio or {}).items():
-            if value is None:
-                continue
-            self.n[name] += 1
-            delta = value - self.mean[name]
-            self.mean[name] += delta / self.n[name]
-            self.m2[name] += delta * (value - self.mean[name])
-
-    def result(self) -> dict[str, dict[str, float]]:
-        out = {}
-        for name in physio_fields():
-            n = self.n[name]
-            if n:
-                std = math.sqrt(self.m2[name] / (n - 1)) if n > 1 else 0.0
-                out[name] = {"mean": self.mean[name], "std": std, "n": n}
-        return out
-
-
-def zscore(physio: dict[str, float | None] | None, stats: dict[str, dict[str, float]]) -> dict | None:
-    if physio is None:
-        return None
-    out: dict[str, float | None] = {}
-    for name, value in physio.items():
-        s = stats.get(name)
-        if value is None or s is None:
-            out[name] = None
-        else:  # a constant feature carries no information: centre it, do not divide by 0
-            out[name] = (value - s["mean"]) / s["std"] if s["std"] > 0 else 0.0
-    return out
-
-
-def _merge_duplicate_groups(records: Records, clusters: list[Cluster], row_of: dict[str, int]) -> np.ndarray:
-    """Per group: the group it is merged into (the smallest of a cluster's groups), so a duplicate
-    cluster lands in one split."""
-    root: dict[int, int] = {}
-
-    def find(k: int) -> int:
-        while root.get(k, k) != k:
-            k = root[k]
-        return k
-
-    for cluster in clusters:
-        keys = sorted({find(int(records.group[row_of[rid]])) for rid in cluster.record_ids})
-        for k in keys[1:]:
-            root[k] = keys[0]
-    merged = np.arange(len(records.group_ids))
-    for k in root:
-        merged[k] = find(k)
-    return merged
-
-
-def _rows_of(ids: pa.ChunkedArray, clusters: list[Cluster]) -> dict[str, int]:
-    """Row of every clustered record."""
-    clustered = pa.array([rid for c in clusters for rid in c.record_ids], pa.string())
-    rows = np.flatnonzero(np.asarray(pc.is_in(ids, value_set=clustered)))
-    return dict(zip(ids.take(pa.array(rows)).to_pylist(), rows.tolist(), strict=True))
-
-
 def run_split(inputs: Path, out: Path, conf: Split | None = None, dedup: Dedup | None = None, *,
               metrics_copy: Path | None = None) -> dict[str, Any]:
     conf, dedup = conf or Split(), dedup or Dedup()
@@ -308,12 +248,12 @@ def run_split(inputs: Path, out: Path, conf: Split | None = None, dedup: Dedup |
     records = _read_records(shards)
     hashes = (b.column("hashes") for b in iter_batches(shards, columns=["hashes"], batch_rows=32768))
     clusters = find_clusters(fingerprints_of(records.ids, hashes), dedup.max_distance)
-    row_of = _rows_of(records.ids, clusters)
-    merged = _merge_duplicate_groups(records, clusters, row_of)[records.group]
+    row_of = rows_of(records.ids, clusters)
+    merged = merge_duplicate_groups(records.group, len(records.group_ids), clusters, row_of)[records.group]
     positions = _group_positions(records, seed)
     split = _group_splits(records, merged, positions, ratios)[merged]  # per record: index into SPLITS
     _check_disjoint(records, split)
-    drop = _within_split_drops(clusters) if dedup.drop_within_split else {}
+    drop = within_split_drops(clusters) if dedup.drop_within_split else {}
     assigned = split.copy()  # -1: dropped as a duplicate
     assigned[[row_of[rid] for rid in drop]] = -1
 
@@ -329,10 +269,10 @@ def run_split(inputs: Path, out: Path, conf: Split | None = None, dedup: Dedup |
             run.count_input(batch.num_rows)
             _write_batch(batch, assigned[rows], standardization, writers, drop, run)
         atomic_write_json(run.dir / "standardization.json", {
-            "fitted_on": "train", "method": "z-score (x - mean) / std, std with n-1", "features": standardization,
+            "fitted_on": "train", "method": METHOD, "features": standardization,
         })
         plain = _group_splits(records, records.group, positions, ratios)
-        leakage = _leakage_report(clusters, row_of, split, plain[records.group], dedup)
+        leakage = leakage_report(clusters, row_of, split, plain[records.group], dedup, SPLITS)
         atomic_write_json(run.dir / "leakage.json", leakage)
         run.metrics.update(_split_metrics(records, split, ratios))
         run.metrics["duplicates"] = leakage["summary"]
@@ -350,43 +290,9 @@ def _aligned_batches(shards: list[Path], ids: pa.ChunkedArray, **kwargs: Any) ->
         yield batch, rows
 
 
-def _within_split_drops(clusters: list[Cluster]) -> dict[str, str]:
-    """Every cluster member but the first (by id) -> the id it duplicates."""
-    return {rid: c.record_ids[0] for c in clusters for rid in c.record_ids[1:]}
-
-
-def _leakage_report(clusters: list[Cluster], row_of: dict[str, int], split: np.ndarray, plain: np.ndarray,
-                    dedup: Dedup) -> dict[str, Any]:
-    """Every cluster with its ids, distances and final split; `moved` = it would have straddled
-    splits had duplicates not been merged into one group (`plain`: each record's split then)."""
-    entries = []
-    for c in clusters:
-        rows = [row_of[rid] for rid in c.record_ids]
-        entries.append({
-            "record_ids": c.record_ids,
-            "edges": c.edges,
-            "split": SPLITS[split[rows[0]]],
-            "moved": len(set(plain[rows].tolist())) > 1,
-            "kinds": sorted({e["kind"] for e in c.edges}),
-        })
-    summary = {
-        "clusters": len(entries),
-        "records_in_clusters": sum(len(e["record_ids"]) for e in entries),
-        "exact_clusters": sum("exact" in e["kinds"] for e in entries),
-        "near_clusters": sum(e["kinds"] == ["near"] for e in entries),
-        "moved_to_one_split": sum(e["moved"] for e in entries),
-        "max_distance": dedup.max_distance,
-        "dropped_within_split": sum(len(e["record_ids"]) - 1 for e in entries) if dedup.drop_within_split else 0,
-    }
-    return {"summary": summary, "clusters": entries}
-
-
 def _write_batch(batch: pa.RecordBatch, assigned: np.ndarray, stats: dict, writers: dict,
                  drop: dict[str, str], run: StageRun) -> None:
-    table = pa.Table.from_batches([batch])
-    physio_z = [zscore(p, stats) for p in table.column("physio").to_pylist()]
-    index = table.schema.get_field_index("physio_z")
-    table = table.set_column(index, "physio_z", pa.array(physio_z, type=table.schema.field("physio_z").type))
+    table = standardize_table(pa.Table.from_batches([batch]), stats)
     dropped = table.select(["id", "source"]).take(pa.array(np.flatnonzero(assigned < 0)))
     for rid, source in zip(dropped.column("id").to_pylist(), dropped.column("source").to_pylist(), strict=True):
         run.reject(id=rid, source=source, reason=Reason.DUPLICATE_CONTENT,

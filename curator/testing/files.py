@@ -12,7 +12,6 @@ server received, so tests can assert on request counts and Range headers:
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-_RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
+from curator.testing.ranges import Unsatisfiable, byte_range
+
 _CHUNK = 64 * 1024
 
 
@@ -116,17 +116,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _send_file(self, data: bytes, range_header: str | None, fault: Fault, body: bool) -> None:
-        start, end = 0, len(data)
-        match = _RANGE.match(range_header or "")
-        if match:
-            start = int(match.group(1))
-            end = min(int(match.group(2)) + 1, len(data)) if match.group(2) else len(data)
-            if start >= len(data):
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(data)}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
+        try:
+            wanted = byte_range(range_header, len(data))
+        except Unsatisfiable as exc:
+            self.send_response(416)
+            self.send_header("Content-Range", str(exc))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        start, end = wanted or (0, len(data))
+        if wanted:
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")
         else:

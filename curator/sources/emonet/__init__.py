@@ -29,6 +29,7 @@ from pydantic import Field
 
 from curator.config import Download, SourceParams
 from curator.errors import CuratorError, SchemaError
+from curator.io.secrets import first_line, scrub
 from curator.reasons import Reason
 from curator.record.schema import empty_record
 from curator.record.taxonomy import taxonomy
@@ -43,7 +44,6 @@ IMAGE_COLUMNS = ("image", "path")  # the HF Image struct {bytes, path} goes by e
 MAX_LITERAL_CHARS = 1_000_000  # a longer annotation cell is refused before it is parsed
 _BATCH_ROWS = 64  # images per Arrow batch: a few MB, whatever the shard size
 _SHA = re.compile(r"[0-9a-f]{40}")
-_HF_TOKEN = re.compile(r"hf_[A-Za-z0-9]{6,}")
 
 
 def source_info(name: str, title: str, size: str, repo: str, *, enabled_by_default: bool = False) -> SourceInfo:
@@ -174,12 +174,7 @@ _HINTS = {  # what to check for the client's commonest failures
 
 def one_line(exc: BaseException) -> str:
     """The exception's first line, with anything that looks like a Hub token masked."""
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    text = f"{type(exc).__name__}: {lines[0] if lines else 'no message'}"
-    token = os.environ.get("HF_TOKEN")
-    if token:
-        text = text.replace(token, "***")
-    return _HF_TOKEN.sub("hf_***", text)
+    return scrub(first_line(exc), os.environ.get("HF_TOKEN"))
 
 
 # --------------------------------------------------------------------------- Parquet layout

@@ -7,7 +7,6 @@ input -> same id; an exact duplicate row is a duplicate id).
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import csv
 import hashlib
@@ -23,6 +22,7 @@ from pydantic import Field
 
 from curator.config import Download, SourceParams
 from curator.errors import CuratorError, SchemaError
+from curator.io.secrets import basic_credentials, first_line, scrub
 from curator.reasons import Reason
 from curator.record.schema import empty_record, physio_features_of
 from curator.sources.recipe import Reject, SourceInfo
@@ -51,6 +51,15 @@ def feature_columns() -> list[str]:
 class Params(SourceParams):
     handle: str | None = Field(None, description='Kaggle "owner/slug[/versions/N]" of the dataset')
     file: str | None = Field(None, description="CSV file name inside it; null = the single *.csv found")
+
+
+def layout(raw: Path, conf: Params) -> str:
+    """One line for `curator inspect`: which CSV, and its header as found."""
+    path = find_csv(raw, conf)
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    return f"one CSV, {path.name}: {len(header)} columns ({', '.join(header[:4])}, ...)"
+
 
 def find_csv(raw: Path, conf: Params) -> Path:
     """The CSV named in params, else the single *.csv in `raw` (the real file name is unknown)."""
@@ -144,17 +153,12 @@ def download(conf: Params, fetch: Download, out: Path, from_: str | None = None)
 def _one_line(exc: BaseException, config: Path) -> str:
     """kagglehub's messages run over several lines (and may quote a request): keep the first
     line, with the Kaggle key masked in clear and as HTTP Basic credentials (base64 of user:key)."""
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    text = f"{type(exc).__name__}: {lines[0] if lines else 'no message'}"
     user, key = os.environ.get("KAGGLE_USERNAME") or "", os.environ.get("KAGGLE_KEY") or ""
     if not key and config.is_file():
         with contextlib.suppress(OSError, ValueError, AttributeError):
             creds = json.loads(config.read_text(encoding="utf-8"))
             user, key = str(creds.get("username") or ""), str(creds.get("key") or "")
-    if key:
-        for secret in (base64.b64encode(f"{user}:{key}".encode()).decode(), key):
-            text = text.replace(secret, "***")
-    return text
+    return scrub(first_line(exc), basic_credentials(user, key) if key else None, key)
 
 
 def _kagglehub_download(conf: Params, out: Path) -> Path:

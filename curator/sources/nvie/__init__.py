@@ -3,12 +3,14 @@
 USTC-NVIE is under a research licence and is not redistributable: fetching it needs
 `sources.nvie.accept_license: true`, else the user supplies a copy with --from DIR. Archives:
 `NVIE-<class>[N]-<Ir|Vis>` (zip, one 7z), a class's visible images split over numbered parts.
-File names carry the subject (`S007_fear_01`), which becomes the group. Pairing: thermal.py.
+How file names carry the subject is unknown: `sources.nvie.subject_pattern` (a regex whose group 1
+is the subject, searched in each visible stem) makes it the group (`nvie/subject:<id>`); without it,
+or where it finds nothing, the pair is the group (`nvie/pair:<class>/<stem>`) and prepare says how
+many. Layouts and pairing: curator/sources/thermal/.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,6 @@ SPEC = thermal.ThermalSource(
     base_url=thermal.BASE_URL,
     license=INFO.license,
     example_class="fear",
-    subject=re.compile(r"^(S\d+)(?:[-_ ]|$)", re.I),
 )
 
 
@@ -66,4 +67,9 @@ def download(conf: Params, fetch: Download, out: Path, from_: str | None = None)
 
 
 def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
-    return thermal.prepare(SPEC, raw)
+    return thermal.prepare(SPEC, raw, conf or Params())
+
+
+def layout(raw: Path, conf: Params | None = None) -> str:
+    """The layout found under `raw`, in one line (curator inspect)."""
+    return thermal.describe(SPEC, raw)

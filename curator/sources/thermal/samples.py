@@ -1,8 +1,12 @@
 """VIRI and NVIE: visible/thermal-IR image pairs packed in per-class zip and 7z archives.
 
 Each pair is the same seeded face in both modalities carrying one pair code, so tests can
-check that a recipe paired files by normalised name (the real archives vary case, suffix and
-extension) and never by list position: members are stored in a seeded, never-sorted order.
+check that a recipe paired files by normalised name and never by list position: members are
+stored in a seeded, never-sorted order. The archive names are the authors' (raw-data repository);
+what is inside them is UNVERIFIED (every archive is >= 4 MiB and absent from the snapshot we could
+read): the member folder `<Class>-<Ir|Vis>/`, the file names and their case/suffix/extension
+variations are this kit's choice, made to exercise the normalised-stem pairing. The authors'
+training layout, zipped as figshare's Dataset.zip, is built by samples_figshare.py.
 """
 
 from __future__ import annotations
@@ -44,11 +48,11 @@ def _draw_pair(expression: str, caption: str, code: int, face_seed: int, vis: tu
     return _Pair(vis=(*vis, jpeg(vis_img)), ir=(*ir, jpeg(ir_img)))
 
 
-def _pair_codes(seed: int, name: str, n: int) -> list[int]:
+def pair_codes(seed: int, name: str, n: int) -> list[int]:
     return rand(seed, f"{name}-codes").sample(range(1, 2**CODE_BITS), n)
 
 
-def _shuffled_members(members: list[tuple[str, bytes]], rnd: random.Random) -> list[tuple[str, bytes]]:
+def shuffled_members(members: list[tuple[str, bytes]], rnd: random.Random) -> list[tuple[str, bytes]]:
     """Seeded order that is never the sorted one, so list order can't be relied on."""
     order = sorted(members)
     shuffled = order[:]
@@ -69,7 +73,7 @@ def _write_archives(folder: Path, pairs: list[_Pair], rnd: random.Random,
                 members[key].append((f"{key}/{name}", data))
     paths = []
     for key, filename in sorted(archives.items()):
-        path, content = folder / filename, _shuffled_members(members[key], rnd)
+        path, content = folder / filename, shuffled_members(members[key], rnd)
         write_bytes(path, sevenzip_bytes(content) if filename.endswith(".7z")
                     else zip_bytes([(f"{key}/", b""), *content]))
         paths.append(path)
@@ -78,7 +82,7 @@ def _write_archives(folder: Path, pairs: list[_Pair], rnd: random.Random,
 
 # --------------------------------------------------------------------------- VIRI
 
-_VIRI_CLASSES = {"Angry": "anger", "Happy": "happiness", "Neutral": "neutral", "Sad": "sadness",
+VIRI_CLASSES = {"Angry": "anger", "Happy": "happiness", "Neutral": "neutral", "Sad": "sadness",
                  "Surprise": "surprise"}
 _PAIRS_PER_CLASS = 6
 
@@ -91,13 +95,13 @@ def _viri_names(number: int, rnd: random.Random) -> tuple[str, str]:
 
 def _viri_pair(cls: str, number: int, code: int, seed: int, rnd: random.Random) -> _Pair:
     vis_name, ir_name = _viri_names(number, rnd)
-    return _draw_pair(_VIRI_CLASSES[cls], cls, code, seed_int(seed, f"viri:{number}"),
+    return _draw_pair(VIRI_CLASSES[cls], cls, code, seed_int(seed, f"viri:{number}"),
                       vis=(f"{cls}-Vis", vis_name), ir=(f"{cls}-Ir", ir_name))
 
 
 def _viri_dirty(seed: int, codes: list[int]) -> list[_Pair]:
     rnd = rand(seed, "viri-dirty")
-    n = len(_VIRI_CLASSES) * _PAIRS_PER_CLASS
+    n = len(VIRI_CLASSES) * _PAIRS_PER_CLASS
     lonely = _viri_pair("Happy", n + 1, codes[0], seed, rnd)
     truncated = _viri_pair("Sad", n + 2, codes[1], seed, rnd)
     assert truncated.vis is not None
@@ -106,10 +110,10 @@ def _viri_dirty(seed: int, codes: list[int]) -> list[_Pair]:
 
 
 def build_viri(out: Path, seed: int, dirty: bool) -> Built:
-    rnd, n = rand(seed, "viri"), len(_VIRI_CLASSES) * _PAIRS_PER_CLASS
-    codes = _pair_codes(seed, "viri", n + 2)
+    rnd, n = rand(seed, "viri"), len(VIRI_CLASSES) * _PAIRS_PER_CLASS
+    codes = pair_codes(seed, "viri", n + 2)
     pairs = [_viri_pair(cls, k * _PAIRS_PER_CLASS + j + 1, codes[k * _PAIRS_PER_CLASS + j], seed, rnd)
-             for k, cls in enumerate(_VIRI_CLASSES) for j in range(_PAIRS_PER_CLASS)]
+             for k, cls in enumerate(VIRI_CLASSES) for j in range(_PAIRS_PER_CLASS)]
     j = rnd.randrange(n)  # exactly one '.jpeg': the real archives mix extensions
     assert pairs[j].vis is not None
     pairs[j] = pairs[j].replace_vis(name=pairs[j].vis[1].rsplit(".", 1)[0] + ".jpeg")
@@ -117,7 +121,7 @@ def build_viri(out: Path, seed: int, dirty: bool) -> Built:
     if dirty:
         pairs += _viri_dirty(seed, codes[n:])
         built.add_bad(prepare=[Reason.UNPAIRED, Reason.TRUNCATED_IMAGE])
-    archives = {f"{c}-{m}": f"VIRI-{c}-{m}.zip" for c in _VIRI_CLASSES for m in ("Ir", "Vis")}
+    archives = {f"{c}-{m}": f"VIRI-{c}-{m}.zip" for c in VIRI_CLASSES for m in ("Ir", "Vis")}
     built.files = _write_archives(out / "viri", pairs, rand(seed, "viri-order"), archives)
     return built
 
@@ -135,6 +139,8 @@ _NVIE_SUBJECTS_PER_CLASS = 3
 
 def _nvie_pair(cls: str, subject: int, take: int, part: int, code: int, seed: int,
                rnd: random.Random) -> _Pair:
+    # `S<nnn>_<class>_<take>` is UNVERIFIED (SOURCES.md §5: NVIE naming unknown, `S\d+` a guess):
+    # it lets tests run sources.nvie.subject_pattern both on and off.
     stem = f"S{subject:03d}_{cls}_{take:02d}"
     ir_name = f"{stem}_ir.JPG" if rnd.random() < 0.4 else f"{stem}.JPG"
     vis_key = f"{cls}{part}-Vis" if cls in _NVIE_SPLIT else f"{cls}-Vis"
@@ -156,7 +162,7 @@ def _nvie_pairs(seed: int, codes: list[int]) -> list[_Pair]:
 
 def build_nvie(out: Path, seed: int, dirty: bool) -> Built:
     n = len(_NVIE_CLASSES) * _PAIRS_PER_CLASS
-    codes = _pair_codes(seed, "nvie", n + 1)
+    codes = pair_codes(seed, "nvie", n + 1)
     pairs = _nvie_pairs(seed, codes)
     built = Built(files=[], items=len(pairs))
     if dirty:

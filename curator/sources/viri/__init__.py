@@ -1,8 +1,12 @@
 """VIRI: 566 visible/infrared face pairs in five posed classes (Naseem et al., PeerJ CS 2025).
 
 The authors' raw-data repository holds one zip per class and modality,
-`VIRI-{Angry,Happy,Neutral,Sad,Surprise}-{Ir,Vis}.zip`; their figshare `Dataset.zip` (training
-layout `{Visible,IR}/{train,val,test}/<Class>/`) is read too. Pairing and layouts: thermal.py.
+`VIRI-{Angry,Happy,Neutral,Sad,Surprise}-{Ir,Vis}.zip` (the default download). Their training
+layout, as their deleted Code.zip reads it (`tran_val_test/{Visible,IR}/{train,val,test}/<Class>/`,
+presumably what figshare's `Dataset.zip` holds: `--from URL`), is read too, its split kept in
+`official_split`; their augmented copies (`{Vis,IR}/train_aug_images/`) and the MSX view are
+excluded with their own reason codes. VIRI file names carry no subject id: each pair is its own
+group (`viri/pair:<Class>/<stem>`). Layouts and pairing: curator/sources/thermal/.
 """
 
 from __future__ import annotations
@@ -41,8 +45,6 @@ SPEC = thermal.ThermalSource(
 )
 
 
-
-
 class Params(thermal.ArchiveParams):
     allow_public_push: bool = Field(False, description="VIRI's licence is 'as published on figshare': push publicly "
                                     "only if you checked it")
@@ -54,4 +56,9 @@ def download(conf: Params, fetch: Download, out: Path, from_: str | None = None)
 
 
 def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
-    return thermal.prepare(SPEC, raw)
+    return thermal.prepare(SPEC, raw, conf or Params())
+
+
+def layout(raw: Path, conf: Params | None = None) -> str:
+    """The layout found under `raw`, in one line (curator inspect)."""
+    return thermal.describe(SPEC, raw)

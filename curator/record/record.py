@@ -1,0 +1,119 @@
+"""The unified record as code builds it: a dict that refuses keys and values the schema does not have.
+
+`pa.Table.from_pylist(rows, schema=...)` silently drops a key the schema lacks, so a typo such as
+`label_orignal=` would publish a null. Two guards stop that:
+- `Record` (what `empty_record()` returns) raises at once on an unknown key when records are
+  strict (tests set CURATOR_STRICT_RECORDS=1), naming the closest column;
+- `record_problem()` checks a finished record (unknown keys at any depth, values Arrow cannot
+  store in the column's type); the prepare stage turns a problem into an `invalid_record` reject
+  in a run, and raises in strict mode. Shard writers refuse unknown top-level keys always.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from functools import cache
+from typing import Any
+
+import pyarrow as pa
+
+from curator.errors import CuratorError
+
+STRICT_ENV = "CURATOR_STRICT_RECORDS"
+
+
+class RecordError(CuratorError):
+    """A record that does not fit the schema: a bug in the code that built it."""
+
+
+def strict() -> bool:
+    return os.environ.get(STRICT_ENV, "") not in ("", "0")
+
+
+@cache
+def _schema() -> pa.Schema:
+    from curator.record.schema import arrow_schema
+
+    return arrow_schema()
+
+
+def _unknown(key: object, known: list[str], prefix: str = "") -> str:
+    close = difflib.get_close_matches(str(key), known, n=1)
+    return f"unknown field {prefix}{key}" + (f" (did you mean {prefix}{close[0]}?)" if close else "")
+
+
+class Record(dict):
+    """A record under construction: every schema column present (null until filled)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(dict.fromkeys(_schema().names))
+        self.update(*args, **kwargs)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if strict() and key not in self:
+            raise RecordError(_unknown(key, list(self)))
+        super().__setitem__(key, value)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # dict.update bypasses __setitem__
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+
+def empty_record(**fields: Any) -> Record:
+    """A record with every column present and null: recipes fill in what they have."""
+    return Record(**fields)
+
+
+def unknown_keys(row: dict[str, Any], schema: pa.Schema | None = None) -> str | None:
+    """The first top-level key of `row` the schema lacks, described; None when all are known."""
+    names = (schema or _schema()).names
+    extra = [k for k in row if k not in names]
+    return _unknown(extra[0], names) if extra else None
+
+
+def record_problem(row: dict[str, Any]) -> str | None:
+    """What keeps `row` from being stored as it is: an unknown key (at any depth) or a value of the
+    wrong type for its column; None when it fits."""
+    schema = _schema()
+    problem = unknown_keys(row, schema)
+    if problem:
+        return problem
+    for field in schema:
+        value = row.get(field.name)
+        if value is None:
+            continue
+        nested = _nested_unknown(value, field.type, field.name)
+        if nested:
+            return nested
+        try:
+            pa.array([value], type=field.type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
+            return f"{field.name}: {type(value).__name__} value does not fit {field.type} ({str(exc).splitlines()[0]})"
+    return None
+
+
+def _nested_unknown(value: Any, kind: pa.DataType, where: str) -> str | None:
+    """Struct keys Arrow would silently drop, inside structs and lists of structs."""
+    if pa.types.is_struct(kind) and isinstance(value, dict):
+        names = [kind.field(i).name for i in range(kind.num_fields)]
+        extra = [k for k in value if k not in names]
+        if extra:
+            return _unknown(extra[0], names, prefix=f"{where}.")
+        for i in range(kind.num_fields):
+            sub = kind.field(i)
+            found = _nested_unknown(value.get(sub.name), sub.type, f"{where}.{sub.name}")
+            if found:
+                return found
+    if (pa.types.is_list(kind) or pa.types.is_fixed_size_list(kind) or pa.types.is_large_list(kind)) \
+            and isinstance(value, list):
+        for item in value:
+            found = _nested_unknown(item, kind.value_type, f"{where}[]")
+            if found:
+                return found
+    return None

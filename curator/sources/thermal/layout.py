@@ -1,0 +1,297 @@
+"""Where each VIRI/NVIE image file belongs: class, modality, official split, or an exclusion.
+
+Placed per file, from the folders above it (an archive counts as a folder named after it):
+
+  (a) one archive/folder per class and modality, `<DS>-<Class>[N]-<Ir|Vis>` (the authors' raw-data
+      repository; a class may be split over numbered parts: disgust1, disgust2);
+  (b) the authors' training layout `[tran_val_test/]{Visible,IR}/[{train,val,test}/]<Class>/`
+      (their Code.zip reads `tran_val_test/{Visible,IR}/{train,val,test}/<Class>/` with
+      ImageFolder); the split folder becomes the record's `official_split`;
+  (c) the authors' augmented copies `{Vis,IR,MSX}/train_aug_images/<Class>/` (their notebooks write
+      there `<stem>.JPG`, a re-saved original, and `<stem>_<transform>_<k>.JPG`): excluded;
+  (d) a third view `MSX` (`tran_val_test/MSX/<split>/<Class>/`, `<DS>-<Class>-MSX`): excluded.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from curator.errors import SchemaError
+from curator.io.archive_formats import archive_format, archive_suffix
+from curator.io.images import is_image_name
+from curator.reasons import Reason
+
+log = logging.getLogger(__name__)
+
+DATASETS = ("viri", "nvie")  # dataset tokens that may prefix folders/archives of a mixed download
+# Split folder -> the authors' own name for it (their folders are train/val/test).
+SPLITS = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
+          "test": "test", "testing": "test"}
+AUG_FOLDER = "train_aug_images"  # the authors' notebooks write their augmented copies here
+# MSX is FLIR's "multi-spectral dynamic imaging": visible-light edges drawn into the thermal image,
+# so a blend of the two views a record already holds, for which it has no column.
+_MODALITY = {"ir": "ir", "infrared": "ir", "thermal": "ir", "vis": "visible", "visible": "visible",
+             "rgb": "visible", "msx": "msx"}
+KEPT_MODALITIES = ("visible", "ir")
+_MOD_WORDS = "|".join(_MODALITY)
+# Layout (a): "VIRI-Angry-Ir", "NVIE-disgust2-Vis", "happy1-Vis" (members repeat the archive name)
+_CLASS_MODALITY = re.compile(
+    rf"^(?:(?:{'|'.join(DATASETS)})[-_ ]+)?(?P<label>[a-z][a-z ]*?)(?P<part>\d*)[-_ ]+(?P<mod>{_MOD_WORDS})$", re.I
+)
+_DATASET = re.compile(rf"^({'|'.join(DATASETS)})(?![a-z])", re.I)
+_AFFIX = re.compile(rf"^(?:{_MOD_WORDS})[-_ ]+|[-_ ]+(?:{_MOD_WORDS})$", re.I)
+# The authors' augmented-copy names: f"{img_name}_{name}_{k+1}.JPG", k in 0..4 (vis-code.ipynb cell 4)
+AUG_NAME = re.compile(r"^(?P<base>.+)_(?P<transform>rotation|zoom|distortion|shear|hflip)_(?P<k>[1-5])$", re.I)
+_JUNK = frozenset({"__macosx", "thumbs.db", "desktop.ini"})
+_DOWNLOAD_BOOKKEEPING = (".completed", ".part", ".lock")
+LAYOUTS = ("archives/folders named {ds}-<Class>[N]-<Ir|Vis> (e.g. {ds}-{example}-Ir.zip), or the training "
+           "layout [tran_val_test/]{{Visible,IR}}/{{train,val,test}}/<Class>/ (with {{Vis,IR,MSX}}/train_aug_images/ "
+           "and MSX/ folders excluded)")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a file belongs. label/modality are None only where an excluded file does not say."""
+
+    label: str | None  # class as the source spells it
+    modality: str | None  # "visible", "ir" or "msx"
+    layout: str  # "archives" (a) or "training" (b-d)
+    split: str | None = None  # the authors' split: train / val / test
+    augmented: bool = False  # under train_aug_images (c)
+
+    @property
+    def exclusion(self) -> Reason | None:
+        """Why the file is deliberately not a record, or None when it is an original of a kept view."""
+        if self.augmented:
+            return Reason.SOURCE_AUGMENTED_COPY
+        return None if self.modality in KEPT_MODALITIES else Reason.UNSUPPORTED_MODALITY
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    file: Path  # readable copy (raw folder or scratch extraction)
+    where: str  # as the source names it: "VIRI-Angry-Ir.zip/Angry-Ir/IMG_0001_IR.JPG"
+    placement: Placement
+
+    @property
+    def key(self) -> str:
+        return pair_key(self.file.name)
+
+
+# --- names ----------------------------------------------------------------------------------
+
+
+def pair_stem(name: str) -> str:
+    """File stem without extension and modality affix (`IMG_0001_IR.JPG` -> `IMG_0001`), case kept."""
+    stem = PurePosixPath(name).stem
+    return _AFFIX.sub("", stem) or stem
+
+
+def pair_key(name: str) -> str:
+    """The key visible and IR files are paired by: the stem without affix, case-folded."""
+    return pair_stem(name).casefold()
+
+
+def archive_stem(name: str) -> str | None:
+    """`VIRI-Angry-Ir.zip` -> `VIRI-Angry-Ir`; None when `name` is not an archive."""
+    suffix = archive_suffix(name)
+    return name[: -len(suffix)] if suffix else None
+
+
+def is_archive(path: Path) -> bool:
+    """By name, else by magic: a download URL may not end in the file's name (figshare's don't)."""
+    if archive_stem(path.name):
+        return True
+    return archive_format(path) in ("zip", "7z")
+
+
+is_image = is_image_name
+
+
+def _is_junk(parts: Iterable[str]) -> bool:
+    """macOS resource forks, hidden files and OS droppings: never data."""
+    return any(p.startswith(".") or p.lower() in _JUNK for p in parts)
+
+
+# --- placing one file -----------------------------------------------------------------------
+
+
+def dataset_of(folders: tuple[str, ...]) -> str | None:
+    """The dataset the innermost dataset-named folder names (`VIRI-Angry-Ir` -> viri), if any."""
+    for folder in reversed(folders):
+        match = _DATASET.match(folder)
+        if match:
+            return match.group(1).lower()
+    return None
+
+
+def _class_modality(folder: str) -> tuple[str, str] | None:
+    match = _CLASS_MODALITY.match(folder)
+    if not match:
+        return None
+    label = match.group("label").strip()
+    if label.lower() in {*DATASETS, *_MODALITY, *SPLITS}:  # "VIRI-IR", "train-vis": not a class
+        return None
+    return label, _MODALITY[match.group("mod").lower()]
+
+
+def _per_class_archives(folders: tuple[str, ...], where: str) -> Placement | None:
+    """Layout (a). The archive and its top folder both name the class: they must agree."""
+    found = [cm for cm in map(_class_modality, folders) if cm]
+    if not found:
+        return None
+    if len({(label.casefold(), mod) for label, mod in found}) > 1:
+        names = ", ".join(f"{label}/{mod}" for label, mod in found)
+        raise SchemaError(f"{where}: its folders name different classes or modalities ({names})")
+    label, modality = found[0]
+    return Placement(label, modality, "archives")
+
+
+def _augmented_copy(folders: tuple[str, ...]) -> Placement | None:
+    """Layout (c): anything under a train_aug_images folder, whatever its name says."""
+    lowered = [f.lower() for f in folders]
+    if AUG_FOLDER not in lowered:
+        return None
+    i = len(lowered) - 1 - lowered[::-1].index(AUG_FOLDER)
+    modality = _MODALITY.get(lowered[i - 1]) if i > 0 else None
+    rest = folders[i + 1 :]
+    return Placement(rest[0] if len(rest) == 1 else None, modality, "training", augmented=True)
+
+
+def _training_layout(folders: tuple[str, ...]) -> Placement | None:
+    """Layout (b)/(d): the innermost modality folder, then an optional split folder, then the class."""
+    for i in range(len(folders) - 1, -1, -1):
+        modality = _MODALITY.get(folders[i].lower())
+        if modality:
+            rest = folders[i + 1 :]
+            if len(rest) == 1:
+                return Placement(rest[0], modality, "training")
+            if len(rest) == 2 and rest[0].lower() in SPLITS:
+                return Placement(rest[1], modality, "training", split=SPLITS[rest[0].lower()])
+            return None
+    return None
+
+
+def place(folders: tuple[str, ...], where: str) -> Placement | None:
+    """Class, modality, split and layout of a file from the folders above it; None if unplaceable."""
+    return _augmented_copy(folders) or _per_class_archives(folders, where) or _training_layout(folders)
+
+
+# --- finding the files ----------------------------------------------------------------------
+
+
+def _candidates(raw: Path, extracted: dict[Path, list[Path]], loose: list[Path]) -> Iterator[tuple[Path, str]]:
+    """Every file with its path as the source names it (archive name + member path)."""
+    for archive, files in extracted.items():
+        for f in files:
+            yield f, f"{_relative(raw, archive)}/{_member_path(archive, f)}"
+    for f in loose:
+        yield f, _relative(raw, f)
+
+
+def _relative(raw: Path, f: Path) -> str:
+    return f.relative_to(raw).as_posix() if raw.is_dir() else f.name
+
+
+def _member_path(archive: Path, extracted: Path) -> str:
+    """The member's path inside its archive: below the scratch folder fetch.unpacked names
+    after the archive (the outermost such folder, in case a member folder repeats the name)."""
+    name = archive.name.replace(".", "_")
+    root = next(p for p in reversed(extracted.parents) if p.name == name)
+    return extracted.relative_to(root).as_posix()
+
+
+def _folders(where: str) -> tuple[str, ...]:
+    """Folders above a file, an archive standing for a folder named after it."""
+    parts = PurePosixPath(where).parts[:-1]
+    return tuple(archive_stem(p) or p for p in parts)
+
+
+def scan(name: str, raw: Path) -> tuple[list[Path], list[Path]]:
+    """Archives and loose image files under `raw` (a folder or a single file)."""
+    files = [raw] if raw.is_file() else sorted(p for p in raw.rglob("*") if p.is_file())
+    archives, images, other = [], [], Counter()
+    for f in files:
+        rel = f.relative_to(raw).parts if raw.is_dir() else (f.name,)
+        if _is_junk(rel) or f.name.endswith(_DOWNLOAD_BOOKKEEPING):
+            continue
+        if is_image(f.name):
+            images.append(f)
+        elif is_archive(f):
+            archives.append(f)
+        else:
+            other[f.suffix.lower() or f.name] += 1
+    _warn_skipped(name, "file(s) that are neither images nor archives", other)
+    twice = sorted(n for n, k in Counter(a.name for a in archives).items() if k > 1)
+    if twice:  # fetch.unpacked extracts by archive name: two archives of one name would collide
+        raise SchemaError(f"{name}: several archives named {', '.join(twice)}; keep one copy of each")
+    return archives, images
+
+
+def _warn_skipped(name: str, what: str, counts: Counter[str]) -> None:
+    if counts:
+        log.warning("%s: skipped %d %s: %s", name, sum(counts.values()), what, dict(sorted(counts.items())))
+
+
+def find_images(name: str, expected: str, raw: Path, extracted: dict[Path, list[Path]],
+                loose: list[Path]) -> list[ImageFile]:
+    """Every image file of source `name`, placed; SchemaError on anything that cannot be placed."""
+    found, unplaced, skipped, other = [], [], Counter(), Counter()
+    for file, where in _candidates(raw, extracted, loose):
+        if _is_junk(PurePosixPath(where).parts):
+            continue
+        if not is_image(where):
+            other[PurePosixPath(where).suffix.lower() or file.name] += 1
+            continue
+        folders = _folders(where)
+        dataset = dataset_of(folders)
+        if dataset and dataset != name:  # the other study's data in a shared download
+            skipped[dataset] += 1
+            continue
+        placement = place(folders, where)
+        if placement is None:
+            unplaced.append(where)
+        else:
+            found.append(ImageFile(file, where, placement))
+    _warn_skipped(name, "image(s) of another dataset", skipped)
+    _warn_skipped(name, "archive member(s) that are not images", other)
+    _check_found(name, expected, raw, found, unplaced)
+    return found
+
+
+def _check_found(name: str, expected: str, raw: Path, found: list[ImageFile], unplaced: list[str]) -> None:
+    if unplaced:
+        shown = ", ".join(unplaced[:3]) + (f" (+{len(unplaced) - 3} more)" if len(unplaced) > 3 else "")
+        raise SchemaError(f"{name}: cannot place {len(unplaced)} image(s) in {raw}: {shown}; expected {expected}")
+    originals = [f for f in found if f.placement.exclusion is None]
+    if not originals:
+        what = (f"only {len(found)} excluded image(s) (augmented copies or MSX)" if found
+                else "no .jpg/.jpeg/.png images")
+        raise SchemaError(f"{name}: {what} in {raw}, no visible or IR original; expected {expected}")
+    layouts = {f.placement.layout for f in found}
+    if len(layouts) > 1:  # the same images twice would make every pair ambiguous: say so once
+        raise SchemaError(f"{name}: {raw} mixes per-class archives and the training layout; keep one of them")
+
+
+def describe(name: str, raw: Path, files: list[ImageFile]) -> str:
+    """One line: the layout found, with its classes, splits, images per view and exclusions."""
+    originals = [f for f in files if f.placement.exclusion is None]
+    layout = originals[0].placement.layout
+    head = ("per-class archives/folders <DS>-<Class>[N]-<Ir|Vis>" if layout == "archives"
+            else "training layout [tran_val_test/]{Visible,IR}/[{train,val,test}/]<Class>/")
+    classes = sorted({f.placement.label for f in originals if f.placement.label}, key=str.casefold)
+    views = Counter(f.placement.modality for f in originals)
+    splits = [s for s in ("train", "val", "test") if any(f.placement.split == s for f in originals)]
+    excluded = Counter(str(f.placement.exclusion) for f in files if f.placement.exclusion)
+    parts = [f"{name}: {head} in {raw}", f"{len(classes)} class(es) ({', '.join(classes)})",
+             f"{views['visible']} visible + {views['ir']} IR image(s)"]
+    if splits:
+        parts.append(f"official splits {'/'.join(splits)}")
+    if excluded:
+        parts.append("excluded " + ", ".join(f"{n} {reason}" for reason, n in sorted(excluded.items())))
+    return "; ".join(parts)

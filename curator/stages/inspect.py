@@ -1,0 +1,106 @@
+"""inspect: what a recipe makes of a real download, before anything is written.
+
+For a user holding a source's files: the layout the recipe detected, counts per original label,
+the groups it can form (a subject, or only a pair / an image), the first problems, and the params
+to set when the recipe needs them. It runs the recipe's own prepare() and writes nothing; images
+are not decoded (prepare does that), so it is quick on a large download.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from curator.errors import CuratorError
+from curator.record.taxonomy import LabelMap, label_map
+from curator.sources.recipe import Reject
+
+MAX_PROBLEMS = 10
+MAX_LABELS = 20
+
+
+@dataclass
+class Inspection:
+    source: str
+    layout: str
+    items: int = 0
+    records: int = 0
+    labels: Counter = field(default_factory=Counter)
+    groups: Counter = field(default_factory=Counter)  # group id -> records
+    group_kinds: Counter = field(default_factory=Counter)  # "subject", "pair", "image"... -> groups
+    official_splits: Counter = field(default_factory=Counter)
+    rejects: Counter = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.source}: {self.layout}",
+               f"items: {self.items} ({self.records} records, {sum(self.rejects.values())} rejected or excluded)"]
+        if self.labels:
+            shown = self.labels.most_common(MAX_LABELS)
+            more = f", and {len(self.labels) - MAX_LABELS} more" if len(self.labels) > MAX_LABELS else ""
+            out.append("classes: " + ", ".join(f"{label} {n}" for label, n in shown) + more)
+        if self.groups:
+            sizes = sorted(self.groups.values())
+            kinds = ", ".join(f"{kind} {n}" for kind, n in self.group_kinds.most_common())
+            out.append(f"groups: {len(self.groups)} ({kinds}); records per group {sizes[0]}-{sizes[-1]}")
+        if self.official_splits:
+            out.append("official split: " + ", ".join(f"{s} {n}" for s, n in sorted(self.official_splits.items())))
+        if self.rejects:
+            out.append("rejects: " + ", ".join(f"{reason} {n}" for reason, n in self.rejects.most_common()))
+        out += [f"problem: {p}" for p in self.problems]
+        return out
+
+
+def group_kind(group_id: str, record_id: str) -> str:
+    """What a record's group is: its own record (no better group was found), or the part of the id
+    after the source prefix up to ':' when the recipe labels it (`nvie/pair:...`, `emer/p3`)."""
+    if group_id == record_id:
+        return "record only"
+    tail = group_id.split("/", 1)[-1]
+    return tail.split(":", 1)[0] if ":" in tail else "group"
+
+
+def _class_of(labels: LabelMap, text: str | None) -> str:
+    """The label as the source's map knows it (spelling and spacing folded), or flagged as unknown."""
+    if text is None:
+        return "(no label)"
+    resolved = labels.resolve(text)
+    return resolved.canonical if resolved else f"{text.strip()} (not in schemas/maps/{labels.source}.yaml)"
+
+
+def inspect_source(name: str, recipe: ModuleType, raw: Path, conf: Any) -> Inspection:
+    """Run `recipe.prepare` over `raw` and tally what it yields; nothing is written."""
+    raw = Path(raw)
+    if not raw.exists():
+        raise CuratorError(f"{raw} does not exist")
+    layout = recipe.layout(raw, conf) if hasattr(recipe, "layout") else "layout not described by this recipe"
+    found = Inspection(name, layout)
+    labels = label_map(name)
+    for item in recipe.prepare(raw, conf):
+        found.items += 1
+        if isinstance(item, Reject):
+            found.rejects[str(item.reason)] += 1
+            if len(found.problems) < MAX_PROBLEMS:
+                found.problems.append(f"{item.id or item.path or '?'}: {item.reason}: {item.detail}")
+            continue
+        found.records += 1
+        found.labels[_class_of(labels, item.get("label_original"))] += 1
+        found.groups[item["group_id"]] += 1
+        if found.groups[item["group_id"]] == 1:  # counted once per group
+            found.group_kinds[group_kind(item["group_id"], item["id"])] += 1
+        if item.get("official_split"):
+            found.official_splits[item["official_split"]] += 1
+    return found
+
+
+def hints(found: Inspection, name: str, conf: Any) -> list[str]:
+    """Params worth setting, from what was found: a grouping pattern when no subject groups were formed."""
+    patterns = [f for f in type(conf).model_fields if f.endswith("_pattern")]
+    weak = found.group_kinds.get("record only", 0) + found.group_kinds.get("pair", 0)
+    if patterns and found.groups and weak == len(found.groups):
+        return [f"no subject groups were formed: set sources.{name}.{patterns[0]} in params.yaml (a regex whose "
+                "first group is the subject) so that one person's records never straddle splits"]
+    return []
