@@ -1,46 +1,15 @@
-"""What each DVC stage reads, derived from the code: `python -m curator.dvcdeps` prints it,
-`--check` compares it with dvc.yaml (a test runs that), `--links` (re)writes the family links.
-
-A stage's code is the `curator` sub-command its dvc.yaml `cmd` runs. Starting from that command's
-function in curator/cli.py (the imports inside it and inside the cli helpers it calls, plus
-cli.py's own module-level imports), the walk follows every `curator.*` import of every module it
-reaches, at module granularity: function-level imports count, since any of them may run.
-Importing `curator.a.b` also runs `curator/__init__.py` and `curator/a/__init__.py`.
-
-What the static walk cannot see, and how it is handled:
-
-- **Recipes are found by looking** (`curator.sources.all_recipes`, importlib). A per-source stage
-  (`foreach: ${sources.enabled}`) depends on its recipe package `curator/sources/${item}` as a
-  whole, on the one family package that recipe imports through the link
-  `dvcdeps/family/${item}` (DVC 3 cannot vary a dep list per foreach item, and follows a dep
-  that is itself a symlink), and on the helper modules any recipe imports (curator/io...). A
-  stage that reads recipes' `INFO` (publish: card, Croissant) depends on each recipe's
-  `__init__.py` and the `curator/sources` modules it imports.
-- **curator.config loads every recipe's `Params`** to parse params.yaml: their values reach a
-  stage as DVC `params`, so config's dynamic recipe import is not a code dependency.
-- **Files read at run time**: a string constant naming an entry of `schemas/` (`"record.yaml"`,
-  `"maps"`) in a module the stage imports makes `schemas/<entry>` a dep; a module that calls
-  `policy_path` reads the policy named by params, so the stage depends on `${augment.policy}`.
-- The checksum registry is not a dep: it only accepts or refuses a download's bytes, so the
-  downloaded files (the download stage's output) change whenever a registry entry that matters does.
-"""
+"""The walk: from a stage's `curator` command to the modules and data files it reads (see the
+package docstring for the rules)."""
 
 from __future__ import annotations
 
-import argparse
 import ast
-import os
-import re
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-PKG = Path(__file__).resolve().parent  # the curator package (a checkout's or an installed one)
+PKG = Path(__file__).resolve().parent.parent  # the curator package (a checkout's or an installed one)
 SOURCES = "curator.sources"
 RECIPE_LOOKUPS = {"get_recipe", "all_recipes", "recipe_samples"}
 POLICY_READERS = {"policy_path": "${augment.policy}"}
@@ -307,144 +276,3 @@ def stage_deps(command: str, per_source: bool) -> list[str]:
         modules = {m for m in modules if _owner(m) is None}
     # an empty __init__.py runs nothing (and DVC warns about empty deps); once it has code, it is listed
     return sorted({rel(m) for m in modules if module_file(m).stat().st_size} | extra)  # type: ignore[union-attr]
-
-
-# --- dvc.yaml ----------------------------------------------------------------------------------
-
-
-def _stages(dvc_yaml: Path) -> dict[str, tuple[str, bool, list[str]]]:
-    return _parse_stages(yaml.safe_load(dvc_yaml.read_text(encoding="utf-8")))
-
-
-def _parse_stages(doc: dict[str, Any]) -> dict[str, tuple[str, bool, list[str]]]:
-    """Stage name -> (curator command, per source?, its code/resource deps in dvc.yaml)."""
-    out = {}
-    for name, stage in doc["stages"].items():
-        body = stage.get("do", stage)
-        cmd = body["cmd"].split()
-        if cmd[0] != "curator":
-            continue
-        deps = [d if isinstance(d, str) else next(iter(d)) for d in body.get("deps") or []]
-        out[name] = (cmd[1], "foreach" in stage, [d for d in deps if not d.startswith("data/")])
-    return out
-
-
-def check(root: Path) -> list[str]:
-    """Every way dvc.yaml (and the family links) under `root` disagrees with the code."""
-    problems = []
-    for name, (command, per_source, listed) in _stages(root / "dvc.yaml").items():
-        want = stage_deps(command, per_source)
-        missing = [d for d in want if d not in listed]
-        unneeded = [d for d in listed if d not in want]
-        if missing:
-            problems.append(f"stage {name} (curator {command}) misses deps: {', '.join(missing)}")
-        if unneeded:
-            problems.append(f"stage {name} (curator {command}) lists deps its code does not read: "
-                            f"{', '.join(unneeded)}")
-    for recipe in recipes():
-        link = root / FAMILY_DIR / recipe
-        want = family_target(recipe)
-        if not link.is_symlink() or os.readlink(link) != want:
-            found = os.readlink(link) if link.is_symlink() else "nothing"
-            problems.append(f"{FAMILY_DIR}/{recipe} should be a symlink to {want}, found {found} "
-                            "(python -m curator.dvcdeps --links)")
-    stale = sorted(p.name for p in (root / FAMILY_DIR).glob("*") if p.name not in recipes())
-    if stale:
-        problems.append(f"{FAMILY_DIR} has links for no recipe: {', '.join(stale)}")
-    return problems
-
-
-def family_target(recipe: str) -> str:
-    """The relative target of dvcdeps/family/<recipe>."""
-    family = family_of(recipe)
-    target = f"curator/sources/{family}" if family else NO_FAMILY
-    return os.path.relpath(target, FAMILY_DIR)
-
-
-def write_links(root: Path) -> list[Path]:
-    """(Re)create dvcdeps/family/<recipe> for every recipe under `root`; returns the links."""
-    folder = root / FAMILY_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.iterdir():
-        if stale.is_symlink() and stale.name not in recipes():
-            stale.unlink()
-    links = []
-    for recipe in recipes():
-        link = folder / recipe
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(family_target(recipe))
-        links.append(link)
-    return links
-
-
-GENERATED = "# code and schemas it reads: `python -m curator.dvcdeps --write` (a test checks them)"
-
-
-def rewrite(text: str) -> str:
-    """dvc.yaml with each curator stage's code/resource deps replaced by what the code needs; data deps
-    and everything else kept as written."""
-    stages = _stages_from_text(text)
-    out: list[str] = []
-    lines = text.splitlines()
-    i, stage = 0, None
-    while i < len(lines):
-        line = lines[i]
-        top = re.match(r"^  ([\w-]+):\s*(#.*)?$", line)
-        if top:
-            stage = top.group(1)
-        out.append(line)
-        i += 1
-        if line.strip() != "deps:" or stage not in stages:
-            continue
-        item_pad = " " * (len(line) - len(line.lstrip()) + 2)
-        kept = []
-        while i < len(lines) and lines[i].startswith(item_pad) and lines[i].lstrip()[:1] in ("-", "#"):
-            if lines[i].lstrip().startswith("- data/"):
-                kept.append(lines[i])
-            i += 1
-        command, per_source = stages[stage]
-        out += kept + [item_pad + GENERATED] + [f"{item_pad}- {d}" for d in stage_deps(command, per_source)]
-    return "\n".join(out) + "\n"
-
-
-def _stages_from_text(text: str) -> dict[str, tuple[str, bool]]:
-    return {name: (command, per) for name, (command, per, _) in _parse_stages(yaml.safe_load(text)).items()}
-
-
-def report() -> dict[str, Any]:
-    """What `python -m curator.dvcdeps` prints: per stage, the deps its code needs."""
-    stages = {"download": True, "prepare": True, "normalize": False, "split": False, "augment": False,
-              "publish": False, "report": False}
-    return {
-        "stages": {f"{c}@{ITEM}" if per else c: stage_deps(c, per) for c, per in stages.items()},
-        "family": {r: family_of(r) for r in recipes()},
-    }
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m curator.dvcdeps", description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="compare with ./dvc.yaml and the family links")
-    parser.add_argument("--links", action="store_true", help=f"(re)write {FAMILY_DIR}/<recipe> symlinks")
-    parser.add_argument("--write", action="store_true", help="rewrite the code deps of ./dvc.yaml (and the links)")
-    args = parser.parse_args(argv)
-    root = Path.cwd()
-    if args.write:
-        dvc_yaml = root / "dvc.yaml"
-        dvc_yaml.write_text(rewrite(dvc_yaml.read_text(encoding="utf-8")), encoding="utf-8")
-        print(f"rewrote the code deps of {dvc_yaml}")
-    if args.links or args.write:
-        for link in write_links(root):
-            print(f"{link.relative_to(root)} -> {os.readlink(link)}")
-    if args.check:
-        problems = check(root)
-        for p in problems:
-            print(p, file=sys.stderr)
-        return 1 if problems else 0
-    if not (args.links or args.write):
-        print(yaml.safe_dump(report(), sort_keys=False), end="")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
