@@ -2,7 +2,8 @@
 
 Builds the samples, serves them on 127.0.0.1 (a static server for archives and CSVs, a Hub
 stand-in for the EmoNet-Face repos), writes a scratch DVC workspace whose params.yaml points
-every source at those servers, and runs `dvc repro` there.
+every source at those servers, and runs `dvc repro` there. Everything the workspace holds comes
+from the installed package (curator.resources), so it runs from a wheel as from a checkout.
 """
 
 from __future__ import annotations
