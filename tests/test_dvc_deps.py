@@ -6,6 +6,7 @@ real git clone in tests/test_real_use.py.
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 from pathlib import Path
@@ -41,8 +42,10 @@ def test_function_level_imports_and_cli_helpers_are_followed():
     # the recipe is found at run time: its folder, its family link, and what recipes import
     assert {"curator/sources/${item}", "dvcdeps/family/${item}", "curator/sources/fetch.py",
             "curator/io/extract.py"} <= set(prepare)
-    # EmoNet recipes call taxonomy(): prepare reads taxonomy.yaml, but no recipe reads a label map
+    # EmoNet recipes call taxonomy(): prepare reads taxonomy.yaml; emonet_binary reads only its own
+    # label map (label_map(NAME)), which the per-source map link carries, not the whole folder
     assert "schemas/taxonomy.yaml" in prepare and "schemas/maps" not in prepare
+    assert "dvcdeps/map/${item}" in prepare
     assert not any(d.startswith("curator/sources/emonet") for d in prepare)  # through the link only
 
 
@@ -68,6 +71,22 @@ def test_families_are_the_sibling_packages_recipes_import():
     assert family["viri"] == family["nvie"] == "thermal"
     assert family["kaggle_physio"] is None
     assert os.readlink(ROOT / "dvcdeps" / "family" / "viri") == "../../curator/sources/thermal"
+
+
+def test_map_links_point_at_the_map_a_recipe_reads():
+    assert dvcdeps.map_target("emonet_binary") == "schemas/maps/emonet_binary.yaml"  # label_map(NAME)
+    assert dvcdeps.map_target("viri") == "curator/sources/__init__.py"  # reads no map: a file already a dep
+    assert os.readlink(ROOT / "dvcdeps" / "map" / "emonet_binary") == "../../schemas/maps/emonet_binary.yaml"
+
+
+@pytest.mark.parametrize(("call", "own"), [
+    ('label_map("emonet_binary")', True), ("label_map(NAME)", True),  # emonet_binary's NAME holds its name
+    ('label_map("viri")', False), ("label_map(source)", False), ("label_map()", False),
+])
+def test_only_a_call_naming_the_recipe_itself_pins_its_own_map(call, own):
+    """Any other label_map call makes the map link point at the whole schemas/maps folder."""
+    node = ast.parse(call).body[0].value
+    assert dvcdeps.walk._names_its_own_map("emonet_binary", "curator.sources.emonet_binary", node) is own
 
 
 def test_a_missing_dep_is_named(tmp_path):

@@ -28,8 +28,10 @@ What the static walk cannot see, and how it is handled:
 from curator.dvcdeps.project import check, family_target, report, rewrite, write_links
 from curator.dvcdeps.walk import (
     FAMILY_DIR,
+    MAP_DIR,
     closure,
     family_of,
+    map_target,
     module_file,
     recipe_packages,
     recipes,
@@ -37,5 +39,20 @@ from curator.dvcdeps.walk import (
     stage_deps,
 )
 
-__all__ = ["FAMILY_DIR", "check", "closure", "family_of", "family_target", "module_file", "recipe_packages",
-           "recipes", "report", "rewrite", "stage_code", "stage_deps", "write_links"]
+__all__ = [
+    "FAMILY_DIR",
+    "MAP_DIR",
+    "check",
+    "closure",
+    "family_of",
+    "family_target",
+    "map_target",
+    "module_file",
+    "recipe_packages",
+    "recipes",
+    "report",
+    "rewrite",
+    "stage_code",
+    "stage_deps",
+    "write_links",
+]

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from curator.dvcdeps.walk import FAMILY_DIR, ITEM, NO_FAMILY, family_of, recipes, stage_deps
+from curator.dvcdeps.walk import FAMILY_DIR, ITEM, MAP_DIR, NEUTRAL, family_of, map_target, recipes, stage_deps
 
 
 def _stages(dvc_yaml: Path) -> dict[str, tuple[str, bool, list[str]]]:
@@ -41,39 +41,47 @@ def check(root: Path) -> list[str]:
         if unneeded:
             problems.append(f"stage {name} (curator {command}) lists deps its code does not read: "
                             f"{', '.join(unneeded)}")
-    for recipe in recipes():
-        link = root / FAMILY_DIR / recipe
-        want = family_target(recipe)
+    for folder, recipe, want in _links():
+        link = root / folder / recipe
         if not link.is_symlink() or os.readlink(link) != want:
             found = os.readlink(link) if link.is_symlink() else "nothing"
-            problems.append(f"{FAMILY_DIR}/{recipe} should be a symlink to {want}, found {found} "
+            problems.append(f"{folder}/{recipe} should be a symlink to {want}, found {found} "
                             "(python -m curator.dvcdeps --links)")
-    stale = sorted(p.name for p in (root / FAMILY_DIR).glob("*") if p.name not in recipes())
-    if stale:
-        problems.append(f"{FAMILY_DIR} has links for no recipe: {', '.join(stale)}")
+    for folder in (FAMILY_DIR, MAP_DIR):
+        stale = sorted(p.name for p in (root / folder).glob("*") if p.name not in recipes())
+        if stale:
+            problems.append(f"{folder} has links for no recipe: {', '.join(stale)}")
     return problems
 
 
 def family_target(recipe: str) -> str:
-    """The relative target of dvcdeps/family/<recipe>."""
+    """What dvcdeps/family/<recipe> points at: the family package its modules import, if any."""
     family = family_of(recipe)
-    target = f"curator/sources/{family}" if family else NO_FAMILY
-    return os.path.relpath(target, FAMILY_DIR)
+    return f"curator/sources/{family}" if family else NEUTRAL
+
+
+def _links() -> list[tuple[str, str, str]]:
+    """(folder, recipe, relative target) of every per-source link."""
+    out = []
+    for recipe in recipes():
+        for folder, target in ((FAMILY_DIR, family_target(recipe)), (MAP_DIR, map_target(recipe))):
+            out.append((folder, recipe, os.path.relpath(target, folder)))
+    return out
 
 
 def write_links(root: Path) -> list[Path]:
-    """(Re)create dvcdeps/family/<recipe> for every recipe under `root`; returns the links."""
-    folder = root / FAMILY_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.iterdir():
-        if stale.is_symlink() and stale.name not in recipes():
-            stale.unlink()
+    """(Re)create dvcdeps/family/<recipe> and dvcdeps/map/<recipe> under `root`; returns the links."""
+    for folder in (FAMILY_DIR, MAP_DIR):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for stale in (root / folder).iterdir():
+            if stale.is_symlink() and stale.name not in recipes():
+                stale.unlink()
     links = []
-    for recipe in recipes():
-        link = folder / recipe
+    for folder, recipe, target in _links():
+        link = root / folder / recipe
         if link.is_symlink() or link.exists():
             link.unlink()
-        link.symlink_to(family_target(recipe))
+        link.symlink_to(target)
         links.append(link)
     return links
 

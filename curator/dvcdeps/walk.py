@@ -14,7 +14,10 @@ SOURCES = "curator.sources"
 RECIPE_LOOKUPS = {"get_recipe", "all_recipes", "recipe_samples"}
 POLICY_READERS = {"policy_path": "${augment.policy}"}
 FAMILY_DIR = "dvcdeps/family"  # per source: a symlink to the family package its recipe imports
-NO_FAMILY = "curator/sources/__init__.py"  # what the link of a recipe without a family points at
+MAP_DIR = "dvcdeps/map"  # per source: a symlink to the label map its recipe's code reads
+NEUTRAL = "curator/sources/__init__.py"  # what a link points at when there is nothing to point at
+CONTRACT = {"INFO", "Params", "download", "prepare", "layout"}  # what the stages call in a recipe
+OWN_MAP_READERS = {"label_map", "map_path"}  # taxonomy functions given a source name
 ITEM = "${item}"
 
 
@@ -238,21 +241,66 @@ def _run_code(module: str, used_elsewhere: frozenset[str] | set[str]) -> tuple[s
     return names, constants
 
 
-def resources_read(modules: set[str], cli_code: list[ast.AST]) -> set[str]:
+def resources_read(modules: set[str], cli_code: list[ast.AST], entry: set[str] | None = None,
+                   import_only: frozenset[str] = frozenset()) -> set[str]:
     """Data files the stage reads: `schemas/<entry>` for each schema entry named in code it can run,
-    and the policy params name when it can call a POLICY_READERS function."""
+    and the policy params name when it can call a POLICY_READERS function. `entry`: names called
+    from outside `modules` (besides what cli_code names); of `import_only` modules only what runs on
+    import counts (a stage that reads recipes' INFO never calls their functions)."""
     others = [m for m in modules if m != "curator.cli"]
-    cli_names = _names_used(cli_code)
+    outside = _names_used(cli_code) | (entry or set())
     entries = _schema_entries()
     found: set[str] = set()
+
+    def contributed(k: str) -> frozenset[str]:
+        return _facts(k)[1] if k in import_only else _module_names(k)
+
     for m in others:
-        elsewhere = cli_names.union(*(_module_names(k) for k in others if k != m))
+        elsewhere = set() if m in import_only else outside.union(*(contributed(k) for k in others if k != m))
         names, constants = _run_code(m, elsewhere)
         if m != "curator.config":  # its string constants are param defaults, tracked as params
             found |= {f"schemas/{e}" for c in constants for e in entries if c == e or c.startswith(e + "/")}
         if m != "curator.resources":
             found |= {dep for fn, dep in POLICY_READERS.items() if fn in names}
     return found
+
+
+def _own_code(recipe: str) -> list[str]:
+    """The modules of a recipe's package and of its family."""
+    family = family_of(recipe)
+    return _package_modules(f"{SOURCES}.{recipe}") + (_package_modules(f"{SOURCES}.{family}") if family else [])
+
+
+def _names_its_own_map(recipe: str, module: str, call: ast.Call) -> bool:
+    """Whether a label_map(...) call names the recipe's own source: `"<recipe>"` or a module-level
+    constant of the module, or of the recipe's __init__, that holds it."""
+    if not call.args:
+        return False
+    arg = call.args[0]
+    if isinstance(arg, ast.Constant):
+        return arg.value == recipe
+    if not isinstance(arg, ast.Name):
+        return False
+    for mod in (module, f"{SOURCES}.{recipe}"):
+        for node in _tree(mod).body:
+            if (isinstance(node, ast.Assign) and any(getattr(t, "id", None) == arg.id for t in node.targets)
+                    and isinstance(node.value, ast.Constant)):
+                return node.value.value == recipe
+    return False
+
+
+def map_target(recipe: str) -> str:
+    """What dvcdeps/map/<recipe> points at: the recipe's own label map when its code reads only that
+    (every label_map call names its own source), the whole maps folder when it may read others,
+    else NEUTRAL (it reads none)."""
+    if "schemas/maps" not in resources_read(closure([f"{SOURCES}.{recipe}"]), [], entry=CONTRACT):
+        return NEUTRAL
+    calls = [(m, n) for m in _own_code(recipe) for n in ast.walk(_tree(m))
+             if isinstance(n, ast.Call) and (getattr(n.func, "id", None) or getattr(n.func, "attr", None))
+             in OWN_MAP_READERS]
+    if calls and all(_names_its_own_map(recipe, m, c) for m, c in calls):
+        return f"schemas/maps/{recipe}.yaml"
+    return "schemas/maps"
 
 
 def _imported_names(module: str) -> set[str]:
@@ -267,12 +315,20 @@ def stage_deps(command: str, per_source: bool) -> list[str]:
     if code.recipe_use == "package":
         modules |= closure([f"{SOURCES}.{r}" for r in recipes()])
         extra |= {f"curator/sources/{ITEM}", f"{FAMILY_DIR}/{ITEM}"}
-    elif code.recipe_use == "info":
+    info: frozenset[str] = frozenset()
+    if code.recipe_use == "info":
         inits = closure([f"{SOURCES}.{r}" for r in recipes()])
-        modules |= {m for m in inits if m == SOURCES or m.startswith(SOURCES + ".")}
+        info = frozenset(m for m in inits if _owner(m) is not None)
+        modules |= {m for m in inits if m.startswith(SOURCES + ".")}
     cli_code = [n for n in _tree("curator.cli").body if not isinstance(n, ast.FunctionDef)]
-    extra |= resources_read(modules, cli_code + list(_cli_reach(cli_command(command))))
+    cli_code += _cli_reach(cli_command(command))
+    extra |= resources_read(modules, cli_code, import_only=info)
     if code.recipe_use == "package":  # recipe and family modules: the folder and link deps cover them
+        if "schemas/maps" not in resources_read(set(code.modules), cli_code):
+            extra.discard("schemas/maps")  # only recipes read maps: each its own, through the map link
+            if any("schemas/maps" in resources_read(set(code.modules) | closure([f"{SOURCES}.{r}"]), cli_code)
+                   for r in recipes()):
+                extra.add(f"{MAP_DIR}/{ITEM}")
         modules = {m for m in modules if _owner(m) is None}
     # an empty __init__.py runs nothing (and DVC warns about empty deps); once it has code, it is listed
     return sorted({rel(m) for m in modules if module_file(m).stat().st_size} | extra)  # type: ignore[union-attr]

@@ -7,15 +7,16 @@ asks this module; nothing restates column lists or class names.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import datasets
 import pyarrow as pa
 import yaml
 
 from curator.errors import SchemaError
-from curator.record.record import empty_record  # noqa: F401  (recipes build records from here)
 from curator.resources import schemas_dir  # the lookup order lives there
+
+if TYPE_CHECKING:  # `datasets` costs ~1 s to import: only the functions that build Features load it
+    import datasets
 
 _SCALARS = {"string", "bool", "int64", "float32", "float64"}
 
@@ -48,6 +49,8 @@ def physio_features_of(source: str) -> list[str]:
 
 def _feature(spec: Any) -> Any:
     """Translate one type expression of record.yaml into a datasets feature."""
+    import datasets
+
     taxonomy = load_yaml("taxonomy.yaml")
     if spec == "image":
         return datasets.Image()
@@ -70,6 +73,8 @@ def _feature(spec: Any) -> Any:
 @cache
 def features() -> datasets.Features:
     """HF Features of the full unified record (ClassLabel names from the taxonomy)."""
+    import datasets
+
     cols = record_spec()["columns"]
     return datasets.Features({name: _feature(col["type"]) for name, col in cols.items()})
 
@@ -94,6 +99,8 @@ def config_specs() -> dict[str, dict[str, Any]]:
 
 def config_features(config: str) -> datasets.Features:
     """Features of one published config: the full record minus the config's dropped columns."""
+    import datasets
+
     specs = config_specs()
     drop = set(specs[config]["drop"]) if config in specs else set()
     return datasets.Features({k: v for k, v in features().items() if k not in drop})
@@ -101,6 +108,8 @@ def config_features(config: str) -> datasets.Features:
 
 def to_json_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of one record, for tools outside Python."""
+    import datasets
+
 
     def convert(feat: Any) -> dict[str, Any]:
         if isinstance(feat, datasets.Image):

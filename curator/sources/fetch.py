@@ -13,8 +13,9 @@ from curator.config import Download
 from curator.errors import CuratorError
 from curator.io.checksums import load_registry
 from curator.io.download import download_with_registry
-from curator.io.extract import extract
 from curator.resources import packaged_registry, project_registry
+
+DEFAULT_REGISTRY = packaged_registry()  # the package's registry: looked up, never written
 
 
 def registry_path(conf: Download) -> Path:
@@ -71,6 +72,8 @@ def unpacked(archives: list[Path]) -> Iterator[dict[Path, list[Path]]]:
 
     The scratch folder is removed afterwards, so prepare never leaves extracted copies behind.
     """
+    from curator.io.extract import extract  # py7zr: only for recipes that unpack archives
+
     with tempfile.TemporaryDirectory(prefix="curator-unpack-") as scratch:
         out = {}
         for archive in archives:
