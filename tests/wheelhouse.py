@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +57,22 @@ def fill(wheel: Path) -> None:
     _pip("wheel", "-q", str(wheel), BUILD_REQUIRES, "-w", str(WHEELHOUSE))
     for own in WHEELHOUSE.glob("emotion_curator-*.whl"):
         own.unlink()  # the project's own wheel is always built fresh
+    (WHEELHOUSE / "requires.txt").write_text(_requires(wheel), encoding="utf-8")
+
+
+def _requires(wheel: Path) -> str:
+    """The wheel's Requires-Dist lines (its METADATA), sorted: what the wheelhouse must hold."""
+    with zipfile.ZipFile(wheel) as whl:
+        meta = next(n for n in whl.namelist() if n.endswith(".dist-info/METADATA"))
+        lines = whl.read(meta).decode("utf-8").splitlines()
+    return "\n".join(sorted(ln for ln in lines if ln.startswith("Requires-Dist:"))) + f"\n{BUILD_REQUIRES}\n"
+
+
+def complete(wheel: Path) -> bool:
+    """Whether the wheelhouse was last filled for these same requirements (a cheap check; an install
+    that still fails refills it)."""
+    stamp = WHEELHOUSE / "requires.txt"
+    return stamp.is_file() and stamp.read_text(encoding="utf-8") == _requires(wheel)
 
 
 def install(wheel: Path, venv: Path) -> Path:
@@ -73,5 +90,6 @@ def install(wheel: Path, venv: Path) -> Path:
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
         built = build_wheel(Path(tmp))
-        fill(built)
+        if not complete(built):
+            fill(built)
     print(f"wheelhouse ready: {WHEELHOUSE}")
