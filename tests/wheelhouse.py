@@ -1,9 +1,10 @@
 """Build this project's wheel and install it into a fresh venv, offline, from a local wheelhouse.
 
 The wheelhouse ($CURATOR_WHEELHOUSE, else ~/.cache/emotion-curator/wheelhouse) holds every
-dependency as a wheel, plus setuptools for the build. `.ci/run` fills it right after its own
-`pip install` (the step that may use the network), so the tests install with `--no-index`; a test
-run that finds it empty or stale fills it once from the index. `python -m tests.wheelhouse` fills it.
+dependency as a wheel, plus setuptools for the build. `.ci/run` fills it first (`python -m
+tests.wheelhouse`: with the index, like `pip install`; seconds when the wheel's requirements are the
+ones it was filled for), so the tests build and install with `--no-index`; a test run that finds
+it empty or stale fills it once from the index.
 
 Measured here (2 CPUs): filling ~30-50 s once; build 3 s; offline install with --no-compile
 15-20 s (compiling every module would add ~40 s: each process instead writes the .pyc of what
