@@ -6,9 +6,9 @@ tests.wheelhouse`: with the index, like `pip install`; seconds when the wheel's 
 ones it was filled for), so the tests build and install with `--no-index`; a test run that finds
 it empty or stale fills it once from the index.
 
-Measured here (2 CPUs): filling ~30-50 s once; build 3 s; offline install with --no-compile
-15-20 s (compiling every module would add ~40 s: each process instead writes the .pyc of what
-it imports, so do not set PYTHONDONTWRITEBYTECODE for the venv's processes).
+Measured here (2 CPUs shared with other jobs): filling 80-110 s once; build 3-15 s; offline
+install with --no-compile ~40 s. Compiling every module would add ~40 s more; instead each process
+writes the .pyc of what it imports, so the venv's processes run without PYTHONDONTWRITEBYTECODE.
 """
 
 from __future__ import annotations
