@@ -103,6 +103,7 @@ def test_the_clone_reproduces_commits_and_pushes(producer):
     tracked = set(git(["ls-files"], repo).split())
     assert {"dvc.lock", "metrics/normalize.json", "metrics/prepare/viri.json",
             "reports/plots/class_distribution.csv", "reports/.gitignore"} <= tracked
+    assert any(t.startswith("reports/figures/") for t in tracked)
     assert "reports/index.html" not in tracked  # in the DVC cache instead
     assert git(["status", "--porcelain"], repo) == ""
     assert "Data and pipelines are up to date" in dvc(["status"], repo, env)
