@@ -47,7 +47,10 @@ def class_counts(published: Path, sources: list[str]) -> dict[tuple[str, str, st
     counts: Counter = Counter()
     for source in sources:
         for split in SPLITS:
-            for shard in sorted((published / "data" / source).glob(f"{split}-*.parquet")):
+            # data/<source>/<facets>/<split>-*.parquet; augmented copies are the train_augmented split
+            kinds = (split, "train_augmented") if split == "train" else (split,)
+            shards = [p for kind in kinds for p in (published / "data" / source).glob(f"*/{kind}-*.parquet")]
+            for shard in sorted(shards):
                 t = pq.read_table(shard, columns=["label", "label_fine", "label_original", "augmented_from"])
                 for b, f, o, aug in zip(*(t.column(c).to_pylist() for c in t.column_names), strict=True):
                     counts[(source, split + (" (augmented)" if aug else ""), _class_of(b, f, o))] += 1
@@ -63,7 +66,7 @@ def _png_data_uri(img: Image.Image) -> str:
 def sample_grid(published: Path, source: str) -> Image.Image | None:
     """Up to PER_CLASS original train images per class: one row per class, labelled."""
     by_class: dict[str, list[bytes]] = defaultdict(list)
-    for shard in sorted((published / "data" / source).glob("train-*.parquet")):
+    for shard in sorted((published / "data" / source).glob("*/train-*.parquet")):
         t = pq.read_table(shard, columns=["image", "label", "label_fine", "label_original", "augmented_from"])
         for img, b, f, o, aug in zip(*(t.column(c).to_pylist() for c in t.column_names), strict=True):
             cls = _class_of(b, f, o)
