@@ -41,7 +41,11 @@ def test_croissant_is_valid_and_carries_rai_fields(published):
     assert doc["conformsTo"].startswith("http://mlcommons.org/croissant/1.")
     for key in ("rai:dataCollection", "rai:dataBiases", "rai:dataLimitations", "rai:personalSensitiveInformation"):
         assert doc[key], key
-    assert {rs["@id"] for rs in doc["recordSet"]} == {"physio", "kaggle_physio"}
+    # one record set per modality config (a source's rows are these filtered on `source`), plus class names
+    assert {rs["@id"] for rs in doc["recordSet"]} == {"physio", "classes_basic", "classes_fine", "classes_families"}
+    basic = next(rs for rs in doc["recordSet"] if rs["@id"] == "classes_basic")
+    assert [row["classes_basic/name"] for row in basic["data"]][:2] == ["neutral", "happiness"]
+    assert "\n" not in path.read_text().rstrip("\n")  # compact JSON
 
 
 def test_validate_passes_on_a_good_folder(published):
@@ -57,10 +61,10 @@ def _copy(published: Path, tmp_path: Path) -> Path:
 
 def test_validate_names_a_deleted_shard(published, tmp_path):
     folder = _copy(published, tmp_path)
-    (folder / "data/physio/test-00000-of-00001.parquet").unlink()
+    (folder / "data/kaggle_physio/physio.label/test-00000-of-00001.parquet").unlink()
     proc = run_cli("validate", str(folder), check=False)
     assert proc.returncode == 1
-    assert "config physio, split test: no files match data/physio/test-*.parquet" in proc.stderr
+    assert "config physio, split test: no files match data/kaggle_physio/physio.label/test-*.parquet" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -83,8 +87,8 @@ def test_validate_names_a_broken_card_header(published, tmp_path):
 
 def test_validate_names_a_leaked_id(published, tmp_path):
     folder = _copy(published, tmp_path)
-    train = folder / "data/kaggle_physio/train-00000-of-00001.parquet"
-    test = folder / "data/kaggle_physio/test-00000-of-00001.parquet"
+    train = folder / "data/kaggle_physio/physio.label/train-00000-of-00001.parquet"
+    test = folder / "data/kaggle_physio/physio.label/test-00000-of-00001.parquet"
     table = pq.read_table(test)
     leaked = pq.read_table(train).slice(0, 1).cast(table.schema)  # one train row copied into test
     pq.write_table(pa.concat_tables([table.slice(1), leaked]), test)

@@ -17,6 +17,7 @@ import datasets
 import mlcroissant as mlc
 
 from curator.config import Publish
+from curator.record.schema import load_yaml
 from curator.sources import get_recipe
 from curator.stages.publish_card import REPO_PLACEHOLDER
 
@@ -58,7 +59,10 @@ def _unique(values: list[str]) -> list[str]:
 
 
 def _enum_id(feature: datasets.ClassLabel) -> str:
-    return f"classes_{len(feature.names)}"
+    """`classes_<taxonomy level>`: the level whose class list this is."""
+    levels = load_yaml("taxonomy.yaml")
+    return next((f"classes_{level}" for level, names in levels.items()
+                 if isinstance(names, dict | list) and list(names) == feature.names), f"classes_{len(feature.names)}")
 
 
 def _enumerations(configs: list[Any]) -> list[dict[str, Any]]:

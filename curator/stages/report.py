@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from curator.io.atomic import atomic_write_text
 from curator.io.rejects import read_rejects
+from curator.record.schema import config_specs
 from curator.record.taxonomy import taxonomy
 from curator.stages.split import SPLITS
 from curator.stages.validate import read_card_header
@@ -128,7 +129,7 @@ def collect_rejects(data: Path) -> list[dict]:
 def run_report(data: Path, published: Path, out: Path) -> Path:
     data, published, out = Path(data), Path(published), Path(out)
     meta = read_card_header(published)
-    sources = sorted({c["config_name"] for c in meta["configs"]} - {"faces", "thermal", "physio"})
+    sources = sorted({c["config_name"] for c in meta["configs"]} - set(config_specs()))  # the per-source configs
     counts = class_counts(published, sources)
     rejects = collect_rejects(data)
     sections = [_counts_section(counts, sources), _grids_section(published, sources),
