@@ -94,3 +94,28 @@ def test_validate_names_a_leaked_id(published, tmp_path):
     pq.write_table(pa.concat_tables([table.slice(1), leaked]), test)
     proc = run_cli("validate", str(folder), check=False)
     assert proc.returncode == 1 and "in both test and train" in proc.stderr
+
+
+def test_an_augmented_copy_equal_to_its_parent_is_rejected(sample_build, tmp_path):
+    from curator.config import BuildFacts
+    from curator.io.rejects import read_rejects
+
+    root = sample_build["root"]
+    parents = {r["id"]: r for p in sorted((root / "split" / "train").glob("*.parquet"))
+               for r in pq.read_table(p, columns=["id", "image", "infrared"]).to_pylist()}
+    shard = next(iter(sorted((root / "augmented").glob("*.parquet"))))
+    table = pq.read_table(shard)
+    rows = table.to_pylist()
+    copy = rows[0]
+    parent = parents[copy["augmented_from"]]
+    copy["image"], copy["infrared"] = parent["image"], parent["infrared"]
+    (tmp_path / "aug").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), tmp_path / "aug" / shard.name)
+    result = run_publish(root / "split", tmp_path / "pub", Publish(name="t"), facts=BuildFacts(),
+                         augmented=tmp_path / "aug")
+    rejects = list(read_rejects(tmp_path / "pub" / ".curator" / "rejects.jsonl"))
+    assert [(r["id"], r["reason"]) for r in rejects] == [(copy["id"], "augment_unchanged")]
+    assert result["inputs"] == result["kept"] + 1
+    published = {r["id"] for p in (tmp_path / "pub" / "data").glob("*/*/train_augmented-*.parquet")
+                 for r in pq.read_table(p, columns=["id"]).to_pylist()}
+    assert copy["id"] not in published and len(published) == len(rows) - 1

@@ -23,9 +23,8 @@ from curator.sources import get_recipe
 from curator.sources.fetch import registry_path
 from curator.stages.publish_card_docs import citation_section, fields_section, grouping_section, level_section
 from curator.stages.publish_layout import AUGMENTED
+from curator.stages.push import REPO_PLACEHOLDER  # push writes the real repo id there
 from curator.stages.split import SPLITS
-
-REPO_PLACEHOLDER = "REPO_ID"  # `curator push` writes the real repo id here in the card it uploads
 
 _HUB_LICENSES = {"MIT": "mit", "CC-BY-4.0": "cc-by-4.0"}
 PACKAGES = ("emotion-curator", "datasets", "pyarrow", "pillow", "albumentations", "huggingface-hub", "dvc")

@@ -19,7 +19,7 @@ import mlcroissant as mlc
 from curator.config import Publish
 from curator.record.schema import load_yaml
 from curator.sources import get_recipe
-from curator.stages.publish_card import REPO_PLACEHOLDER
+from curator.stages.push import REPO_PLACEHOLDER
 
 _SCALAR_TYPES = {
     "string": "sc:Text", "bool": "sc:Boolean", "int64": "sc:Integer", "float32": "cr:Float32", "float64": "cr:Float64",
@@ -111,7 +111,7 @@ def build_croissant(configs: list[Any], sources: list[str], conf: Publish) -> di
         description="Facial-emotion data from several sources, labels mapped into one taxonomy "
                     "(8 basic classes, 40 EmoNet-Face classes), split 70/15/15 without subject leakage.",
         license=_unique([i.license for i in infos]),
-        url=conf_url(conf),
+        url=f"https://huggingface.co/datasets/{REPO_PLACEHOLDER}",  # `curator push` fills in the repo id
         cite_as="; ".join(_unique([i.citation for i in infos])),
         version="1.0.0",
         data_collection="Aggregated from public/licensed sources: " + "; ".join(i.title for i in infos),
@@ -128,11 +128,6 @@ def build_croissant(configs: list[Any], sources: list[str], conf: Publish) -> di
         personal_sensitive_information=["faces of real people (VIRI, NVIE, EMER, Kaggle features)"],
     )
     return {**metadata.to_json(), "distribution": distribution, "recordSet": record_sets}
-
-
-def conf_url(conf: Publish) -> str:
-    """Where the dataset lives: the Hub page once pushed (push rewrites it), else a placeholder."""
-    return f"https://huggingface.co/datasets/{REPO_PLACEHOLDER}"
 
 
 def write_croissant(folder: Path, configs: list[Any], sources: list[str], conf: Publish) -> Path:
