@@ -164,7 +164,7 @@ def _synthetic_prepare(raw: Path) -> Iterator[dict[str, Any]]:
     read through plain string paths too: this loop runs in the driver, beside the pool workers,
     and pathlib's overhead was half of its time.
     """
-    from curator.record.schema import empty_record
+    from curator.record.record import empty_record
 
     for label in sorted(name for name in os.listdir(raw) if (raw / name).is_dir()):
         folder = os.path.join(raw, label)

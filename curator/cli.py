@@ -66,12 +66,18 @@ def main_options(
 
 
 @app.command()
-def sources() -> None:
+def sources(
+    markdown: Annotated[bool, typer.Option("--markdown", help="The README's table, in Markdown.")] = False,
+) -> None:
     """List every source recipe with its licence, size and what it needs from you."""
     from rich.console import Console
     from rich.table import Table
 
-    from curator.sources import all_recipes
+    from curator.sources import all_recipes, markdown_table
+
+    if markdown:
+        typer.echo(markdown_table(), nl=False)
+        return
 
     table = Table("source", "title", "licence", "public push", "size", "needs")
     for name, recipe in all_recipes().items():

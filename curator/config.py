@@ -10,17 +10,26 @@ two cannot drift: a test compares them.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from curator.errors import CuratorError
-from curator.io.images import DEFAULT_MAX_PIXELS
-from curator.io.parquet import DEFAULT_SHARD_BYTES
+from curator.io.limits import DEFAULT_MAX_PIXELS, DEFAULT_SHARD_BYTES
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -38,6 +47,20 @@ class SourceParams(Section):
 
 
 Executor = Literal["local", "ray"]
+
+
+def _one_group_regex(pattern: str) -> str:
+    try:
+        groups = re.compile(pattern).groups
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    if groups != 1:
+        raise ValueError(f"needs exactly one capturing group (the id it extracts), has {groups}")
+    return pattern
+
+
+# a params regex whose one group extracts an id (a subject, a participant) from a file or sample name
+OneGroupPattern = Annotated[str, AfterValidator(_one_group_regex)]
 
 
 class Download(Section):

@@ -34,9 +34,17 @@ class Reason(str, Enum):
     AMBIGUOUS_PAIR = "ambiguous_pair", "one pairing key matched several files"
     MALFORMED_ANNOTATION = "malformed_annotation", "an annotation row or cell that cannot be parsed"
     MISSING_IMAGE = "missing_image", "the labels name an image that is not in the download"
+    MISSING_LABEL = "missing_label", "a sample's files are there but the label table has no row for it"
+    MISSING_EYE_DATA = "missing_eye_data", "a labelled sample has no (or an empty) eye-tracking file"
+    MISSING_FACE_FRAMES = "missing_face_frames", "a labelled sample has no frame folder, or one without images"
+    STRAY_FILE = "stray_file", "a file where the source's layout has none (e.g. a non-image in a frame folder)"
+    UNREADABLE_FILE = "unreadable_file", "a data file (not an image) that cannot be opened, e.g. a corrupt .xlsx"
+    UNEXPECTED_COLUMNS = "unexpected_columns", "a data file has columns schemas/ does not declare, or two for one"
     # deliberately left out by recipes (excluded, not lost): each counts as an input and a reject
     SOURCE_AUGMENTED_COPY = "source_augmented_copy", "the source's own augmented or re-saved copy of an original"
     UNSUPPORTED_MODALITY = "unsupported_modality", "an image view the record has no column for (VIRI's MSX)"
+    UNJOINED_ANNOTATION = "unjoined_annotation", "annotation rows for an image no record matches (EmoNet hq.csv rows " \
+        "whose content signature matches no Parquet row): left out, counted"
     # taxonomy (normalize)
     UNKNOWN_LABEL = "unknown_label", "a source label that its map in schemas/maps/ does not list"
     # publish

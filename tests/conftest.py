@@ -48,11 +48,23 @@ def needs_shared():
     return pytest.mark.skipif(not EMONET_DIR.is_dir(), reason="../shared/sources/emonet-face not present")
 
 
+def _sample_prepare(source: str):
+    """A recipe's prepare() bound to the params its sample needs: EMER's code order and label kind have
+    no default (they are unpublished), so its sample kit says them."""
+    from functools import partial
+
+    from curator.sources import get_recipe, recipe_samples
+
+    recipe, kit = get_recipe(source), recipe_samples(source)
+    if not hasattr(kit, "sample_params"):
+        return recipe.prepare
+    return partial(recipe.prepare, conf=recipe.Params.model_validate(kit.sample_params()))
+
+
 @pytest.fixture(scope="session")
 def sample_build(tmp_path_factory) -> dict:
     """All seven sample sources through prepare, normalize, split, augment and publish (in-process)."""
     from curator.config import Augment, BuildFacts, Publish, Split
-    from curator.sources import get_recipe
     from curator.stages.augment import run_augment
     from curator.stages.normalize import run_normalize
     from curator.stages.prepare import run_prepare
@@ -64,7 +76,7 @@ def sample_build(tmp_path_factory) -> dict:
     samples = root / "samples"
     build_samples(samples)
     for s in ALL_SOURCES:
-        run_prepare(s, get_recipe(s).prepare, samples / s, root / "prepared" / s)
+        run_prepare(s, _sample_prepare(s), samples / s, root / "prepared" / s)
     run_normalize([root / "prepared" / s for s in ALL_SOURCES], root / "normalized")
     run_split(root / "normalized", root / "split", Split(seed=3))
     policy = str(ROOT / "pipelines/augment/default.yaml")

@@ -13,7 +13,8 @@ from PIL import Image, ImageDraw
 
 from curator.config import Augment, Split
 from curator.io.parquet import ShardWriter, iter_records, shard_paths
-from curator.record.schema import arrow_schema, empty_record
+from curator.record.record import empty_record
+from curator.record.schema import arrow_schema
 from curator.stages.augment import run_augment
 from curator.stages.split import run_split
 from tests.conftest import ROOT, run_cli

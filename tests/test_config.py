@@ -76,3 +76,14 @@ def test_every_reason_code_has_one_meaning_and_the_cli_lists_them(tmp_path: Path
     assert len({r.value for r in Reason}) == len(Reason)
     listed = run_cli("reasons", cwd=tmp_path).stdout.splitlines()
     assert [line.split()[0] for line in listed] == [r.value for r in Reason]
+
+
+def test_the_readme_source_table_is_generated_from_the_recipes() -> None:
+    from curator.sources import markdown_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- sources table")
+    table = readme[readme.index("\n", start) + 1:readme.index("<!-- end of sources table -->")]
+    assert table == markdown_table()  # after changing an INFO: curator sources --markdown
+    for name, recipe in all_recipes().items():
+        assert recipe.INFO.label_meaning and recipe.INFO.grouping and recipe.INFO.unverified, name

@@ -5,6 +5,7 @@ the source's own, the Croissant train split alone, and small classifiers beating
 from __future__ import annotations
 
 import io
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -95,8 +96,15 @@ def test_the_published_folder_stores_each_image_once(sample_build):
     assert on_disk <= 1.05 * (sum(images.values()) + tables), (on_disk, sum(images.values()), tables)
 
 
-def _original_bytes(samples: Path, source: str, path: str) -> bytes:
-    """The image as the source ships it, found by the path the record carries."""
+def _original_bytes(samples: Path, source: str, path: str, rid: str) -> bytes:
+    """The image as the source ships it, found by the path the record carries (emonet_hq's
+    Parquet has no file names: there the id, its label's content signature, finds the row)."""
+    if source == "emonet_hq":
+        from curator.sources.emonet_hq.label import parse_label, record_key
+
+        for row in pq.read_table(next((samples / source / "data").glob("*.parquet"))).to_pylist():
+            if f"emonet_hq/{record_key(parse_label(row['label']).signature)}" == rid:
+                return row["path"]["bytes"]
     if source.startswith("emonet"):
         for shard in sorted((samples / source / "data").glob("*.parquet")):
             table = pq.read_table(shard)
@@ -104,13 +112,17 @@ def _original_bytes(samples: Path, source: str, path: str) -> bytes:
             for img in table.column(column).to_pylist():
                 if img["path"] == path:
                     return img["bytes"]
+        for shard in sorted((samples / source / "data").glob("*.tar")):  # WebDataset: <key>.jpg members
+            with tarfile.open(shard) as tar:
+                if path in tar.getnames():
+                    return tar.extractfile(path).read()  # type: ignore[union-attr]
     if source in ("viri", "nvie"):
         archive, member = path.split("/", 1)
         archive_path = next(p for p in (samples / source).iterdir() if p.name.startswith(archive.split(".")[0]))
         if archive_path.suffix == ".zip":
             return zipfile.ZipFile(archive_path).read(member)
     if source == "emer":
-        return (samples / "emer" / "face" / Path(path).name).read_bytes()
+        return (samples / "emer" / path).read_bytes()  # face/setN/<ID>/<frame>
     raise LookupError(f"{source}: {path}")
 
 
@@ -120,7 +132,7 @@ def test_published_image_bytes_equal_the_source_file(sample_build, source):
     ds = ds.cast_column("image", datasets.Image(decode=False))
     # an original row whose source file is readable here (7z members are not)
     row = next(r for r in ds if ".7z/" not in r["image"]["path"])
-    assert row["image"]["bytes"] == _original_bytes(sample_build["samples"], source, row["image"]["path"])
+    assert row["image"]["bytes"] == _original_bytes(sample_build["samples"], source, row["image"]["path"], row["id"])
 
 
 def test_thermal_pairs_carry_the_same_pair_code_after_publishing(sample_build):

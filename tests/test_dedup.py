@@ -16,7 +16,8 @@ from curator.config import Dedup, Ratios, Split
 from curator.io.images import check_image, dhash
 from curator.io.parquet import ShardWriter, iter_records
 from curator.io.rejects import read_rejects
-from curator.record.schema import arrow_schema, empty_record
+from curator.record.record import empty_record
+from curator.record.schema import arrow_schema
 from curator.stages.dedup import Fingerprint, find_clusters
 from curator.stages.split import Group, assign_groups, run_split
 

@@ -17,6 +17,7 @@ from curator.errors import CuratorError, DownloadError
 from curator.io.checksums import Checksum, load_registry, record, sha256_file
 from curator.io.download import download, download_with_registry
 from curator.testing.files import Fault, serve_directory
+from tests.conftest import EMONET_DIR, needs_shared
 
 SIZE = 300_000  # several read chunks, so a drop lands mid-body
 FAST = {"timeout": 2.0, "backoff": 0.01}  # every test stays bounded in time
@@ -293,3 +294,13 @@ def test_download_with_registry(root: Path, source: bytes, tmp_path: Path) -> No
         (root / "data.bin").write_bytes(b"changed upstream")
         with pytest.raises(DownloadError, match="mismatch"):
             download_with_registry(f"{url}/data.bin", tmp_path / "c" / "data.bin", "viri", "data.bin", registry, **FAST)
+
+
+@needs_shared()
+def test_the_shipped_registry_entry_for_binary_csv_matches_the_real_file() -> None:
+    from curator.io.checksums import load_registry, sha256_file
+    from curator.sources.fetch import DEFAULT_REGISTRY
+
+    entry = load_registry(DEFAULT_REGISTRY)[("emonet_binary", "binary.csv")]
+    real = EMONET_DIR / "binary.csv"
+    assert (entry.size, entry.sha256) == (real.stat().st_size, sha256_file(real))

@@ -12,7 +12,7 @@ import py7zr
 import pytest
 
 from curator.errors import ExtractionError
-from curator.io import archive_formats
+from curator.io import archive_readers
 from curator.io.extract import extract
 
 FILES = {
@@ -295,13 +295,13 @@ def test_7z_and_targz_bombs_by_ratio(tmp_path: Path) -> None:
 
 def test_bomb_with_lying_headers_is_stopped_while_streaming(tmp_path: Path, monkeypatch) -> None:
     archive = make_zip(tmp_path / "liar.zip", {"zeros.bin": bytes(5 * 2**20)})
-    real_members = archive_formats._ZipReader.members
+    real_members = archive_readers._ZipReader.members
 
     def lying_members(self):  # headers that declare nothing: the up-front check passes
         for m in real_members(self):
-            yield archive_formats.Member(m.name, m.kind, 0, m.encrypted)
+            yield archive_readers.Member(m.name, m.kind, 0, m.encrypted)
 
-    monkeypatch.setattr(archive_formats._ZipReader, "members", lying_members)
+    monkeypatch.setattr(archive_readers._ZipReader, "members", lying_members)
     error = assert_refused(archive, tmp_path / "out", "zeros.bin")
     assert "uncompressed data" in str(error)
 

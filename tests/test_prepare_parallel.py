@@ -13,7 +13,7 @@ from PIL import Image
 
 from curator.config import Prepare
 from curator.reasons import Reason
-from curator.record.schema import empty_record
+from curator.record.record import empty_record
 from curator.sources import get_recipe
 from curator.sources.recipe import Reject
 from curator.stages.prepare import run_prepare

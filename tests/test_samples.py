@@ -9,11 +9,13 @@ import io
 import json
 import re
 import shutil
+import tarfile
 import tempfile
 import zipfile
 from collections import Counter
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import py7zr
 import pyarrow.parquet as pq
@@ -25,8 +27,24 @@ from curator.record.taxonomy import taxonomy
 from curator.sources.kaggle_physio.samples import KAGGLE_COLUMNS
 from curator.testing.samples import build_samples, read_pair_code
 from curator.testing.samples.faces import EXPRESSIONS, draw_face
-from curator.testing.samples.reference import BINARY_ROWS, SYNONYMS, data_text, shared_dir
+from curator.testing.samples.reference import (
+    BINARY_DIRTY_STEM,
+    BINARY_ROWS,
+    BINARY_STEMS,
+    SYNONYMS,
+    data_text,
+    shared_dir,
+)
 
+# EMER: (fold, ID, frames) per sample, as face/<fold>/<ID>/0001.jpg... and a flat eye/<ID>.xlsx
+EMER_SAMPLES = [
+    ("set1", "3_film_happy Happy", 8), ("set1", "3_film_sad Sad", 9), ("set2", "12_film_fear Fear", 10),
+    ("set2", "12_film_surprise Surprise", 8), ("set3", "27_film_disgust Disgust", 9),
+    ("set3", "27_film_angry Angry", 10), ("set4", "41_film_neutral Neutral", 8), ("set4", "41_film_sad Sad", 9),
+    ("set5", "58_film_fear Fear", 10), ("set5", "58_film_surprise Surprise", 8),
+    ("set1", "76_film_disgust Disgust", 9), ("set1", "76_film_angry Angry", 10),
+    ("set2", "104_film_neutral Neutral", 8), ("set2", "104_film_happy Happy", 9), ("set1", "3_film_fear Fear", 10),
+]
 LAYOUT = [
     "kaggle_physio/face_emotion_physio.csv",
     "emonet_hq/hq.csv",
@@ -36,8 +54,8 @@ LAYOUT = [
     "emonet_binary/data/train-00000-of-00002.parquet",
     "emonet_binary/data/train-00001-of-00002.parquet",
     "emonet_binary/README.md",
-    "emonet_big/data/train-00000-of-00002.parquet",
-    "emonet_big/data/train-00001-of-00002.parquet",
+    "emonet_big/data/00000.tar",
+    "emonet_big/data/00001.tar",
     "emonet_big/README.md",
     *[f"viri/VIRI-{c}-{m}.zip" for c in ("Angry", "Happy", "Neutral", "Sad", "Surprise") for m in ("Ir", "Vis")],
     "nvie/NVIE-disgust-Ir.zip",
@@ -49,9 +67,8 @@ LAYOUT = [
     "nvie/NVIE-happy1-Vis.7z",
     "nvie/NVIE-happy2-Vis.zip",
     "emer/new_label.xlsx",
-    "emer/participants.csv",
-    *[f"emer/eye/{i:03d}.xlsx" for i in range(1, 15)],
-    *[f"emer/face/{i:03d}.jpg" for i in range(1, 15)],
+    *[f"emer/eye/{i}.xlsx" for _, i, _ in EMER_SAMPLES],
+    *[f"emer/face/{fold}/{i}/{k:04d}.jpg" for fold, i, n in EMER_SAMPLES for k in range(1, n + 1)],
 ]
 
 
@@ -150,7 +167,7 @@ def test_clean_manifest_expects_every_item_kept(clean: Path) -> None:
         "emonet_big": 30,
         "viri": 30,
         "nvie": 18,
-        "emer": 14,
+        "emer": 15,
     }
     for entry in manifest.values():
         expected = {"records": entry["items"], "prepare_rejects": {}, "normalize_rejects": {}}
@@ -180,31 +197,64 @@ def test_kaggle_csv_columns_rows_and_messy_labels(clean: Path) -> None:
 # --------------------------------------------------------------------------- EmoNet-Face
 
 
-def test_hq_csv_annotations_are_python_dict_reprs(clean: Path) -> None:
-    rows = list(csv.DictReader((clean / "emonet_hq" / "hq.csv").open()))
-    guide = _guide_labels()
+def _hq_label(row: dict) -> dict[str, dict]:
+    """The Parquet `label` cell as rater -> ratings (a list of one-key dicts, a Python repr)."""
+    entries = ast.literal_eval(row["label"])
+    assert isinstance(entries, list) and all(isinstance(e, dict) and len(e) == 1 for e in entries)
+    return {rater: ratings for e in entries for rater, ratings in e.items()}
+
+
+def test_hq_parquet_has_no_file_names_and_a_python_literal_label(clean: Path) -> None:
+    guide = taxonomy().families
+    keys = [f"{family}|{name}" for family, names in guide.items() for name in names]
+    rows = _parquet_rows(clean, "emonet_hq")
+    assert len(rows) == 24 and all(r["path"]["path"] is None and r["path"]["bytes"] for r in rows)
     for row in rows:
-        ann = ast.literal_eval(row["annotations"])
-        assert [k for k in ann if not k.startswith("Extra Dimensions|")] == guide
-        extra = {f"Extra Dimensions|{d}" for d in ("Valence", "Arousal", "Dominance")}
-        assert extra <= set(ann)
-        assert all(isinstance(v, int) for v in ann.values())
-        assert all(0 <= ann[k] <= 7 for k in guide)
-    per_image = Counter(r["image"] for r in rows)
-    assert len(per_image) == 24 and all(2 <= n <= 4 for n in per_image.values())
-    annotators = {r["annotator"] for r in rows}
-    assert "Hume Face (v2)" in annotators
-    assert annotators - {"Hume Face (v2)"} <= {f"expert-{i}" for i in range(1, 5)}
-    paths = {r["image"]["path"] for r in _parquet_rows(clean, "emonet_hq")}
-    assert set(per_image) == paths
+        assert row["label"].startswith("[{'human-")  # repr: single quotes
+        experts = _hq_label(row)
+        assert 2 <= len(experts) <= 4 and all(re.fullmatch(r"human-[1-8]", r) for r in experts)
+        for ratings in experts.values():
+            assert list(ratings) == keys and all(isinstance(v, int) and 0 <= v <= 7 for v in ratings.values())
+    schema = pq.read_schema(clean / "emonet_hq" / "data" / "train-00000-of-00001.parquet")
+    assert schema.field("ethnicity").type == "int64"  # integer-coded, names in the metadata
+    names = json.loads(schema.metadata[b"huggingface"])["info"]["features"]["ethnicity"]["names"]
+    assert len(names) == 14 and "Black or African American" in names
+
+
+def _hq_csv(root: Path) -> list[dict]:
+    with open(root / "emonet_hq" / "hq.csv", newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        assert reader.fieldnames == ["image", "annotator", "annotations", "human"]
+        return list(reader)
+
+
+def test_hq_csv_experts_repeat_the_parquet_and_models_keep_their_scales(clean: Path) -> None:
+    rows = _hq_csv(clean)
+    assert {r["human"] for r in rows} == {"True", "False"}
+    assert all(re.fullmatch(r"flux_dev_one_\d-\d_s\d{9}\.png", r["image"]) for r in rows)
+    humans: dict[str, dict[str, dict]] = {}
+    for r in rows:
+        if r["human"] == "True":
+            humans.setdefault(r["image"], {})[r["annotator"]] = ast.literal_eval(r["annotations"])
+    labels = [_hq_label(row) for row in _parquet_rows(clean, "emonet_hq")]
+    assert sorted(map(str, humans.values())) == sorted(map(str, labels))  # each image's experts, exactly
+    models: dict[str, list[dict]] = {}
+    for r in rows:
+        if r["human"] == "False":
+            models.setdefault(r["annotator"], []).append(ast.literal_eval(r["annotations"]))
+    assert set(models) == {"Hume Face*", "GPT-4o ZS", "Empathic Insight Face Large", "Random Baseline",
+                           "Gemini 2.5 Flash MS"}
+    assert all(0 <= v <= 1 and isinstance(v, float) for d in models["Hume Face*"] for v in d.values())
+    assert any(v < 0 for d in models["Empathic Insight Face Large"] for v in d.values())
+    assert all(len(d) == 25 for d in models["GPT-4o ZS"])
+    assert all("Extra Dimensions|Valence" in d for d in models["Gemini 2.5 Flash MS"])
 
 
 @pytest.mark.parametrize(
     ("source", "columns"),
     [
-        ("emonet_hq", ["image", "prompt", "demographics"]),
+        ("emonet_hq", ["path", "label", "prompt", "ethnicity", "gender", "age"]),
         ("emonet_binary", ["path", "emotion"]),
-        ("emonet_big", ["image", "prompt", "demographics", "annotations"]),
     ],
 )
 def test_parquet_columns_and_huggingface_metadata(clean: Path, source: str, columns: list[str]) -> None:
@@ -222,25 +272,39 @@ def test_binary_classlabel_names_use_the_repo_spelling(clean: Path) -> None:
     assert set(names) - {"Hopelessness"} == set(_guide_labels()) - {"Helplessness"}
 
 
-def test_big_annotations_json_and_stringified_demographics(clean: Path) -> None:
+def _tar_members(root: Path) -> dict[str, bytes]:
+    members = {}
+    for path in sorted((root / "emonet_big" / "data").glob("*.tar")):
+        with tarfile.open(path) as tar:
+            members |= {m.name: tar.extractfile(m).read() for m in tar.getmembers()}  # type: ignore[union-attr]
+    return members
+
+
+def test_big_webdataset_samples_hold_the_vlm_spec(clean: Path) -> None:
     guide = _guide_labels()
-    for row in _parquet_rows(clean, "emonet_big"):
-        ann = json.loads(row["annotations"])
-        assert list(ann["emotions"]) == guide
-        assert all(0 <= e["rating"] <= 7 and e["reasoning"] for e in ann["emotions"].values())
-        assert set(ann["extra_dimensions"]) == {"Arousal", "Valence", "Dominance", "Emotional Vulnerability"}
-        assert set(ast.literal_eval(row["demographics"])) == {"ethnicity", "gender", "age"}
+    members = _tar_members(clean)
+    keys = sorted({name.split(".")[0] for name in members})
+    assert len(keys) == 30 and set(members) == {f"{k}.{e}" for k in keys for e in ("jpg", "json", "txt")}
+    for key in keys:
+        doc = json.loads(members[f"{key}.json"])  # what LAION's notebook code writes
+        assert set(doc) == {"key", "predictions"} and doc["key"][2] == f"{key}.jpg" and len(doc["key"]) == 3
+        emotions = doc["predictions"]["emotions"]
+        assert list(emotions) == guide and sum(e["rating"] > 0 for e in emotions.values()) <= 5
+        assert all(0 <= e["rating"] <= 7 and e["reasoning"] for e in emotions.values())
+        dims = doc["predictions"]["extra_dimensions"]
+        assert set(dims) == {"Arousal", "Valence", "Dominance", "Emotional Vulnerability"}
+        assert all(set(v) == {"rating", "reasoning"} for v in dims.values())
 
 
 def test_load_dataset_decodes_images(clean: Path, tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets")
-    cases = (("emonet_hq", "image", 24), ("emonet_binary", "path", 40), ("emonet_big", "image", 30))
-    for source, column, n in cases:
+    for source, n in (("emonet_hq", 24), ("emonet_binary", 40)):
         files = [str(f) for f in sorted((clean / source / "data").glob("*.parquet"))]
         ds = datasets.load_dataset("parquet", data_files={"train": files}, split="train", cache_dir=str(tmp_path))
-        assert len(ds) == n
-        assert ds[0][column].size == (160, 160)
-    assert ds.features["image"].__class__.__name__ == "Image"
+        assert len(ds) == n and ds[0]["path"].size == (160, 160)
+        assert ds.features["path"].__class__.__name__ == "Image"
+    big = datasets.load_dataset(str(clean / "emonet_big"), split="train", cache_dir=str(tmp_path))  # the card's config
+    assert len(big) == 30 and big[0]["jpg"].size == (160, 160) and big.features["jpg"].__class__.__name__ == "Image"
 
 
 def test_binary_csv_rows_come_from_the_shipped_copy(clean: Path) -> None:
@@ -248,7 +312,7 @@ def test_binary_csv_rows_come_from_the_shipped_copy(clean: Path) -> None:
     ours = (clean / "emonet_binary" / "binary.csv").read_text().splitlines()
     assert ours[0] == shipped[0] == "path,annotator,value,emotion"
     assert set(ours[1:]) <= set(shipped[1:])
-    assert {ln.split(",")[0] for ln in ours[1:]} == {f"{i:05d}" for i in range(40)}
+    assert {ln.split(",")[0] for ln in ours[1:]} == set(BINARY_STEMS)
     assert any(ln.endswith(",Hopelessness") for ln in ours)
     first: dict[str, str] = {}
     for ln in ours[1:]:
@@ -257,7 +321,7 @@ def test_binary_csv_rows_come_from_the_shipped_copy(clean: Path) -> None:
         pq.read_schema(clean / "emonet_binary" / "data" / "train-00000-of-00002.parquet").metadata[b"huggingface"]
     )["info"]["features"]["emotion"]["names"]
     for row in _parquet_rows(clean, "emonet_binary"):
-        assert names[row["emotion"]] == first[row["path"]["path"].removesuffix(".png")]
+        assert names[row["emotion"]] == first[row["path"]["path"].removesuffix(".jpg")]
 
 
 def test_binary_csv_is_a_verbatim_subset_of_the_real_file(clean: Path, real_emonet: Path) -> None:
@@ -270,7 +334,7 @@ def test_binary_csv_is_a_verbatim_subset_of_the_real_file(clean: Path, real_emon
 def test_shipped_binary_rows_are_the_real_rows_for_their_stems(real_emonet: Path) -> None:
     real = (real_emonet / "binary.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     shipped = data_text(BINARY_ROWS).splitlines(keepends=True)
-    stems = {f"{i:05d}" for i in range(41)}  # 00040 is the dirty build's extra image
+    stems = {*BINARY_STEMS, BINARY_DIRTY_STEM}
     assert shipped[0] == real[0]
     assert shipped[1:] == [ln for ln in real[1:] if ln.split(",", 1)[0] in stems]
 
@@ -400,29 +464,27 @@ def test_figshare_views_pair_by_stem_and_copies_are_resaved(clean: Path) -> None
 
 def test_emer_tables(clean: Path) -> None:
     root = clean / "emer"
-    sheets = pd.read_excel(root / "new_label.xlsx", sheet_name=None, dtype={"ID": str})
-    assert list(sheets) == ["ER", "FER"]
-    classes = {"happiness", "sadness", "fear", "surprise", "disgust", "anger", "neutral"}
-    for df in sheets.values():
-        assert list(df.columns) == ["ID", "Emotion", "Valence", "Arousal", "Intensity"]
-        assert list(df["ID"]) == [f"{i:03d}" for i in range(1, 15)]
-        assert set(df["Emotion"]) <= classes
-        assert df[["Valence", "Arousal"]].abs().le(1).all().all()
-        assert df["Intensity"].between(0, 3).all() and df["Intensity"].dtype.kind == "i"
-    assert 0 < (sheets["ER"]["Emotion"] != sheets["FER"]["Emotion"]).sum() < 14
-    participants = pd.read_csv(root / "participants.csv", dtype=str)
-    assert participants["participant"].nunique() == 7 and list(participants["ID"]) == list(sheets["ER"]["ID"])
-    eye = pd.read_excel(root / "eye" / "001.xlsx")
-    assert list(eye.columns) == [
-        "Recording timestamp",
-        "Gaze point X",
-        "Gaze point Y",
-        "Pupil diameter left",
-        "Pupil diameter right",
-        "Eye movement type",
-    ]
-    assert 40 <= len(eye) <= 60 and set(eye["Eye movement type"]) == {"Fixation", "Saccade"}
-    assert eye["Recording timestamp"].is_monotonic_increasing
+    book = openpyxl.load_workbook(root / "new_label.xlsx")
+    assert len(book.sheetnames) == 1  # the authors' loader reads the first sheet only
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    assert rows[0] == ("ID", "Emotion", "Valence", "Arousal", "Intensity")
+    assert [r[0] for r in rows[1:]] == [i for _, i, _ in EMER_SAMPLES]
+    assert all(re.fullmatch(r"\d+_film_[a-z]+ [A-Z][a-z]+", r[0]) for r in rows[1:])  # like 3_film_happy Happy
+    assert {int(r[0].split("_")[0]) for r in rows[1:]} == {3, 12, 27, 41, 58, 76, 104}  # 7 participants
+    assert all(type(r[1]) is int and 0 <= r[1] <= 6 for r in rows[1:])  # integer class codes
+    assert all(-1 <= r[2] <= 1 and -1 <= r[3] <= 1 and 0 <= r[4] <= 3 for r in rows[1:])
+    assert not (root / "participants.csv").exists()
+    assert sorted(p.name for p in (root / "face").iterdir()) == ["set1", "set2", "set3", "set4", "set5"]
+    frames = sorted((root / "face" / "set1" / "3_film_happy Happy").iterdir())
+    assert [p.name for p in frames] == [f"{k:04d}.jpg" for k in range(1, 9)]
+    assert all(Image.open(p).format == "JPEG" for p in frames) and len({p.read_bytes() for p in frames}) == 8
+    gaze = Counter()
+    for _, sample, _ in EMER_SAMPLES:
+        eye = pd.read_excel(root / "eye" / f"{sample}.xlsx")
+        assert eye.shape[1] == 39 and len(eye) >= 32  # the loader's LSTM input size; 32 row chunks
+        assert all(dtype.kind in "if" for dtype in eye.dtypes)  # all numeric: the loader casts it to float
+        gaze.update(c for c in eye.columns if c in ("Gaze point X", "Gaze point X [DACS px]"))
+    assert gaze == {"Gaze point X [DACS px]": 9, "Gaze point X": 6}  # both spellings the loader accepts
 
 
 # --------------------------------------------------------------------------- determinism
@@ -451,12 +513,12 @@ def test_dirty_manifest_counts(dirty: Path) -> None:
 
     assert got == {
         "kaggle_physio": (122, exp(120, {"bad_value": 1}, {"unknown_label": 1})),
-        "emonet_hq": (26, exp(24, {"empty_file": 1, "malformed_annotation": 1})),
+        "emonet_hq": (27, exp(24, {"empty_file": 1, "malformed_annotation": 1, "unjoined_annotation": 1})),
         "emonet_binary": (42, exp(40, {"duplicate_id": 1, "truncated_image": 1})),
         "emonet_big": (32, exp(30, {"not_an_image": 1}, {"unknown_label": 1})),
         "viri": (32, exp(30, {"truncated_image": 1, "unpaired": 1})),
         "nvie": (19, exp(18, {"empty_file": 1})),
-        "emer": (15, exp(14, {}, {"unknown_label": 1})),
+        "emer": (19, exp(16, {"missing_eye_data": 1, "stray_file": 1, "unknown_label": 1})),
     }
 
 
@@ -483,11 +545,17 @@ def _image_state(data: bytes) -> str:
 
 def test_dirty_emonet_items(clean: Path, dirty: Path) -> None:
     hq_clean, hq = _parquet_rows(clean, "emonet_hq"), _parquet_rows(dirty, "emonet_hq")
-    assert hq[:24] == hq_clean and [_image_state(r["image"]["bytes"]) for r in hq[24:]] == ["empty"]
-    ann = list(csv.DictReader((dirty / "emonet_hq" / "hq.csv").open()))
-    malformed = [r for r in ann if not r["annotations"].endswith("}")]
-    assert len(malformed) == 1 and malformed[0]["image"] in {r["image"]["path"] for r in hq_clean}
-    assert {r["image"] for r in ann} == {r["image"]["path"] for r in hq}
+    assert hq[:24] == hq_clean and [_image_state(r["path"]["bytes"]) for r in hq[24:]] == ["empty"]
+    ann, clean_ann = _hq_csv(dirty), _hq_csv(clean)
+    assert ann[:len(clean_ann)] == clean_ann
+    extra = ann[len(clean_ann):]
+    malformed = [r for r in extra if not r["annotations"].endswith("}")]
+    assert len(malformed) == 1 and malformed[0]["human"] == "True" and malformed[0]["image"] == clean_ann[0]["image"]
+    orphans = {r["image"] for r in extra} - {r["image"] for r in clean_ann}
+    assert len(orphans) == 1  # its expert ratings are in no Parquet label
+    orphan = {r["annotator"]: ast.literal_eval(r["annotations"]) for r in extra
+              if r["image"] in orphans and r["human"] == "True"}
+    assert orphan and all(_hq_label(row) != orphan for row in hq)
 
     binary = _parquet_rows(dirty, "emonet_binary")
     assert Counter(_image_state(r["path"]["bytes"]) for r in binary) == {"ok": 41, "truncated": 1}
@@ -495,10 +563,13 @@ def test_dirty_emonet_items(clean: Path, dirty: Path) -> None:
     assert len(dupes) == 1
     assert len({r["path"]["bytes"] for r in binary if r["path"]["path"] == dupes[0]}) == 1
 
-    big = _parquet_rows(dirty, "emonet_big")
-    assert big[:15] == _parquet_rows(clean, "emonet_big")[:15]
-    assert Counter(_image_state(r["image"]["bytes"]) for r in big) == {"ok": 31, "not_an_image": 1}
-    tops = [max(e := json.loads(r["annotations"])["emotions"], key=lambda k: e[k]["rating"]) for r in big]
+    tars = [sorted((root / "emonet_big" / "data").glob("*.tar")) for root in (clean, dirty)]
+    assert tars[0][0].read_bytes() == tars[1][0].read_bytes()  # the first shard is untouched
+    members = _tar_members(dirty)
+    images = [v for k, v in members.items() if k.endswith(".jpg")]
+    assert Counter(_image_state(b) for b in images) == {"ok": 31, "not_an_image": 1}
+    answers = [json.loads(v)["predictions"] for k, v in members.items() if k.endswith(".json")]
+    tops = [max(e := a["emotions"], key=lambda k: e[k]["rating"]) for a in answers]
     assert tops.count("Boredom") == 1
 
 
@@ -511,11 +582,16 @@ def test_dirty_pairs(dirty: Path) -> None:
     assert Counter(_image_state(d[0]) for d in vis.values()) == {"ok": 18, "empty": 1}
 
 
-def test_dirty_emer_adds_an_unknown_label_sample(dirty: Path) -> None:
-    sheets = pd.read_excel(dirty / "emer" / "new_label.xlsx", sheet_name=None, dtype={"ID": str})
-    for df in sheets.values():
-        assert len(df) == 15 and list(df["Emotion"]).count("Bored") == 1
-    assert (dirty / "emer" / "eye" / "015.xlsx").is_file() and (dirty / "emer" / "face" / "015.jpg").is_file()
+def test_dirty_emer_extras(dirty: Path) -> None:
+    root = dirty / "emer"
+    rows = list(openpyxl.load_workbook(root / "new_label.xlsx").worksheets[0].iter_rows(values_only=True))[1:]
+    assert [r[0] for r in rows[:15]] == [i for _, i, _ in EMER_SAMPLES]
+    extra = {r[0]: r[1] for r in rows[15:]}
+    assert extra == {16: 3, "104_film_fear Fear": 2, "76_film_neutral Neutral": 7}  # 16: a number, not text
+    assert (root / "face" / "set3" / "016").is_dir() and (root / "eye" / "016.xlsx").is_file()
+    assert (root / "face" / "set2" / "104_film_fear Fear").is_dir()
+    assert not (root / "eye" / "104_film_fear Fear.xlsx").exists()
+    assert (root / "face" / "set1" / "3_film_happy Happy" / "Thumbs.db").is_file()
 
 
 # --------------------------------------------------------------------------- faces

@@ -1,28 +1,35 @@
-"""EMER recipe: the real CLI on the sample sources, plus the edge cases of its own format."""
+"""EMER recipe: the real CLI on the sample sources (the authors' layout), plus the edge cases of that format."""
 
 from __future__ import annotations
 
 import json
-import logging
-import math
 import shutil
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
-from curator.reasons import Reason
+from curator.record.taxonomy import taxonomy
 from curator.sources import emer
-from curator.sources.recipe import Reject
+from curator.sources.emer.folders import natural_key
+from curator.sources.emer.samples import EMER_CODES, sample_params
 from tests.conftest import run_cli
+
+
+def _write_params(ws: Path, **emer_keys: object) -> Path:
+    path = ws / "params.yaml"
+    path.write_text(yaml.safe_dump({"sources": {"emer": emer_keys}}))
+    return path
 
 
 def _pipeline(ws: Path, dirty: bool) -> Path:
     """samples -> download --from -> prepare -> normalize, as a user types them, in `ws`."""
     ws.mkdir(parents=True)
+    _write_params(ws, **sample_params())
     run_cli("samples", "--out", "samples", *(["--dirty"] if dirty else []), cwd=ws)
     run_cli("download", "emer", "--from", str(ws / "samples" / "emer"), cwd=ws)
     run_cli("prepare", "emer", cwd=ws)
@@ -47,8 +54,21 @@ def _rows(path: Path) -> dict[str, dict]:
     return {r["id"]: r for f in sorted(path.glob("*.parquet")) for r in pq.read_table(f).to_pylist()}
 
 
-def _sheets(root: Path) -> dict[str, pd.DataFrame]:
-    return pd.read_excel(root / "new_label.xlsx", sheet_name=None, dtype={"ID": str})
+def _rejects(path: Path) -> list[dict]:
+    return [json.loads(line) for line in (path / "rejects.jsonl").read_text().splitlines()]
+
+
+def _labels(root: Path) -> list[tuple]:
+    """new_label.xlsx's data rows, each cell as typed in the sheet."""
+    return list(openpyxl.load_workbook(root / "new_label.xlsx").worksheets[0].iter_rows(values_only=True))[1:]
+
+
+def _folders(root: Path) -> dict[str, Path]:
+    return {p.name: p for p in (root / "face").glob("set*/*") if p.is_dir()}
+
+
+def _frames(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.iterdir() if p.suffix == ".jpg"), key=lambda p: natural_key(p.name))
 
 
 # --------------------------------------------------------------------------- the real CLI
@@ -59,55 +79,96 @@ def test_counts_match_the_manifest(runs: dict[str, Path], kind: str) -> None:
     ws = runs[kind]
     entry = json.loads((ws / "samples" / "manifest.json").read_text())["emer"]
     prepared, normalized = _metrics(ws / "data/prepared/emer"), _metrics(ws / "data/normalized")
-    assert prepared["inputs"] == entry["items"]
+    assert prepared["inputs"] == entry["items"] == prepared["kept"] + prepared["rejected"]
     assert prepared["rejected_by_reason"] == entry["expected"]["prepare_rejects"]
     assert normalized["kept"] == entry["expected"]["records"]
     assert normalized["rejected_by_reason"] == entry["expected"]["normalize_rejects"]
-    lines = (ws / "data/normalized/rejects.jsonl").read_text().splitlines()
-    assert Counter(json.loads(ln)["reason"] for ln in lines) == Counter(entry["expected"]["normalize_rejects"])
 
 
-def test_felt_and_expressed_labels_are_kept_apart(runs: dict[str, Path]) -> None:
+def test_labels_dimensions_and_label_kind(runs: dict[str, Path]) -> None:
     ws = runs["clean"]
-    sheets = _sheets(ws / "samples" / "emer")
-    er, fer = (sheets[k].set_index("ID") for k in ("ER", "FER"))
+    rows, tax = _rows(ws / "data/normalized"), taxonomy()
+    labels = _labels(ws / "samples" / "emer")
+    assert set(rows) == {f"emer/{r[0]}" for r in labels}
+    for sid, code, valence, arousal, intensity in labels:
+        row = rows[f"emer/{sid}"]
+        assert row["label_original"] == EMER_CODES[code]  # the code's name, from params
+        assert tax.basic[row["label"]] == EMER_CODES[code]  # the sample's names are the basic classes
+        assert (row["label_kind"], row["label_felt"], row["label_felt_original"]) == ("expressed", None, None)
+        dims = [(d["name"], d["value"]) for d in row["dimensions"]]
+        assert dims == [("Valence", pytest.approx(valence)), ("Arousal", pytest.approx(arousal)),
+                        ("Intensity", pytest.approx(intensity))]
+        assert row["license"] == emer.INFO.license
+
+
+def test_groups_folds_frames_and_the_middle_image(runs: dict[str, Path]) -> None:
+    ws = runs["clean"]
+    src, rows = ws / "samples" / "emer", _rows(ws / "data/normalized")
+    for name, folder in _folders(src).items():
+        row, frames = rows[f"emer/{name}"], _frames(folder)
+        assert row["group_id"] == f"emer/p{int(name.split('_')[0])}"  # the leading number: the participant
+        assert row["official_split"] == folder.parent.name  # set1..set5
+        assert row["frame_count"] == len(frames) >= 8
+        middle = frames[(len(frames) - 1) // 2]
+        assert row["image"]["path"] == middle.relative_to(src).as_posix()
+        assert row["image"]["bytes"] == middle.read_bytes()
+    assert len({r["group_id"] for r in rows.values()}) == 7
+    assert {r["official_split"] for r in rows.values()} == {f"set{i}" for i in range(1, 6)}
+
+
+def test_physio_holds_every_eye_column_with_either_gaze_spelling(runs: dict[str, Path]) -> None:
+    ws = runs["clean"]
+    src, rows = ws / "samples" / "emer", _rows(ws / "data/normalized")
+    spellings = set()
+    for name in ("3_film_happy Happy", "12_film_fear Fear"):
+        eye = pd.read_excel(src / "eye" / f"{name}.xlsx")
+        gaze = "Gaze point X [DACS px]" if "Gaze point X [DACS px]" in eye else "Gaze point X"
+        spellings.add(gaze)
+        physio = rows[f"emer/{name}"]["physio"]
+        assert physio["eye_gaze_x_mean"] == pytest.approx(eye[gaze].mean())
+        assert physio["eye_gaze_x_std"] == pytest.approx(eye[gaze].std(ddof=1))
+        assert eye["Pupil diameter left [mm]"].isna().any()  # blanks are skipped, not zeros
+        assert physio["eye_pupil_left_mean"] == pytest.approx(eye["Pupil diameter left [mm]"].dropna().mean())
+        emer_features = [k for k in physio if k.startswith("eye_")]
+        assert len(emer_features) == 78 and all(physio[k] is not None for k in emer_features)  # 39 columns x 2
+    assert spellings == {"Gaze point X", "Gaze point X [DACS px]"}
+
+
+def test_dirty_extras_are_kept_or_rejected_by_name(runs: dict[str, Path]) -> None:
+    ws = runs["dirty"]
     rows = _rows(ws / "data/normalized")
-    assert set(rows) == {f"emer/{i}" for i in fer.index}
-    differ = [i for i in fer.index if er.at[i, "Emotion"] != fer.at[i, "Emotion"]]
-    assert differ  # the samples make some felt labels differ from the shown ones
-    for i in fer.index:
-        row = rows[f"emer/{i}"]
-        assert (row["label_original"], row["label_felt_original"]) == (fer.at[i, "Emotion"], er.at[i, "Emotion"])
-        assert row["label_kind"] == "expressed"
-    assert all(rows[f"emer/{i}"]["label"] != rows[f"emer/{i}"]["label_felt"] for i in differ)
-    dims = {d["name"]: d["value"] for d in rows[f"emer/{differ[0]}"]["dimensions"]}
-    assert dims["valence"] == pytest.approx(fer.at[differ[0], "Valence"], abs=1e-6)
-    assert dims["felt_valence"] == pytest.approx(er.at[differ[0], "Valence"], abs=1e-6)
-    assert dims["intensity"] == fer.at[differ[0], "Intensity"]
+    numeric = rows["emer/016"]  # the sheet says 16 (a number); the folder and eye file say 016
+    assert (numeric["group_id"], numeric["official_split"], numeric["label_original"]) == ("emer/p16", "set3",
+                                                                                          "surprise")
+    by_reason = {r["reason"]: r for r in _rejects(ws / "data/prepared/emer")}
+    assert by_reason["stray_file"]["path"] == "face/set1/3_film_happy Happy/Thumbs.db"
+    assert by_reason["missing_eye_data"]["id"] == "emer/104_film_fear Fear"
+    assert "eye/104_film_fear Fear.xlsx" in by_reason["missing_eye_data"]["detail"]
+    assert by_reason["unknown_label"]["id"] == "emer/76_film_neutral Neutral"
+    assert "code 7" in by_reason["unknown_label"]["detail"]
+    assert "emer/3_film_happy Happy" in rows  # a stray file does not cost its sample
 
 
-def test_physio_image_and_group_of_one_sample(runs: dict[str, Path]) -> None:
-    ws = runs["clean"]
-    src = ws / "samples" / "emer"
-    row = _rows(ws / "data/normalized")["emer/005"]
-    eye = pd.read_excel(src / "eye" / "005.xlsx")
-    kinds = eye["Eye movement type"]
-    expected = {
-        "eye_gaze_x_mean": eye["Gaze point X"].mean(),
-        "eye_gaze_x_std": eye["Gaze point X"].std(),
-        "eye_gaze_y_mean": eye["Gaze point Y"].mean(),
-        "eye_gaze_y_std": eye["Gaze point Y"].std(),
-        "eye_pupil_left_mean": eye["Pupil diameter left"].mean(),
-        "eye_pupil_right_mean": eye["Pupil diameter right"].mean(),
-        "eye_fixation_share": (kinds == "Fixation").mean(),
-        "eye_saccade_count": ((kinds == "Saccade") & (kinds.shift() != "Saccade")).sum(),
-    }
-    got = {k: v for k, v in row["physio"].items() if k.startswith("eye_")}
-    assert got == pytest.approx(expected)
-    assert row["image"]["bytes"] == (src / "face" / "005.jpg").read_bytes()
-    participants = pd.read_csv(src / "participants.csv", dtype=str).set_index("ID")
-    assert row["group_id"] == f"emer/{participants.at['005', 'participant']}"
-    assert row["license"] == emer.INFO.license
+def test_missing_params_fail_in_one_line_naming_both_keys(runs: dict[str, Path], tmp_path: Path) -> None:
+    raw = runs["clean"] / "data/raw/emer"
+    for keys in ({}, {"emotion_codes": list(EMER_CODES)}):
+        params = _write_params(tmp_path, **keys)
+        proc = run_cli("--params", str(params), "prepare", "emer", "--raw", str(raw), "--out", str(tmp_path / "out"),
+                       check=False)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 1 and len(lines) == 1, proc.stderr
+        assert "sources.emer.emotion_codes" in lines[0] and "sources.emer.label_kind" in lines[0]
+        assert "happiness, sadness" in lines[0] and "Traceback" not in proc.stderr  # the README order as an example
+        assert ("missing: label_kind" in lines[0]) == bool(keys)
+        assert not (tmp_path / "out").exists()
+
+
+def test_bad_params_are_one_line_config_errors(tmp_path: Path) -> None:
+    for keys, words in (({"emotion_codes": ["a", "b"]}, "7 distinct"), ({"label_kind": "both"}, "label_kind"),
+                        ({"participant_pattern": r"^\d+"}, "one capturing group"), ({"frames": "first"}, "frames")):
+        proc = run_cli("--params", str(_write_params(tmp_path, **keys)), "params", "--check", check=False)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 1 and len(lines) == 1 and words in lines[0], proc.stderr
 
 
 def test_download_without_from_names_the_flag(tmp_path: Path) -> None:
@@ -120,97 +181,12 @@ def test_download_without_from_names_the_flag(tmp_path: Path) -> None:
 
 def test_label_file_missing_a_column_is_one_clear_line(runs: dict[str, Path], tmp_path: Path) -> None:
     raw = shutil.copytree(runs["clean"] / "samples" / "emer", tmp_path / "raw")
-    sheets = _sheets(raw)
-    sheets["FER"] = sheets["FER"].drop(columns=["Valence"])
-    _write_sheets(raw / "new_label.xlsx", sheets)
-    proc = run_cli("prepare", "emer", "--raw", str(raw), "--out", str(tmp_path / "out"), check=False)
+    df = pd.read_excel(raw / "new_label.xlsx").drop(columns=["Valence"])
+    df.to_excel(raw / "new_label.xlsx", index=False)
+    params = _write_params(tmp_path, **sample_params())
+    proc = run_cli("--params", str(params), "prepare", "emer", "--raw", str(raw), "--out", str(tmp_path / "out"),
+                   check=False)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 1 and len(lines) == 1, proc.stderr
-    assert "FER" in lines[0] and "Valence" in lines[0] and "Traceback" not in proc.stderr
+    assert "Valence" in lines[0] and "ID, Emotion, Valence, Arousal, Intensity" in lines[0]
     assert not (tmp_path / "out").exists()
-
-
-# --------------------------------------------------------------------------- in-process edge cases
-
-
-def _write_sheets(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
-    with pd.ExcelWriter(path) as writer:
-        for name, df in sheets.items():
-            df.to_excel(writer, sheet_name=name, index=False)
-
-
-@pytest.fixture
-def raw(runs: dict[str, Path], tmp_path: Path) -> Path:
-    return shutil.copytree(runs["clean"] / "samples" / "emer", tmp_path / "emer")
-
-
-def _prepare(raw: Path) -> tuple[dict[str, dict], list[Reject]]:
-    items = list(emer.prepare(raw))
-    return {r["id"]: r for r in items if isinstance(r, dict)}, [r for r in items if isinstance(r, Reject)]
-
-
-def test_one_sheet_with_er_fer_columns_reads_like_two_sheets(raw: Path) -> None:
-    before, _ = _prepare(raw)
-    sheets = _sheets(raw)
-    wide = sheets["FER"].add_prefix("FER_").rename(columns={"FER_ID": "ID"}).merge(
-        sheets["ER"].add_prefix("ER ").rename(columns={"ER ID": "ID"}), on="ID")
-    _write_sheets(raw / "new_label.xlsx", {"labels": wide})
-    after, rejects = _prepare(raw)
-    assert not rejects and after.keys() == before.keys()
-    for rid, rec in before.items():
-        for col in ("label_original", "label_felt_original", "dimensions", "physio", "group_id"):
-            assert after[rid][col] == rec[col], (rid, col)
-
-
-def test_missing_eye_kept_orphans_and_bad_values_rejected(raw: Path, caplog: pytest.LogCaptureFixture) -> None:
-    (raw / "eye" / "002.xlsx").unlink()
-    shutil.copyfile(raw / "face" / "003.jpg", raw / "face" / "099.jpg")
-    sheets = _sheets(raw)
-    sheets["FER"]["Valence"] = sheets["FER"]["Valence"].astype(object)
-    sheets["FER"].loc[sheets["FER"]["ID"] == "004", "Valence"] = "high"
-    _write_sheets(raw / "new_label.xlsx", sheets)
-    logger = logging.getLogger("curator")
-    logger.addHandler(caplog.handler)  # the CLI's logging setup may have turned propagation off
-    try:
-        records, rejects = _prepare(raw)
-    finally:
-        logger.removeHandler(caplog.handler)
-    assert records["emer/002"]["physio"] is None and records["emer/002"]["image"] is not None
-    assert "002" in caplog.text and "no eye file" in caplog.text
-    by_id = {r.id: r for r in rejects}
-    assert by_id.keys() == {"emer/004", "emer/099"}
-    assert by_id["emer/004"].reason is Reason.BAD_VALUE and "'high'" in by_id["emer/004"].detail
-    assert by_id["emer/099"].reason is Reason.MISSING_FIELD and "face/099.jpg" in by_id["emer/099"].detail
-    assert len(records) + len(rejects) == 15  # 14 labelled samples + one orphan image
-
-
-def test_eye_features_skip_nan_samples(tmp_path: Path) -> None:
-    nan = math.nan
-    df = pd.DataFrame({
-        "Gaze point X": [1.0, nan, 3.0, 5.0, nan],
-        "Gaze point Y": [2.0, 2.0, nan, 4.0, 6.0],
-        "Pupil diameter left": [3.0, 3.2, nan, nan, 3.4],
-        "Pupil diameter right": [nan] * 5,
-        "Eye movement type": ["Saccade", None, "Saccade", "Fixation", "Saccade"],
-    })
-    df.to_excel(tmp_path / "e.xlsx", index=False)
-    got = emer.eye_features(tmp_path / "e.xlsx")
-    assert got["eye_gaze_x_mean"] == pytest.approx(3.0) and got["eye_gaze_x_std"] == pytest.approx(2.0)
-    assert got["eye_pupil_left_mean"] == pytest.approx(3.2)
-    assert got["eye_pupil_right_mean"] is None  # no valid sample: null, not NaN
-    assert got["eye_fixation_share"] == pytest.approx(0.25)
-    assert got["eye_saccade_count"] == 2  # the NaN row between two saccade samples does not split the run
-
-
-def test_label_rows_that_cannot_be_joined_are_rejects() -> None:
-    def table(ids: list) -> pd.DataFrame:
-        n = len(ids)
-        return pd.DataFrame({"ID": ids, "Emotion": ["fear"] * n, "Valence": [0.1] * n, "Arousal": [0.2] * n,
-                             "Intensity": [1] * n}, dtype=object)
-
-    items = list(emer.pair_rows({"ER": table(["001", "002", "002", "004"]), "FER": table(["001", "002", "003", None])}))
-    samples = [i.id for i in items if isinstance(i, emer.Sample)]
-    rejects = [(i.id, i.reason) for i in items if isinstance(i, Reject)]
-    assert samples == ["001", "002"]
-    assert rejects == [("emer/002", Reason.DUPLICATE_ID), ("emer/003", Reason.MISSING_FIELD),
-                       (None, Reason.MISSING_FIELD), ("emer/004", Reason.MISSING_FIELD)]

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from curator.errors import CuratorError
 from curator.io.parquet import ShardWriter, shard_paths
-from curator.record.schema import arrow_schema, empty_record
+from curator.record.record import empty_record
+from curator.record.schema import arrow_schema
 from curator.record.taxonomy import taxonomy
 from curator.stages import split as split_module
 from curator.stages.split import RARE, SPLITS, Group, assign_groups, pool_rare_strata, target_counts

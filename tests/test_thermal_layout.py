@@ -147,8 +147,8 @@ def test_subject_pattern_partly_matching_counts_the_pair_groups(samples: Path,
 
 @pytest.mark.parametrize(
     ("pattern", "message"),
-    [("S\\d+", "needs exactly one group (the subject id), has 0"),
-     ("(S)(\\d+)", "needs exactly one group (the subject id), has 2"),
+    [("S\\d+", "needs exactly one capturing group (the id it extracts), has 0"),
+     ("(S)(\\d+)", "needs exactly one capturing group (the id it extracts), has 2"),
      ("(S\\d+", "not a regular expression")],
 )
 def test_subject_pattern_is_checked_when_params_load(pattern: str, message: str) -> None:

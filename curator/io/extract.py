@@ -25,7 +25,8 @@ import py7zr.exceptions
 from py7zr.io import Py7zIO
 
 from curator.errors import ExtractionError
-from curator.io.archive_formats import Member, archive_suffix, open_reader
+from curator.io.archive_formats import archive_suffix
+from curator.io.archive_readers import Member, open_reader
 from curator.io.atomic import atomic_dir
 
 _CHUNK = 1024 * 1024

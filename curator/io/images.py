@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from curator.io.limits import DEFAULT_MAX_PIXELS
 from curator.reasons import Reason
 
 # File names read as images wherever a source is a tree of files (the image itself is then checked by
@@ -30,7 +31,6 @@ def is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_SUFFIXES)
 
 
-DEFAULT_MAX_PIXELS = 50_000_000  # ~7000x7000: far above any face image, far below a bomb
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curator.io.limits import DEFAULT_SHARD_BYTES
 from curator.record.record import RecordError, unknown_keys
 
-DEFAULT_SHARD_BYTES = 500 * 1000**2  # the Hub's advice: shards of at most ~500 MB
 DEFAULT_GROUP_ROWS = 500  # image rows: keeps a row group a few tens of MB
 DEFAULT_GROUP_BYTES = 64 * 2**20
 

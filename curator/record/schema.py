@@ -9,14 +9,15 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import datasets
 import pyarrow as pa
 import yaml
 
 from curator.errors import SchemaError
-from curator.record.record import empty_record  # noqa: F401  (recipes build records from here)
+
+if TYPE_CHECKING:  # `datasets` costs ~1 s to import: only the functions that build Features load it
+    import datasets
 
 _SCALARS = {"string", "bool", "int64", "float32", "float64"}
 
@@ -64,6 +65,8 @@ def physio_features_of(source: str) -> list[str]:
 
 def _feature(spec: Any) -> Any:
     """Translate one type expression of record.yaml into a datasets feature."""
+    import datasets
+
     taxonomy = load_yaml("taxonomy.yaml")
     if spec == "image":
         return datasets.Image()
@@ -86,6 +89,8 @@ def _feature(spec: Any) -> Any:
 @cache
 def features() -> datasets.Features:
     """HF Features of the full unified record (ClassLabel names from the taxonomy)."""
+    import datasets
+
     cols = record_spec()["columns"]
     return datasets.Features({name: _feature(col["type"]) for name, col in cols.items()})
 
@@ -110,6 +115,8 @@ def config_specs() -> dict[str, dict[str, Any]]:
 
 def config_features(config: str) -> datasets.Features:
     """Features of one published config: the full record minus the config's dropped columns."""
+    import datasets
+
     specs = config_specs()
     drop = set(specs[config]["drop"]) if config in specs else set()
     return datasets.Features({k: v for k, v in features().items() if k not in drop})
@@ -117,6 +124,8 @@ def config_features(config: str) -> datasets.Features:
 
 def to_json_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of one record, for tools outside Python."""
+    import datasets
+
 
     def convert(feat: Any) -> dict[str, Any]:
         if isinstance(feat, datasets.Image):

@@ -39,3 +39,15 @@ def get_recipe(name: str) -> ModuleType:
 def recipe_samples(name: str) -> ModuleType:
     """A recipe's sample kit module (curator/sources/<name>/samples.py): build() and demo_params()."""
     return importlib.import_module(f"{get_recipe(name).__name__}.samples")
+
+
+def markdown_table() -> str:
+    """The README's source table, from each recipe's INFO (the one place these facts live)."""
+    rows = ["| source | what | licence | `label` means | groups | still unverified | needs |",
+            "|---|---|---|---|---|---|---|"]
+    for name, recipe in all_recipes().items():
+        i = recipe.INFO
+        cells = [f"`{name}`", f"{i.title}: {i.size}", f"{i.license} (public push: {i.redistributable})",
+                 i.label_meaning, i.grouping, i.unverified, i.needs]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows) + "\n"

@@ -12,7 +12,6 @@ from pathlib import Path
 from curator.config import Download
 from curator.errors import CuratorError
 from curator.io.download import download_with_registry
-from curator.io.extract import extract
 
 DEFAULT_REGISTRY = Path(__file__).with_name("checksums.tsv")
 
@@ -61,6 +60,8 @@ def unpacked(archives: list[Path]) -> Iterator[dict[Path, list[Path]]]:
 
     The scratch folder is removed afterwards, so prepare never leaves extracted copies behind.
     """
+    from curator.io.extract import extract  # py7zr: only for recipes that unpack archives
+
     with tempfile.TemporaryDirectory(prefix="curator-unpack-") as scratch:
         out = {}
         for archive in archives:

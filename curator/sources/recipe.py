@@ -3,7 +3,7 @@
     INFO: SourceInfo
     download(params, out, from_) -> Path      fetch raw files into `out`
     prepare(raw, params) -> Iterator[dict | Reject]
-        one item per input sample: a unified record (curator.record.schema.empty_record() filled
+        one item per input sample: a unified record (curator.record.record.empty_record() filled
         in) or a Reject. The prepare stage (curator.stages.prepare) validates images, ids and
         required fields centrally, so each recipe only reads its own format.
     samples.py: build(out, seed, dirty) -> Built, and demo_params(...) (the offline sample kit)
@@ -30,6 +30,10 @@ class SourceInfo:
     homepage: str
     citation: str
     attribution: str = ""
+    # What a user of the published data must know (the README's source table and the card show these):
+    label_meaning: str = ""  # what `label` says about a record of this source
+    grouping: str = ""  # what a record's group_id is (a subject, a pair, an image)
+    unverified: str = ""  # which parts of the format were inferred, not seen in real files
     enabled_by_default: bool = False  # in params.yaml's default sources.enabled
 
 

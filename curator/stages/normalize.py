@@ -48,7 +48,9 @@ def normalize_batch(batch: pa.RecordBatch, run: StageRun, counts: Counter) -> pa
     basic, fine = _resolve_column(sources, batch.column("label_original").to_pylist(), "label", run, ids, keep, counts)
     felt, _ = _resolve_column(sources, batch.column("label_felt_original").to_pylist(), "felt label", run, ids,
                               keep, None)
-    kinds = [label_map(s).label_kind for s in sources]
+    # a recipe that knows its label kind from params (EMER) wins over its map's
+    kinds = [k if k is not None else label_map(s).label_kind
+             for s, k in zip(sources, batch.column("label_kind").to_pylist(), strict=True)]
     tax = taxonomy()
     family = [None if f is None else tax.family.index(tax.family_of(tax.fine[f])) for f in fine]
     table = pa.Table.from_batches([batch])

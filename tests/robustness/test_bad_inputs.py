@@ -211,21 +211,22 @@ HOSTILE = "__import__('pathlib').Path('PWNED').touch()"
 
 
 def hq_run(root: Path) -> dict[str, Any]:
-    """EmoNet-Face hq: the sample repo plus hq.csv rows whose annotation cell is not a plain dict."""
+    """EmoNet-Face hq: the sample repo plus expert rows in hq.csv whose annotation cell is not a plain dict."""
     builders()["emonet_hq"](root / "samples", 0, False)
     raw = root / "samples" / "emonet_hq"
+    image = (raw / "hq.csv").read_text(encoding="utf-8").splitlines()[1].split(",", 1)[0]
     bad = {
-        "truncated": "{'Anger': 3, 'Fear':",
+        "truncated": "{'Negative High-Energy Emotions|Anger': 3, 'Negative High-Energy Emotions|Fear':",
         "call": HOSTILE,
-        "call_in_dict": "{'Anger': " + HOSTILE + "}",
+        "call_in_dict": "{'Negative High-Energy Emotions|Anger': " + HOSTILE + "}",
         "not_a_dict": "[1, 2, 3]",
-        "out_of_range": "{'Anger': 99}",
+        "out_of_range": "{'Negative High-Energy Emotions|Anger': 99}",
     }
     with open(raw / "hq.csv", "a", encoding="utf-8", newline="") as fh:
         for annotator, cell in bad.items():
-            fh.write(f'00001.jpg,{annotator},"{cell}"\n')
+            fh.write(f'{image},{annotator},"{cell}",True\n')
     proc = run_cli("prepare", "emonet_hq", "--raw", str(raw), "--out", "prepared", cwd=root)
-    return {"root": root, "proc": proc, "bad": bad}
+    return {"root": root, "proc": proc, "bad": bad, "image": image}
 
 
 def parquet_refused(root: Path, data: bytes | None) -> Any:
@@ -400,9 +401,9 @@ def test_hq_annotations_that_are_not_plain_dicts_are_rejected_and_never_run(runs
     assert m["rejected_by_reason"] == {"malformed_annotation": len(run["bad"])}
     by_annotator = {r["detail"].split("annotator ")[1].split(":")[0].strip("'"): r for r in rejects(prepared)}
     assert set(by_annotator) == set(run["bad"])
-    assert all(r["id"] == "emonet_hq/00001" for r in by_annotator.values())
+    assert all(r["path"] == run["image"] for r in by_annotator.values())  # the hq.csv image they rate
     assert not (run["root"] / "PWNED").exists() and not list(run["root"].rglob("PWNED"))  # nothing executed
-    assert m["kept"] == 24  # the image itself keeps its other (expert) ratings
+    assert m["kept"] == 24  # the image itself keeps its expert ratings (from the Parquet label)
 
 
 def test_parquet_with_an_unexpected_schema_is_one_line(runs: dict) -> None:

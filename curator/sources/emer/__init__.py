@@ -1,52 +1,60 @@
 """EMER (eye behaviour aided emotion recognition, arXiv 2411.05879): a manual-directory source.
 
 The data is released only after a signed licence form, so there is nothing to download: the
-user points `curator download emer --from DIR` at the folder they received. Layout read here:
+user points `curator download emer --from DIR` at the folder they received. The layout is the one
+the authors' loader reads (kejun1/EMER, `dataset/SMEAD_dataset.py` in the history; see
+/work/notes/emer_viri.md part A):
 
-    new_label.xlsx      sheets ER (felt) and FER (expressed), each: ID, Emotion, Valence,
-                        Arousal, Intensity; or one sheet with ER_/FER_ columns (ER_Emotion...)
-    participants.csv    ID, participant (the split group); optional
-    eye/<ID>.xlsx       Tobii export: Gaze point X/Y, Pupil diameter left/right, Eye movement type
-    face/<ID>.jpg       aligned face frame; optional per sample
+    new_label.xlsx          first sheet only: ID, Emotion (integer code 0-6), Valence, Arousal (-1..1),
+                            Intensity (0..3)
+    face/set1..set5/<ID>/   a folder of face frames per sample; the set folder is the official fold
+    eye/<ID>.xlsx           Tobii export, all numeric (39 columns), flat: no set folders
 
-One record per labelled sample. `label_original` is the FER emotion and `label_felt_original`
-the ER emotion: the two are kept apart, never merged. `dimensions` holds FER valence, arousal
-and intensity; `felt_valence`/`felt_arousal` are added only when ER's differ from FER's (absent
-means "same as the expressed value"). Eye statistics use pandas' defaults: NaN samples are
-skipped and standard deviations are sample (ddof=1) deviations.
+The file holds one emotion column whose code order and kind (felt ER or expressed FER) are not
+published: `sources.emer.emotion_codes` and `sources.emer.label_kind` must say them (no default).
+`label_original` is the code's name from emotion_codes (the map resolves names, not codes); the
+record's `label_kind` is the param, and normalize keeps a recipe's label_kind over its map's. With
+label_kind felt, `label_felt_original` holds the same name. `dimensions` holds Valence, Arousal and
+Intensity named as in the file. `physio` holds the eye sheet's per-column statistics (eye.py).
 
-A labelled sample without an eye file is kept with null physio and counted in a warning; an
-eye file or face image without a label row is a reject. Unknown emotion names pass through
-(normalize rejects them against schemas/maps/emer.yaml).
+`frames: middle` gives one record per sample: the middle frame in natural name order (the authors'
+`sort(key=lambda x: x[-5])` is not temporal); `frames: all` one record per frame, id
+`emer/<ID>/<frame>`, same group and physio. `frame_count` is the frames in the folder either way.
+There is no participants file: the group is `emer/p<participant>`, the participant taken from the
+ID by `participant_pattern` (default the leading number, as in `3_film_happy Happy`; that this
+number is the participant is inferred, not published); an ID it does not match is its own group,
+counted in a log line.
+
+Every input item is kept or rejected: a sample without eye file or frame folder
+(missing_eye_data / missing_face_frames), files without a label row (missing_label), and
+anything the layout has no place for (stray_file).
 """
 
 from __future__ import annotations
 
-import math
 import re
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import pandas as pd
+from pydantic import Field, field_validator
 
-from curator.config import Download, SourceParams
+from curator.config import Download, OneGroupPattern, SourceParams
 from curator.errors import CuratorError, SchemaError
 from curator.progress import log
 from curator.reasons import Reason
-from curator.record.schema import empty_record, physio_features_of
+from curator.record.record import empty_record
+from curator.sources.emer.eye import EyeProblem, eye_features
+from curator.sources.emer.folders import FrameFolder, Tree, matching, middle, natural_key, scan
+from curator.sources.emer.labels import LABEL_FILE, LabelRow, SampleKey, parse_row, read_labels, sample_key
 from curator.sources.fetch import copy_manual
 from curator.sources.recipe import Reject, SourceInfo
 
 NAME = "emer"
-LABEL_FILE = "new_label.xlsx"
-PARTICIPANTS_FILE = "participants.csv"
-KINDS = ("ER", "FER")  # ER = felt, FER = expressed
-# Columns each label sheet must have; ER's intensity is not used (intensity is an FER rating).
-REQUIRED = {"ER": ("ID", "Emotion", "Valence", "Arousal"), "FER": ("ID", "Emotion", "Valence", "Arousal", "Intensity")}
-EYE_COLUMNS = ("Gaze point X", "Gaze point Y", "Pupil diameter left", "Pupil diameter right", "Eye movement type")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+N_CLASSES = 7  # MAQT(7, 2) in the authors' discete_test_EMERT.py; README: 7-class fine labels
+README_ORDER = ("happiness", "sadness", "fear", "surprise", "disgust", "anger", "neutral")
 
 INFO = SourceInfo(
     name=NAME,
@@ -54,31 +62,58 @@ INFO = SourceInfo(
     license="EMER licence (signed form; research only)",
     redistributable="no",
     size="1,303 samples, 121 participants",
-    needs="a signed licence; supply the folder with --from DIR",
+    needs="a signed licence; supply the folder with --from DIR; set emotion_codes and label_kind",
     homepage="https://arxiv.org/abs/2411.05879",
     citation=(
         "Y. Liu, L. Wei, K. Liu, Y. Zhan, Z. Chen, Z. Chen, S. Shan. Smile upon the Face but Sadness in the Eyes: "
         "Emotion Recognition based on Facial Expressions and Eye Behaviors. arXiv:2411.05879, 2024."
     ),
     attribution="EMER dataset (arXiv:2411.05879), used under its signed research licence",
+    label_meaning="new_label.xlsx's integer Emotion code, named by sources.emer.emotion_codes; felt or expressed "
+                  "as sources.emer.label_kind says (the file does not)",
+    grouping="the participant, the leading number of the ID (sources.emer.participant_pattern): emer/p<n>",
+    unverified="the code order 0-6, ER vs FER, the participant in the ID, frame file names, 37 of 39 eye columns",
 )
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One labelled sample: its FER and ER rows (canonical column names -> cell values)."""
-
-    id: str
-    fer: dict[str, Any]
-    er: dict[str, Any]
-    where: str
-
-
-# --------------------------------------------------------------------------- download
 
 
 class Params(SourceParams):
     """EMER is manual-only: `from` is the folder you received after signing its licence form."""
+
+    emotion_codes: list[str] | None = Field(
+        None, description="the 7 class names of new_label.xlsx's Emotion codes 0-6, in code order (not published)")
+    label_kind: Literal["felt", "expressed"] | None = Field(
+        None, description="what the Emotion column holds: felt (ER) or expressed (FER); not published")
+    frames: Literal["middle", "all"] = Field(
+        "middle", description="middle: one record per sample (its middle frame); all: one record per frame")
+    participant_pattern: OneGroupPattern = Field(
+        r"^(\d+)", description="regex whose one group is the participant in a sample ID (group_id emer/p<it>)")
+
+    @field_validator("emotion_codes")
+    @classmethod
+    def _seven_names(cls, codes: list[str] | None) -> list[str] | None:
+        if codes is None:
+            return None
+        names = [c.strip() for c in codes]
+        if len(names) != N_CLASSES or any(not n for n in names) or len({n.casefold() for n in names}) != len(names):
+            raise ValueError(f"expected {N_CLASSES} distinct non-empty class names (codes 0-{N_CLASSES - 1})")
+        return names
+
+
+
+def require_params(conf: Params | None) -> Params:
+    """The run's Params, with the two keys that have no default set; else ONE line saying what to set."""
+    conf = conf or Params()
+    missing = [k for k in ("emotion_codes", "label_kind") if getattr(conf, k) is None]
+    if missing:
+        raise CuratorError(
+            f"{NAME}: set sources.{NAME}.emotion_codes and sources.{NAME}.label_kind in params.yaml "
+            f"(missing: {', '.join(missing)}); {LABEL_FILE} gives Emotion as codes 0-6 whose names and kind are "
+            f"not published: emotion_codes = the 7 names in code order, e.g. the README's [{', '.join(README_ORDER)}] "
+            f"(confirm the order with the data's provider), label_kind = felt (ER) or expressed (FER)")
+    return conf
+
+
+# --------------------------------------------------------------------------- download
 
 
 def download(conf: Params, fetch: Download, out: Path, from_: str | None = None) -> Path:
@@ -97,320 +132,151 @@ def download(conf: Params, fetch: Download, out: Path, from_: str | None = None)
     return out
 
 
-# --------------------------------------------------------------------------- label table
-
-
 def find_root(raw: Path) -> Path:
-    """The folder holding new_label.xlsx: `raw` itself, or the one nested folder that has it."""
+    """The folder holding new_label.xlsx: `raw` itself, or the one nested folder that has it
+    (the authors' copy sits in data/smead_cross/)."""
     raw = Path(raw)
     if (raw / LABEL_FILE).is_file():
         return raw
-    found = sorted(p.parent for p in raw.rglob(LABEL_FILE) if p.is_file())
+    found = sorted(p.parent for p in raw.rglob(LABEL_FILE) if p.is_file()) if raw.is_dir() else []
     if len(found) != 1:
         what = f"no {LABEL_FILE}" if not found else f"{len(found)} copies of {LABEL_FILE}"
         raise SchemaError(f"{NAME}: expected one {LABEL_FILE} under {raw}, found {what}")
     return found[0]
 
 
-def _tokens(name: Any) -> frozenset[str]:
-    return frozenset(t for t in re.split(r"[^a-z0-9]+", str(name).lower()) if t)
+def layout(raw: Path, conf: Params) -> str:
+    """One line describing the EMER layout found under `raw`; CuratorError when it is not there."""
+    root = find_root(raw)
+    table = read_labels(root / LABEL_FILE)
+    tree = scan(root)
+    per_set = Counter(f.fold for folders in tree.folders.values() for f in folders)
+    frames = sum(len(f.frames) for folders in tree.folders.values() for f in folders)
+    sets = ", ".join(f"{s} {n}" for s, n in sorted(per_set.items()))
+    return (f"{NAME} at {root}: {LABEL_FILE} sheet {table.sheet!r} (1st of {len(table.sheets)}) with {len(table.rows)} "
+            f"rows; face/ frame folders {sets} ({frames} frames); eye/ {len(tree.eyes)} .xlsx; "
+            f"{len(tree.strays)} stray file(s); frames={conf.frames}")
 
 
-def _columns_of(df: pd.DataFrame) -> str:
-    return ", ".join(map(str, df.columns))
-
-
-def _pick(df: pd.DataFrame, wanted: dict[str, frozenset[str]]) -> dict[str, Any]:
-    """Canonical name -> the sheet's own column whose name tokens equal `wanted[name]`."""
-    found = {}
-    for canon, tokens in wanted.items():
-        hits = [c for c in df.columns if _tokens(c) == tokens]
-        if len(hits) == 1:
-            found[canon] = hits[0]
-    return found
-
-
-def _sheet_table(df: pd.DataFrame, kind: str, sheet: str) -> pd.DataFrame:
-    """One label sheet with canonical column names (matched ignoring case and spacing)."""
-    cols = _pick(df, {c: _tokens(c) for c in (*REQUIRED[kind], "Intensity")})
-    missing = [c for c in REQUIRED[kind] if c not in cols]
-    if missing:
-        raise SchemaError(
-            f"{LABEL_FILE} sheet {sheet!r}: missing column(s) {', '.join(missing)}; "
-            f"expected {', '.join(REQUIRED[kind])}, found {_columns_of(df)}"
-        )
-    return df[list(cols.values())].set_axis(list(cols), axis=1)
-
-
-def _wide_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame] | None:
-    """Split a single sheet with ER_x / FER_x columns (any order, case, separator) into two tables."""
-    fields = ("Emotion", "Valence", "Arousal", "Intensity")
-    wanted = {"ID": _tokens("ID")} | {f"{k}:{f}": frozenset({k.lower(), f.lower()}) for k in KINDS for f in fields}
-    cols = _pick(df, wanted)
-    needed = ["ID"] + [f"{k}:{f}" for k in KINDS for f in REQUIRED[k][1:]]
-    if any(c not in cols for c in needed):
-        return None
-    tables = {}
-    for kind in KINDS:
-        own = {"ID": cols["ID"]} | {f: cols[f"{kind}:{f}"] for f in fields if f"{kind}:{f}" in cols}
-        tables[kind] = df[list(own.values())].set_axis(list(own), axis=1)
-    return tables
-
-
-def read_labels(path: Path) -> dict[str, pd.DataFrame]:
-    """{"ER": table, "FER": table} with canonical columns ID, Emotion, Valence, Arousal[, Intensity]."""
-    try:
-        # dtype=object keeps each cell as typed in the sheet: text IDs keep their leading zeros
-        sheets = pd.read_excel(path, sheet_name=None, dtype=object)
-    except Exception as exc:  # openpyxl/zipfile raise many types on a bad file; one line is enough
-        raise SchemaError(f"{path.name}: cannot read ({type(exc).__name__}: {exc})") from None
-    by_kind = {str(name).strip().upper(): (name, df) for name, df in sheets.items()}
-    if all(k in by_kind for k in KINDS):
-        return {k: _sheet_table(by_kind[k][1], k, by_kind[k][0]) for k in KINDS}
-    wide = [t for t in map(_wide_tables, sheets.values()) if t is not None]
-    if len(wide) == 1:
-        return wide[0]
-    found = "; ".join(f"{name!r} ({_columns_of(df)})" for name, df in sheets.items())
-    raise SchemaError(
-        f"{path.name}: expected sheets ER (felt) and FER (expressed) with columns "
-        f"{', '.join(REQUIRED['FER'])}, or one sheet with ER_/FER_ columns; found sheets {found}"
-    )
-
-
-def _is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == ""
-
-
-def _id_text(value: Any) -> str | None:
-    """The sample key as text: "001" stays "001"; a numeric cell 7 (or 7.0) becomes "7"."""
-    if _is_blank(value):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def _rows(df: pd.DataFrame, kind: str) -> Iterator[tuple[str | None, dict[str, Any], str]]:
-    """(id, row, where) for each non-blank row; `where` names the sheet and Excel row."""
-    for i, row in enumerate(df.to_dict("records")):
-        if all(_is_blank(v) for v in row.values()):
-            continue
-        yield _id_text(row["ID"]), row, f"{LABEL_FILE}[{kind}] row {i + 2}"
-
-
-def pair_rows(tables: dict[str, pd.DataFrame]) -> Iterator[Sample | Reject]:
-    """Join FER and ER rows by ID; every row that cannot be joined becomes a reject."""
-    felt: dict[str, tuple[dict[str, Any], str]] = {}
-    for rid, row, where in _rows(tables["ER"], "ER"):
-        if rid is None:
-            yield Reject(None, Reason.MISSING_FIELD, f"{where}: empty ID", LABEL_FILE)
-        elif rid in felt:
-            yield Reject(f"{NAME}/{rid}", Reason.DUPLICATE_ID, f"{where}: ID {rid} repeats; kept the first", LABEL_FILE)
-        else:
-            felt[rid] = (row, where)
-    paired: set[str] = set()
-    for rid, row, where in _rows(tables["FER"], "FER"):
-        if rid is None:
-            yield Reject(None, Reason.MISSING_FIELD, f"{where}: empty ID", LABEL_FILE)
-        elif rid not in felt:
-            yield Reject(f"{NAME}/{rid}", Reason.MISSING_FIELD, f"{where}: no ER (felt) row for ID {rid}", LABEL_FILE)
-        else:
-            paired.add(rid)  # a repeated FER ID is left to the driver's duplicate-id check
-            yield Sample(rid, row, felt[rid][0], where)
-    for rid in (r for r in felt if r not in paired):  # sheet order, so rejects.jsonl is reproducible
-        yield Reject(f"{NAME}/{rid}", Reason.MISSING_FIELD, f"{felt[rid][1]}: no FER (expressed) row for ID {rid}",
-                     LABEL_FILE)
-
-
-# --------------------------------------------------------------------------- values
-
-
-def _number(value: Any) -> float:
-    """A finite float from a numeric cell or numeric text; anything else raises ValueError."""
-    if isinstance(value, bool) or _is_blank(value):
-        raise ValueError("empty")
-    number = float(str(value).strip()) if isinstance(value, str) else float(value)
-    if not math.isfinite(number):
-        raise ValueError("not a finite number")
-    return number
-
-
-def _dimensions(sample: Sample) -> list[dict[str, Any]] | Reject:
-    values: dict[str, float] = {}
-    wanted = [("FER", "Valence"), ("FER", "Arousal"), ("FER", "Intensity"), ("ER", "Valence"), ("ER", "Arousal")]
-    for kind, field in wanted:
-        cell = (sample.fer if kind == "FER" else sample.er)[field]
-        try:
-            values[f"{kind}:{field}"] = _number(cell)
-        except (TypeError, ValueError):
-            return Reject(f"{NAME}/{sample.id}", Reason.BAD_VALUE,
-                          f"{LABEL_FILE}[{kind}] ID {sample.id}: {field}={cell!r} is not a number", LABEL_FILE)
-    dims = [{"name": f.lower(), "value": values[f"FER:{f}"]} for f in ("Valence", "Arousal", "Intensity")]
-    if (values["ER:Valence"], values["ER:Arousal"]) != (values["FER:Valence"], values["FER:Arousal"]):
-        dims += [{"name": f"felt_{f.lower()}", "value": values[f"ER:{f}"]} for f in ("Valence", "Arousal")]
-    return dims
-
-
-def _emotion(sample: Sample) -> tuple[str, str] | Reject:
-    """(expressed, felt) emotion texts, untouched; an empty one is a missing field."""
-    for kind, row in (("FER", sample.fer), ("ER", sample.er)):
-        if _is_blank(row["Emotion"]):
-            return Reject(f"{NAME}/{sample.id}", Reason.MISSING_FIELD,
-                          f"{LABEL_FILE}[{kind}] ID {sample.id}: empty Emotion", LABEL_FILE)
-    return str(sample.fer["Emotion"]), str(sample.er["Emotion"])
-
-
-# --------------------------------------------------------------------------- eye statistics
-
-
-def _runs(flags: pd.Series) -> int:
-    """Number of maximal runs of True (each run = one episode)."""
-    starts = flags & ~flags.shift(1, fill_value=False)
-    return int(starts.sum())
-
-
-def _clean(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
-
-
-def eye_features(path: Path) -> dict[str, float | None]:
-    """The EMER physio features of one Tobii export; raises SchemaError/ValueError on bad files."""
-    df = pd.read_excel(path, sheet_name=0)
-    missing = [c for c in EYE_COLUMNS if c not in df.columns]
-    if missing:
-        raise SchemaError(f"missing column(s) {', '.join(missing)}; found {_columns_of(df)}")
-    num = {}
-    for col in EYE_COLUMNS[:4]:
-        num[col] = pd.to_numeric(df[col], errors="coerce")
-        bad = df[col][num[col].isna() & df[col].notna()]
-        if len(bad):  # text in a numeric column (e.g. comma decimals) is an error, not a NaN to skip
-            raise ValueError(f"{col}={bad.iloc[0]!r} is not a number")
-    kinds = df["Eye movement type"].dropna().astype(str).str.strip().str.lower()
-    values = {
-        "eye_gaze_x_mean": num["Gaze point X"].mean(),
-        "eye_gaze_x_std": num["Gaze point X"].std(),
-        "eye_gaze_y_mean": num["Gaze point Y"].mean(),
-        "eye_gaze_y_std": num["Gaze point Y"].std(),
-        "eye_pupil_left_mean": num["Pupil diameter left"].mean(),
-        "eye_pupil_right_mean": num["Pupil diameter right"].mean(),
-        "eye_fixation_share": (kinds == "fixation").mean() if len(kinds) else math.nan,
-        # NaN rows are dropped first, so a saccade interrupted only by missing samples counts once
-        "eye_saccade_count": float(_runs((kinds == "saccade").reset_index(drop=True))) if len(kinds) else math.nan,
-    }
-    assert list(values) == physio_features_of(NAME), "schemas/physio.yaml and emer.eye_features disagree"
-    return {k: _clean(float(v)) for k, v in values.items()}
-
-
-# --------------------------------------------------------------------------- files
-
-
-def index_files(folder: Path, suffixes: tuple[str, ...]) -> dict[str, list[Path]]:
-    """Sample ID (file stem) -> files in `folder` with one of `suffixes` (any case)."""
-    found: dict[str, list[Path]] = {}
-    if folder.is_dir():
-        for p in sorted(folder.iterdir()):
-            if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith((".", "~$")):
-                found.setdefault(p.stem, []).append(p)
-    return found
-
-
-def read_groups(path: Path) -> dict[str, str]:
-    """Sample ID -> participant, from participants.csv (empty when the file is absent)."""
-    if not path.is_file():
-        log.warning("%s: no %s; each sample is its own split group", NAME, PARTICIPANTS_FILE)
-        return {}
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    cols = _pick(df, {"ID": _tokens("ID"), "participant": _tokens("participant")})
-    if len(cols) < 2:
-        raise SchemaError(f"{PARTICIPANTS_FILE}: expected columns ID, participant; found {_columns_of(df)}")
-    return {i.strip(): p.strip() for i, p in zip(df[cols["ID"]], df[cols["participant"]], strict=True) if p.strip()}
+# --------------------------------------------------------------------------- prepare
 
 
 @dataclass
-class _Notes:
-    """Kept-but-incomplete samples, reported once at the end instead of once per sample."""
+class _Run:
+    conf: Params
+    tree: Tree
+    pattern: re.Pattern[str]
+    seen: set[str] = field(default_factory=set)  # sample names of the label rows read so far
+    used: set[tuple[str, str]] = field(default_factory=set)  # ("face" | "eye", name) consumed by a row
+    ungrouped: list[str] = field(default_factory=list)
+    unexpected: Counter[str] = field(default_factory=Counter)
 
-    no_eye: list[str]
-    no_face: list[str]
-    no_group: list[str]
+    def group_of(self, name: str) -> str:
+        found = self.pattern.search(name)
+        participant = found.group(1) if found else None
+        if not participant:
+            self.ungrouped.append(name)
+            return f"{NAME}/{name}"
+        return f"{NAME}/p{int(participant) if participant.isdigit() else participant}"  # "03" and "3": one person
 
     def report(self) -> None:
-        for what, ids in (("no eye file (kept, physio null)", self.no_eye),
-                          ("no face image (kept, image null)", self.no_face),
-                          ("no participant (own split group)", self.no_group)):
-            if ids:
-                more = ", ..." if len(ids) > 10 else ""
-                log.warning("%s: %d sample(s) with %s: %s%s", NAME, len(ids), what, ", ".join(ids[:10]), more)
+        if self.ungrouped:
+            more = ", ..." if len(self.ungrouped) > 10 else ""
+            log.warning("%s: %d sample ID(s) do not match participant_pattern %r; each is its own split group: %s%s",
+                        NAME, len(self.ungrouped), self.pattern.pattern, ", ".join(self.ungrouped[:10]), more)
+        if self.unexpected:
+            log.warning("%s: %d eye file(s) rejected for undeclared columns; declare them under emer: in "
+                        "schemas/physio.yaml", NAME, sum(self.unexpected.values()))
 
 
-def _one(files: list[Path] | None, rid: str, root: Path) -> Path | Reject | None:
-    if not files:
-        return None
-    if len(files) > 1:
-        names = ", ".join(p.relative_to(root).as_posix() for p in files)
-        return Reject(f"{NAME}/{rid}", Reason.AMBIGUOUS_PAIR, f"ID {rid} matches several files: {names}")
-    return files[0]
+def _claim(run: _Run, key: SampleKey) -> tuple[str, list[str], list[str]]:
+    """The sample's name (as its folder, else its eye file, spells it) and the folder/eye names its ID
+    means; those files are this row's from now on, whatever becomes of it (never orphans too)."""
+    faces, eyes = matching(key, run.tree.folders), matching(key, run.tree.eyes)
+    run.used.update([("face", n) for n in faces] + [("eye", n) for n in eyes])
+    name = faces[0] if len(faces) == 1 else eyes[0] if len(eyes) == 1 else key.text
+    return name, faces, eyes
 
 
-def _record(sample: Sample, root: Path, eye: Path | None, face: Path | None, groups: dict[str, str],
-            notes: _Notes) -> dict[str, Any] | Reject:
-    rid = f"{NAME}/{sample.id}"
-    labels = _emotion(sample)
-    if isinstance(labels, Reject):
-        return labels
-    dims = _dimensions(sample)
-    if isinstance(dims, Reject):
-        return dims
-    physio = None
-    if eye is None:
-        notes.no_eye.append(sample.id)
-    else:
-        rel = eye.relative_to(root).as_posix()
-        try:
-            physio = eye_features(eye)
-        except SchemaError as exc:
-            return Reject(rid, Reason.MISSING_FIELD, f"{rel}: {exc}", rel)
-        except Exception as exc:  # unreadable workbook or text in a numeric column
-            return Reject(rid, Reason.BAD_VALUE, f"{rel}: {type(exc).__name__}: {exc}", rel)
-    image = None
-    if face is None:
-        notes.no_face.append(sample.id)
-    else:
-        image = {"bytes": face.read_bytes(), "path": face.relative_to(root).as_posix()}
-    if groups and sample.id not in groups:  # no file at all was already reported once
-        notes.no_group.append(sample.id)
-    record = empty_record()
-    record.update(
-        id=rid, source=NAME, group_id=f"{NAME}/{groups.get(sample.id, sample.id)}", image=image, physio=physio,
-        label_original=labels[0], label_felt_original=labels[1], label_kind="expressed", dimensions=dims,
-        license=INFO.license,
-    )
-    return record
+def _sample_files(run: _Run, row: LabelRow, name: str, faces: list[str], eyes: list[str]
+                  ) -> tuple[FrameFolder, Path] | Reject:
+    """The sample's frame folder and eye file, or why they cannot be used."""
+    tree, rid = run.tree, f"{NAME}/{name}"
+    folders = [f for n in faces for f in tree.folders[n]]
+    eye_files = [p for n in eyes for p in tree.eyes[n]]
+    if len(folders) > 1 or len(eye_files) > 1:
+        paths = [tree.rel(f.path) + "/" for f in folders] + [tree.rel(p) for p in eye_files]
+        return Reject(rid, Reason.AMBIGUOUS_PAIR, f"{row.where}: ID {row.key.text} matches {', '.join(paths)}")
+    if not folders or not folders[0].frames:
+        what = f"an empty {tree.rel(folders[0].path)}/" if folders else f"no face/set1..set5/{row.key.text}/ folder"
+        return Reject(rid, Reason.MISSING_FACE_FRAMES, f"{row.where}: ID {row.key.text} has {what}",
+                      tree.rel(folders[0].path) if folders else LABEL_FILE)
+    if not eye_files:
+        return Reject(rid, Reason.MISSING_EYE_DATA, f"{row.where}: ID {row.key.text} has no eye/{name}.xlsx",
+                      tree.rel(folders[0].path))
+    return folders[0], eye_files[0]
+
+
+def _records(run: _Run, row: LabelRow, name: str, faces: list[str], eyes: list[str]
+             ) -> Iterator[dict[str, Any] | Reject]:
+    files = _sample_files(run, row, name, faces, eyes)
+    if isinstance(files, Reject):
+        yield files
+        return
+    folder, eye = files
+    try:
+        physio = eye_features(eye)
+    except EyeProblem as problem:
+        if problem.reason is Reason.UNEXPECTED_COLUMNS:
+            run.unexpected[run.tree.rel(eye)] += 1
+        yield Reject(f"{NAME}/{name}", problem.reason, f"{run.tree.rel(eye)}: {problem.detail}", run.tree.rel(eye))
+        return
+    label = run.conf.emotion_codes[row.code]
+    base = dict(source=NAME, group_id=run.group_of(name), physio=physio, label_original=label,
+                label_kind=run.conf.label_kind, dimensions=row.dimensions, official_split=folder.fold,
+                frame_count=len(folder.frames), license=INFO.license)
+    if run.conf.label_kind == "felt":
+        base["label_felt_original"] = label
+    chosen = folder.frames if run.conf.frames == "all" else (middle(folder.frames),)
+    for frame in chosen:
+        rid = f"{NAME}/{name}/{frame.name}" if run.conf.frames == "all" else f"{NAME}/{name}"
+        record = empty_record()
+        record.update(id=rid, image={"bytes": frame.read_bytes(), "path": run.tree.rel(frame)}, **base)
+        yield record
+
+
+def _orphans(run: _Run) -> Iterator[Reject]:
+    """Frame folders and eye files that no label row claimed: one missing_label reject per ID."""
+    tree = run.tree
+    faces = {n: [tree.rel(f.path) + "/" for f in fs] for n, fs in tree.folders.items() if ("face", n) not in run.used}
+    eyes = {n: [tree.rel(p) for p in ps] for n, ps in tree.eyes.items() if ("eye", n) not in run.used}
+    for name in sorted(faces.keys() | eyes.keys(), key=natural_key):
+        paths = faces.get(name, []) + eyes.get(name, [])
+        yield Reject(f"{NAME}/{name}", Reason.MISSING_LABEL,
+                     f"{', '.join(paths)}: no row for ID {name} in {LABEL_FILE}", paths[0])
 
 
 def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
-    """One record per labelled sample; orphan eye files / face images become rejects."""
+    """One record per labelled sample (or per frame with frames: all); everything else a Reject."""
+    conf = require_params(conf)
     root = find_root(raw)
-    tables = read_labels(root / LABEL_FILE)
-    groups = read_groups(root / PARTICIPANTS_FILE)
-    eyes = index_files(root / "eye", (".xlsx",))
-    faces = index_files(root / "face", IMAGE_SUFFIXES)
-    labelled: set[str] = set()
-    notes = _Notes([], [], [])
-    for item in pair_rows(tables):
-        if isinstance(item, Reject):
-            if item.id:
-                labelled.add(item.id.removeprefix(f"{NAME}/"))
-            yield item
+    table = read_labels(root / LABEL_FILE)
+    run = _Run(conf, scan(root), re.compile(conf.participant_pattern))
+    yield from run.tree.strays
+    for excel_row, cells in table.rows:
+        row = parse_row(table, excel_row, cells, len(conf.emotion_codes))
+        key = row.key if isinstance(row, LabelRow) else sample_key(cells["ID"])
+        if key is None:  # an empty ID: parse_row's reject
+            yield row
             continue
-        labelled.add(item.id)
-        eye, face = _one(eyes.get(item.id), item.id, root), _one(faces.get(item.id), item.id, root)
-        if isinstance(eye, Reject) or isinstance(face, Reject):
-            yield eye if isinstance(eye, Reject) else face
-            continue
-        yield _record(item, root, eye, face, groups, notes)
-    for rid in sorted((eyes.keys() | faces.keys()) - labelled):
-        files = [p.relative_to(root).as_posix() for p in [*eyes.get(rid, []), *faces.get(rid, [])]]
-        yield Reject(f"{NAME}/{rid}", Reason.MISSING_FIELD,
-                     f"{', '.join(files)}: no label row for ID {rid} in {LABEL_FILE}", files[0])
-    notes.report()
+        name, faces, eyes = _claim(run, key)
+        if name in run.seen:
+            yield Reject(f"{NAME}/{name}", Reason.DUPLICATE_ID, f"{LABEL_FILE} row {excel_row}: ID {key.text} "
+                         "repeats an earlier row (the first one counts)", LABEL_FILE)
+        elif isinstance(row, Reject):
+            yield replace(row, id=f"{NAME}/{name}")
+        else:
+            yield from _records(run, row, name, faces, eyes)
+        run.seen.add(name)
+    yield from _orphans(run)
+    run.report()

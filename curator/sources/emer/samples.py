@@ -1,4 +1,15 @@
-"""EMER: per-sample face images and eye-tracking sheets, with felt (ER) and shown (FER) labels."""
+"""EMER sample: the layout the authors' loader reads (kejun1/EMER history, SMEAD_dataset.py).
+
+    new_label.xlsx                 one sheet: ID, Emotion (integer code), Valence, Arousal, Intensity
+    face/set1..set5/<ID>/0001.jpg  several frames per sample; the set folder is the fold
+    eye/<ID>.xlsx                  one all-numeric sheet of 39 Tobii columns; no set folders
+    (no participants file)
+
+IDs look like the loader's comment `3_film_happy Happy`: the leading number is the participant.
+UNVERIFIED, invented here for want of evidence: the frame names (`0001.jpg`...), their type (JPEG),
+the sheet names, and 37 of the 39 eye column names (Tobii Pro Lab export names; only the gaze
+pair, spelled `Gaze point X` or `Gaze point X [DACS px]`, is evidenced).
+"""
 
 from __future__ import annotations
 
@@ -9,91 +20,168 @@ import numpy as np
 
 from curator.reasons import Reason
 from curator.testing.samples.built import Built, Served
-from curator.testing.samples.faces import EXPRESSIONS, draw_face
+from curator.testing.samples.faces import draw_face
 from curator.testing.samples.seeds import np_rng, rand, seed_int
-from curator.testing.samples.writers import csv_bytes, jpeg, write_bytes, xlsx_bytes
+from curator.testing.samples.writers import jpeg, write_bytes, xlsx_bytes
 
-EMER_CLASSES = ("happiness", "sadness", "fear", "surprise", "disgust", "anger", "neutral")
-EMER_LABEL_COLUMNS = ("ID", "Emotion", "Valence", "Arousal", "Intensity")
-EMER_EYE_COLUMNS = ("Recording timestamp", "Gaze point X", "Gaze point Y", "Pupil diameter left",
-                    "Pupil diameter right", "Eye movement type")
-_EMER_SAMPLES, _EMER_PARTICIPANTS, _EMER_MISMATCHES = 14, 7, 3
-_EMER_EYE_ROWS = 50
-# (valence, arousal) centres in [-1, 1]
-_EMER_VA = {"happiness": (0.7, 0.5), "sadness": (-0.6, -0.3), "fear": (-0.7, 0.7), "surprise": (0.2, 0.8),
-            "disgust": (-0.6, 0.3), "anger": (-0.7, 0.7), "neutral": (0.0, -0.2), "Bored": (-0.2, -0.6)}
+# The sample's own code order (the real one is unpublished): the README's order of the 7 classes.
+EMER_CODES = ("happiness", "sadness", "fear", "surprise", "disgust", "anger", "neutral")
+EMER_LABEL_KIND = "expressed"
+LABEL_COLUMNS = ("ID", "Emotion", "Valence", "Arousal", "Intensity")
+# stimulus words as in `3_film_happy Happy`, one per code
+_STIMULI = ("happy", "sad", "fear", "surprise", "disgust", "angry", "neutral")
+_PARTICIPANTS = (3, 12, 27, 41, 58, 76, 104)
+_SAMPLES, _EYE_ROWS = 15, 40
+DACS_PX = " [DACS px]"
+_VA = {"happiness": (0.7, 0.5), "sadness": (-0.6, -0.3), "fear": (-0.7, 0.7), "surprise": (0.2, 0.8),
+       "disgust": (-0.6, 0.3), "anger": (-0.7, 0.7), "neutral": (0.0, -0.2)}
 
 
-@dataclass
-class _EmerSample:
+# The 39 columns of an eye sheet (the authors' LSTM takes 39). Only the gaze pair is evidenced; the rest are
+# Tobii Pro Lab export names, UNVERIFIED for EMER. Spelled here without " [DACS px]".
+EYE_COLUMNS = (
+    "Recording timestamp [ms]", "Computer timestamp [ms]", "Recording duration [ms]", "Recording resolution width",
+    "Recording resolution height", "Gaze point X", "Gaze point Y", "Gaze point left X", "Gaze point left Y",
+    "Gaze point right X", "Gaze point right Y", "Gaze direction left X [DACS norm]",
+    "Gaze direction left Y [DACS norm]", "Gaze direction left Z [DACS norm]", "Gaze direction right X [DACS norm]",
+    "Gaze direction right Y [DACS norm]", "Gaze direction right Z [DACS norm]", "Pupil diameter left [mm]",
+    "Pupil diameter right [mm]", "Validity left", "Validity right", "Eye position left X [DACS mm]",
+    "Eye position left Y [DACS mm]", "Eye position left Z [DACS mm]", "Eye position right X [DACS mm]",
+    "Eye position right Y [DACS mm]", "Eye position right Z [DACS mm]", "Gaze point left X [DACS mm]",
+    "Gaze point left Y [DACS mm]", "Gaze point right X [DACS mm]", "Gaze point right Y [DACS mm]",
+    "Gaze point X [MCS norm]", "Gaze point Y [MCS norm]", "Gaze event duration [ms]", "Eye movement type index",
+    "Fixation point X", "Fixation point Y", "Fixation point X [MCS norm]", "Fixation point Y [MCS norm]",
+)
+_PX = {"Gaze point X", "Gaze point Y", "Gaze point left X", "Gaze point left Y", "Gaze point right X",
+       "Gaze point right Y", "Fixation point X", "Fixation point Y"}
+
+
+def eye_columns(dacs: bool) -> list[str]:
+    """An eye sheet's headers: " [DACS px]" on the pixel columns when `dacs` (the X3-120 style, says a
+    third-party tool), without it otherwise; the authors' loader accepts both for the gaze pair."""
+    return [c + DACS_PX if dacs and c in _PX else c for c in EYE_COLUMNS]
+
+
+@dataclass(frozen=True)
+class _Sample:
     id: str
-    participant: str
-    fer: str
-    er: str
-    intensity: int
+    participant: int
+    fold: str
+    stimulus: int  # index into EMER_CODES
+    frames: int
+    dacs: bool
 
 
-def _emer_samples(seed: int) -> list[_EmerSample]:
-    rnd = rand(seed, "emer")
-    participants = sorted(rnd.sample(range(1, 30), _EMER_PARTICIPANTS))
-    fer = [EMER_CLASSES[i % len(EMER_CLASSES)] for i in range(_EMER_SAMPLES)]
-    rnd.shuffle(fer)
-    er = fer[:]
-    for i in rnd.sample(range(_EMER_SAMPLES), _EMER_MISMATCHES):  # felt differs from shown
-        er[i] = rnd.choice([c for c in EMER_CLASSES if c != fer[i]])
-    intensity = [0 if f == "neutral" else rnd.randint(1, 3) for f in fer]  # FER scale 0..3
-    return [_EmerSample(id=f"{i + 1:03d}", participant=f"P{participants[i // 2]:02d}", fer=fer[i], er=er[i],
-                        intensity=intensity[i]) for i in range(_EMER_SAMPLES)]
+def _samples() -> list[_Sample]:
+    out = []
+    for j in range(_SAMPLES):
+        i = j // 2 if j < 2 * len(_PARTICIPANTS) else 0  # two samples each, a third for the first
+        p, stim = _PARTICIPANTS[i], (j + j // 7) % len(_STIMULI)  # distinct stimuli per participant
+        out.append(_Sample(f"{p}_film_{_STIMULI[stim]} {_STIMULI[stim].title()}", p, f"set{i % 5 + 1}", stim,
+                           8 + j % 3, dacs=i % 2 == 0))
+    return out
 
 
-def _emer_label_row(s: _EmerSample, emotion: str, rng: np.random.Generator) -> list[object]:
-    v, a = (float(np.clip(c + rng.normal(0, 0.12), -1, 1)) for c in _EMER_VA[emotion])
-    return [s.id, emotion, round(v, 3), round(a, 3), s.intensity]
+def _label_row(s: _Sample, code: int, seed: int, cell_id: object = None) -> list[object]:
+    rng = np_rng(seed, f"emer-label:{s.id}")
+    emotion = EMER_CODES[code] if code < len(EMER_CODES) else "neutral"
+    v, a = (round(float(np.clip(c + rng.normal(0, 0.12), -1, 1)), 2) for c in _VA[emotion])
+    intensity = 0.0 if emotion == "neutral" else round(float(rng.uniform(0.5, 3.0)), 2)
+    return [s.id if cell_id is None else cell_id, code, v, a, intensity]
 
 
-def _emer_eye_rows(rng: np.random.Generator) -> list[list[object]]:
-    rows, t = [], int(rng.integers(1000, 5000))
-    x, y = rng.normal(960, 120), rng.normal(540, 90)
-    for _ in range(_EMER_EYE_ROWS):
-        saccade = rng.random() < 0.2
-        if saccade:  # a jump in gaze position
-            x, y = x + rng.normal(0, 150), y + rng.normal(0, 100)
-        x, y = float(np.clip(x + rng.normal(0, 4), 0, 1919)), float(np.clip(y + rng.normal(0, 4), 0, 1079))
-        left = float(rng.normal(3.4, 0.15))
-        right = left + float(rng.normal(0, 0.05))
-        kind = "Saccade" if saccade else "Fixation"
-        rows.append([t, round(x), round(y), round(left, 2), round(right, 2), kind])
-        t += int(rng.integers(8, 10))  # ~120 Hz
-    return rows
+def _eye_value(column: str, k: int, base: dict, rng: np.random.Generator) -> float | int | None:
+    """Cell k of one column: plausible values of the export the names describe."""
+    c, words = column.removesuffix(DACS_PX), column.split()
+    if c.startswith(("Recording timestamp", "Computer timestamp")):
+        return int(base["t0"] + (0 if c.startswith("Recording") else 10**9) + k * 8)  # ~120 Hz
+    if c.startswith("Recording duration"):
+        return _EYE_ROWS * 8
+    if c.startswith("Recording resolution"):
+        return 1920 if c.endswith("width") else 1080
+    if c.startswith("Pupil diameter"):
+        return None if k in base["blink"] else round(float(rng.normal(3.4, 0.15)), 2)  # blank while blinking
+    if c.startswith("Validity"):
+        return 0 if k in base["blink"] else 1
+    if c.startswith("Eye position"):
+        return round(float(rng.normal({"X": 30.0, "Y": 5.0, "Z": 600.0}[words[3]], 2)), 1)
+    if c.startswith("Gaze direction"):
+        return round(float(rng.normal(0, 0.1)) - (0.98 if words[3] == "Z" else 0), 4)
+    if c.startswith("Eye movement type index"):
+        return int(base["event"][k])
+    if c.startswith("Gaze event duration"):
+        return int(8 * (1 + k % 12))
+    value = float(base["x"][k] if " X" in c else base["y"][k])
+    if c.endswith("[MCS norm]"):
+        return round(value / (1920 if " X" in c else 1080), 4)
+    if c.endswith("[DACS mm]"):
+        return round(value * 0.265, 1)
+    one_eye = " left " in c or " right " in c  # each eye's gaze scatters around the combined point
+    return round(value + (float(rng.normal(0, 3)) if one_eye else 0.0))
 
 
-def _emer_write_sample(root: Path, s: _EmerSample, seed: int) -> list[Path]:
+def _eye_rows(seed: int, s: _Sample) -> list[list[object]]:
     rng = np_rng(seed, f"emer-eye:{s.id}")
-    eye, face = root / "eye" / f"{s.id}.xlsx", root / "face" / f"{s.id}.jpg"
-    write_bytes(eye, xlsx_bytes({"Sheet1": (EMER_EYE_COLUMNS, _emer_eye_rows(rng))}))
-    expression = s.fer if s.fer in EXPRESSIONS else "neutral"
-    write_bytes(face, jpeg(draw_face(expression, seed=seed_int(seed, f"emer:{s.id}"), caption=s.fer)))
-    return [eye, face]
+    jumps = rng.random(_EYE_ROWS) < 0.15  # saccades: the gaze moves, a new event starts
+    base = {"t0": float(rng.integers(1000, 5000)), "blink": set(rng.choice(_EYE_ROWS, 2, replace=False).tolist()),
+            "x": np.clip(960 + np.cumsum(rng.normal(0, 4, _EYE_ROWS) + jumps * rng.normal(0, 150, _EYE_ROWS)), 0, 1919),
+            "y": np.clip(540 + np.cumsum(rng.normal(0, 4, _EYE_ROWS) + jumps * rng.normal(0, 100, _EYE_ROWS)), 0, 1079),
+            "event": 1 + np.cumsum(jumps)}
+    return [[_eye_value(c, k, base, rng) for c in eye_columns(s.dacs)] for k in range(_EYE_ROWS)]
+
+
+def _write_sample(root: Path, s: _Sample, seed: int, *, eye: bool = True) -> list[Path]:
+    folder = root / "face" / s.fold / s.id
+    expression, look = EMER_CODES[s.stimulus], seed_int(seed, f"emer:{s.id}")
+    files = []
+    for k in range(1, s.frames + 1):  # neutral onset, then the expression: frames differ over time
+        face = draw_face(expression if k > s.frames // 3 else "neutral", 112, seed=look, caption=f"{k}")
+        files.append(folder / f"{k:04d}.jpg")
+        write_bytes(files[-1], jpeg(face))
+    if eye:
+        files.append(root / "eye" / f"{s.id}.xlsx")
+        write_bytes(files[-1], xlsx_bytes({"Sheet1": (eye_columns(s.dacs), _eye_rows(seed, s))}))
+    return files
 
 
 def build(out: Path, seed: int, dirty: bool) -> Built:
-    root, samples = out / "emer", _emer_samples(seed)
+    root, samples = out / "emer", _samples()
+    rnd = rand(seed, "emer")
+    # the label sometimes differs from the stimulus (a film does not always move its viewer)
+    codes = [s.stimulus if rnd.random() < 0.8 else rnd.randrange(len(EMER_CODES)) for s in samples]
+    rows = [_label_row(s, c, seed) for s, c in zip(samples, codes, strict=True)]
     built = Built(files=[], items=len(samples))
-    if dirty:
-        samples.append(_EmerSample(id=f"{len(samples) + 1:03d}", participant=samples[0].participant,
-                                   fer="Bored", er="Bored", intensity=1))
-        built.add_bad(normalize=[Reason.UNKNOWN_LABEL])
-    rng = np_rng(seed, "emer-labels")
-    sheets = {"ER": (EMER_LABEL_COLUMNS, [_emer_label_row(s, s.er, rng) for s in samples]),
-              "FER": (EMER_LABEL_COLUMNS, [_emer_label_row(s, s.fer, rng) for s in samples])}
-    write_bytes(root / "new_label.xlsx", xlsx_bytes(sheets))
-    write_bytes(root / "participants.csv", csv_bytes(("ID", "participant"), [(s.id, s.participant) for s in samples]))
-    built.files = [root / "new_label.xlsx", root / "participants.csv"]
     for s in samples:
-        built.files += _emer_write_sample(root, s, seed)
+        built.files += _write_sample(root, s, seed)
+    if dirty:
+        built.files += _dirty(root, seed, rows, built)
+    write_bytes(root / "new_label.xlsx", xlsx_bytes({"Sheet1": (LABEL_COLUMNS, rows)}))
+    built.files.append(root / "new_label.xlsx")
     return built
+
+
+def _dirty(root: Path, seed: int, rows: list[list[object]], built: Built) -> list[Path]:
+    """Four extras: an ID typed as a number (kept: 16 means folder 016), a sample without its eye file,
+    a Windows thumbnail cache in a frame folder, and an Emotion code past the last class."""
+    numeric = _Sample("016", 16, "set3", 3, 8, dacs=True)
+    no_eye = _Sample("104_film_fear Fear", 104, "set2", 2, 8, dacs=False)
+    unknown = _Sample("76_film_neutral Neutral", 76, "set1", 6, 8, dacs=False)
+    files = _write_sample(root, numeric, seed) + _write_sample(root, no_eye, seed, eye=False)
+    files += _write_sample(root, unknown, seed)
+    rows += [_label_row(numeric, 3, seed, cell_id=16), _label_row(no_eye, 2, seed),
+             _label_row(unknown, len(EMER_CODES), seed)]
+    stray = root / "face" / "set1" / _samples()[0].id / "Thumbs.db"
+    write_bytes(stray, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))  # an OLE2 header, as Windows writes
+    built.items += 1  # the numeric ID: kept
+    built.add_bad(prepare=[Reason.MISSING_EYE_DATA, Reason.STRAY_FILE, Reason.UNKNOWN_LABEL])
+    return [*files, stray]
+
+
+def sample_params() -> dict:
+    """What the sample's params must say: its code order and label kind (the real ones are unpublished)."""
+    return {"emotion_codes": list(EMER_CODES), "label_kind": EMER_LABEL_KIND}
 
 
 def demo_params(served: Served) -> dict:
     """params.yaml sources.emer pointing at the served samples."""
-    return {"from": str(served.samples / "emer")}  # EMER is manual-only, as for real
+    return {"from": str(served.samples / "emer"), **sample_params()}  # EMER is manual-only, as for real

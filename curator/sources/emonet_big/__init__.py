@@ -1,20 +1,32 @@
-"""EmoNet-Face Big: 203,201 synthetic faces with weak labels from a vision-language model.
+"""EmoNet-Face Big: ~203k synthetic faces with weak labels from a vision-language model.
 
-The Hub repo (laion/emonet-face-big) holds `data/train-*.parquet` with image, prompt,
-demographics (a stringified dict here) and `annotations`, a JSON string:
-{"emotions": {name: {"rating": 0-7, "reasoning": str}}, "extra_dimensions": {name: number}}.
-A revision that carries an `emotion` ClassLabel instead is read for its label only.
+The repo's storage format is unverified: Parquet shards, WebDataset tars or an image folder
+with metadata are detected and streamed with `datasets` (curator.sources.emonet_big.layouts);
+the VLM output is read in each shape LAION's code writes or documents
+(curator.sources.emonet_big.vlm). Columns: the image (`image` / `path` Image column, a tar's
+`<key>.jpg`, a folder's file); the VLM output (`annotations` or `label` column, a tar's
+`<key>.json`, the metadata's `annotations`); `prompt` (a tar's `<key>.txt`) and `demographics`
+where present.
 
-- scores: rating / 7 for the 40 taxonomy names (absent = 0).
-- label_original: the top-rated name, even one the taxonomy does not know (normalize then
-  rejects it with its text). Tie rule: the earliest in taxonomy order; all 0 -> no label.
-- annotations: one per emotion (annotator "vlm", is_model, value = rating, note = reasoning).
-- dimensions: extra_dimensions as given. Malformed JSON -> a malformed_annotation reject.
+Record:
+- id: `emonet_big/<key>`: the image's file stem (Parquet path, metadata file_name) or its
+  WebDataset key; an image with no name at all: `sha256-<16 hex of its bytes>`.
+- scores: per fine class, the mean over the models' ratings / 7; a name a model leaves out
+  counts as 0, and is counted (the spec requires all 40).
+- label_original: the top-rated name, even one outside the taxonomy (normalize then rejects it
+  with its text). Ties: the earliest in taxonomy order; nothing above 0: no label.
+- agreement: with two or more models, 1 - sd / 3.5 of their ratings of the label
+  (curator.sources.emonet.spread_agreement); none with one.
+- annotations: one per model and name (is_model, annotator = the model, value = rating,
+  note = its reasoning); extra dimensions as target `Extra Dimensions|<name>`.
+- dimensions: each extra dimension, the mean over the models giving it.
+Items: each image. Rejects: malformed VLM output (malformed_annotation), none at all or no
+image (missing_field), a metadata row naming a file that is not there (missing_image).
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +34,11 @@ from typing import Any
 from pydantic import Field
 
 from curator.config import Download
+from curator.progress import log
 from curator.reasons import Reason
+from curator.record.taxonomy import taxonomy
 from curator.sources import emonet
+from curator.sources.emonet_big import layouts, vlm
 from curator.sources.recipe import Reject
 
 NAME = "emonet_big"
@@ -33,78 +48,82 @@ class Params(emonet.HubParams):
     repo: str = Field("laion/emonet-face-big", description="Hub dataset repo")
 
 
-HUB = emonet.Hub(NAME, Params())  # the defaults; a run uses Hub(NAME, conf)
+HUB = emonet.Hub(NAME, Params(), ("*.parquet", "*.tar", "*.md", *layouts.METADATA,
+                                  *(f"*{ext}" for ext in layouts.IMAGE_EXTENSIONS)))
 INFO = emonet.source_info(NAME, "EmoNet-Face Big (VLM weak labels)",
-                          "203,201 images (the repo card says over 400,000), VLM ratings on 40 categories", HUB.repo)
-LABELS = ("annotations", "emotion")
-ANNOTATOR = "vlm"
-
-Ratings = dict[str, tuple[float, str | None]]  # emotion -> (rating 0-7, reasoning)
+                          "203,201 images (the repo card says over 400,000), VLM ratings on 40 categories", HUB.repo,
+                          label_meaning="the category the VLM rated highest (weak label; its reasoning kept)",
+                          unverified="the Hub repo's layout (read as WebDataset, Parquet or image folder), where "
+                                     "prompt and demographics live")
 
 
 def download(conf: Params, fetch: Download, out: Path, from_: str | None = None) -> Path:
-    return emonet.download(emonet.Hub(NAME, conf), fetch, out, from_)
+    return emonet.download(emonet.Hub(NAME, conf, HUB.manual_patterns), fetch, out, from_)
+
+
+def layout(raw: Path, conf: Params) -> str:
+    """One line on what is under `raw` (for `curator inspect`); CuratorError when nothing fits."""
+    return layouts.detect(NAME, raw).describe()
 
 
 def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
-    for row in emonet.read_rows(NAME, raw, LABELS):
-        yield row if isinstance(row, Reject) else image_record(row)
+    found = layouts.detect(NAME, raw)
+    missing = [0, 0]  # names left out, model outputs leaving some out
+    for item in layouts.stream(NAME, found):
+        yield image_record(item, missing)
+    if missing[0]:
+        log.warning("%s: %d emotion rating(s) left out of %d model output(s), counted as 0 (the spec requires "
+                    "all %d)", NAME, missing[0], missing[1], len(taxonomy().fine))
 
 
-def image_record(row: emonet.Row) -> dict[str, Any] | Reject:
-    record = emonet.base_record(NAME, row)
+def record_id(item: layouts.Item) -> str:
+    key = item.key or f"sha256-{hashlib.sha256(item.image.get('bytes') or b'').hexdigest()[:16]}"
+    return f"{NAME}/{key}"
+
+
+def image_record(item: layouts.Item, missing: list[int] | None = None) -> dict[str, Any] | Reject:
+    rid, path = record_id(item), item.image.get("path")
+    if item.missing:
+        reason = Reason.MISSING_IMAGE if "cannot be read" in item.missing else Reason.MISSING_FIELD
+        return Reject(rid, reason, f"{item.where}: {item.missing}", path)
+    if item.annotations is None:
+        return Reject(rid, Reason.MISSING_FIELD, f"{item.where}: no VLM annotations", path)
+    try:
+        outputs = vlm.parse(item.annotations)
+    except ValueError as exc:
+        return Reject(rid, Reason.MALFORMED_ANNOTATION, f"{item.where}: annotations {exc}", path)
+    record = emonet.base_record(NAME, rid, item.image, item.prompt, item.demographics, item.where)
     if isinstance(record, Reject):
         return record
-    if row.label_column == "emotion":  # a ClassLabel revision: its label, no ratings
-        record["label_original"] = row.label
-        return record
-    try:
-        ratings, dimensions = parse_vlm(row.label)
-    except ValueError as exc:
-        return Reject(record["id"], Reason.MALFORMED_ANNOTATION, f"{row.where}: annotations {exc}", row.image["path"])
-    values = {name: rating for name, (rating, _) in ratings.items()}
-    record.update(
-        scores=emonet.scores(values),
-        label_original=emonet.top_label(values),
-        annotations=[{"annotator": ANNOTATOR, "is_model": True, "target": name, "value": rating, "note": why}
-                     for name, (rating, why) in ratings.items()],
-        dimensions=[{"name": name, "value": value} for name, value in dimensions.items()],
-    )
+    if missing is not None:
+        left_out = [sum(1 for n in taxonomy().fine if n not in o.emotions) for o in outputs]
+        missing[0] += sum(left_out)
+        missing[1] += sum(1 for n in left_out if n)
+    record.update(vlm_fields(outputs))
     return record
 
 
-def _load(cell: Any) -> dict[str, Any]:
-    if isinstance(cell, dict):  # a revision storing it as a struct
-        return cell
-    if not isinstance(cell, str):
-        raise ValueError(f"is a {type(cell).__name__}, not JSON text")
-    if len(cell) > emonet.MAX_LITERAL_CHARS:
-        raise ValueError(f"is {len(cell)} characters long (limit {emonet.MAX_LITERAL_CHARS})")
-    try:
-        data = json.loads(cell)
-    except (ValueError, RecursionError) as exc:
-        raise ValueError(f"is not valid JSON ({type(exc).__name__}): {emonet.short(cell)}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"is a JSON {type(data).__name__}, not an object")
-    return data
+def _mean(outputs: list[vlm.ModelOutput], name: str) -> float:
+    """The models' mean rating of `name`; a model that leaves it out rates it 0."""
+    return sum(o.emotions.get(name, (0.0, None))[0] for o in outputs) / len(outputs)
 
 
-def parse_vlm(cell: Any) -> tuple[Ratings, dict[str, float]]:
-    """The VLM annotation: (emotion -> (rating, reasoning), extra dimension -> value); ValueError if malformed."""
-    data = _load(cell)
-    emotions = data.get("emotions")
-    if not isinstance(emotions, dict) or not emotions:
-        raise ValueError("has no 'emotions' object")
-    ratings: Ratings = {}
-    for name, entry in emotions.items():
-        rating = entry.get("rating") if isinstance(entry, dict) else None
-        reasoning = entry.get("reasoning") if isinstance(entry, dict) else None
-        if not emonet.is_number(rating) or not 0 <= rating <= emonet.INTENSITY_MAX:
-            raise ValueError(f"emotion {emonet.short(name)}: rating {emonet.short(rating)} is not a number in 0-7")
-        if reasoning is not None and not isinstance(reasoning, str):
-            raise ValueError(f"emotion {emonet.short(name)}: reasoning is not text")
-        ratings[str(name)] = (float(rating), reasoning)
-    extra = data.get("extra_dimensions") or {}
-    if not isinstance(extra, dict) or not all(emonet.is_number(v) for v in extra.values()):
-        raise ValueError(f"extra_dimensions {emonet.short(extra)} is not an object of numbers")
-    return ratings, {str(k): float(v) for k, v in extra.items()}
+def vlm_fields(outputs: list[vlm.ModelOutput]) -> dict[str, Any]:
+    """scores, label_original, agreement, annotations and dimensions from the models' answers."""
+    names = list(dict.fromkeys(n for o in outputs for n in o.emotions))
+    means = {name: _mean(outputs, name) for name in names}
+    top = emonet.top_label(means)
+    dims = list(dict.fromkeys(n for o in outputs for n in o.extra))
+    return {
+        "scores": emonet.scores(means),
+        "label_original": top,
+        "agreement": emonet.spread_agreement([o.emotions.get(top, (0.0, None))[0] for o in outputs]) if top else None,
+        "annotations": [
+            {"annotator": o.model, "is_model": True, "target": target, "value": rating, "note": why}
+            for o in outputs
+            for target, (rating, why) in [*o.emotions.items(),
+                                          *((f"{emonet.EXTRA}{k}", v) for k, v in o.extra.items())]
+        ],
+        "dimensions": [{"name": name, "value": sum(o.extra[name][0] for o in outputs if name in o.extra)
+                        / sum(1 for o in outputs if name in o.extra)} for name in dims],
+    }

@@ -1,29 +1,40 @@
-"""EmoNet-Face Binary: 19,999 synthetic faces (00000...19998) with present/absent votes.
+"""EmoNet-Face Binary: 19,999 synthetic faces, each judged present/absent on two emotions.
 
-The Hub repo (laion/emonet-face-binary) holds `data/train-*.parquet` with `path` (an Image
-struct) and `emotion` (an integer ClassLabel whose names sit in the file's `huggingface`
-schema metadata). The per-annotator votes are `binary.csv` on LAION's GitHub:
-`path,annotator,value,emotion` with `human-N` annotators and `True`/`False` values.
+Files (SOURCES.md section 5):
+- Hub laion/emonet-face-binary, `data/train-*.parquet` (WizardHeHeJun/Zero,
+  scripts/build_emonet_dataset.py): `path`, the HF Image struct {bytes, path} whose path is the
+  file name; `emotion`, an integer ClassLabel whose names (with `Hopelessness`, not
+  `Helplessness`) sit in the file's `huggingface` schema metadata and are read from there.
+- `binary.csv` on LAION's GitHub: `path,annotator,value,emotion` — a 5-digit stem
+  (`00000`...`19998`), `human-N`, `True`/`False`, the emotion judged.
 
-The two join on the image's file stem (`00000`): an inference, so it is checked — if no
-Parquet stem matches binary.csv at all, prepare stops with a SchemaError. An image without
-votes is kept with empty annotations (the count is logged); votes for an image the Parquet
-lacks are one missing_image reject per image; an unreadable vote row is one
-malformed_annotation reject.
+Which column is which in the record:
+- label_original: the label the VOTES give — the emotion with a majority of True votes
+  (strictly more True than False among its judges). If both judged emotions qualify, the
+  higher share of True wins, then more True votes, then the earlier in taxonomy order. No majority -> no label:
+  the record is kept with label_original null (and counted).
+- label_provided: the Parquet `emotion` name as written. What it means (the emotion the image
+  was prompted with, or a confirmed one) is unknown, so it is published beside, not as, the label.
+- agreement: the share of True votes for label_original.
+- annotations: every vote (target = the emotion as written, value 1 present / 0 absent).
 
-- label_original: the Parquet ClassLabel name in the repo's own spelling (`Hopelessness`
-  stays; schemas/maps/emonet_binary.yaml aliases it to Helplessness).
-- annotations: every vote (target = the emotion as written, value 1.0 present / 0.0 absent).
-- dimensions: per judged emotion, the share of its votes saying present, name `present:<emotion>`.
+The join: a Parquet file stem matches a binary.csv path when equal, or when both are
+integers of equal value (LAION's own tables name the images `9197.jpg`, unpadded). It is
+checked on the data before any record is made: fewer than `min_join_share` of the Parquet
+stems matching stops prepare with one line naming examples and what an offset of +-1 would
+give — an offset is never applied — and when the Parquet `emotion` agrees with the judged
+emotions far more often under a +-1 shift than as named (an off-by-one keeps almost every name
+matching, so only the content can show it). Items: each Parquet row; each unreadable vote row
+(malformed_annotation); each binary.csv stem no Parquet image matched (missing_image). Images
+without votes or without a majority are kept unlabelled and counted in the log.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import Field
 
@@ -31,25 +42,34 @@ from curator.config import Download
 from curator.errors import SchemaError
 from curator.progress import log
 from curator.reasons import Reason
+from curator.record.taxonomy import label_map, taxonomy
 from curator.sources import emonet
+from curator.sources.emonet import parquet
 from curator.sources.recipe import Reject
 
 NAME = "emonet_binary"
+CSV_NAME = "binary.csv"
+CSV_COLUMNS = ("path", "annotator", "value", "emotion")
+LABELS = ("emotion",)
+_TRUTH = {"true": True, "1": True, "false": False, "0": False}
 
 
 class Params(emonet.AnnotatedHubParams):
     repo: str = Field("laion/emonet-face-binary", description="Hub dataset repo")
-    annotations_url: str = Field(f"{emonet.GITHUB_DATA}/binary.csv",
-                                 description="binary.csv on LAION's GitHub, pinned to a commit")
+    annotations_url: str | None = Field(f"{emonet.GITHUB_DATA}/{CSV_NAME}",
+                                        description="binary.csv (the votes) on LAION's GitHub, pinned to a commit")
+    min_join_share: float = Field(0.9, ge=0, le=1,
+                                  description="least share of Parquet image names that must match a binary.csv path")
 
 
 HUB = emonet.Hub(NAME, Params())  # the defaults; a run uses Hub(NAME, conf)
 INFO = emonet.source_info(NAME, "EmoNet-Face Binary (present/absent votes)",
                           "19,999 images (~2.2 GB), 65,686 votes in binary.csv from GitHub",
-                          HUB.repo, enabled_by_default=True)
-CSV_COLUMNS = ("path", "annotator", "value", "emotion")
-LABELS = ("emotion",)
-_TRUTH = {"true": True, "1": True, "false": False, "0": False}
+                          HUB.repo, enabled_by_default=True,
+                          label_meaning="the emotion most annotators voted present in binary.csv (none without a "
+                                        "majority); the Parquet's own emotion is label_provided",
+                          unverified="what the Parquet emotion means (prompted or confirmed), padded vs unpadded "
+                                     "image names")
 
 
 @dataclass(frozen=True)
@@ -63,68 +83,135 @@ def download(conf: Params, fetch: Download, out: Path, from_: str | None = None)
     return emonet.download(emonet.Hub(NAME, conf), fetch, out, from_)
 
 
+def layout(raw: Path, conf: Params) -> str:
+    """One line on what is under `raw` (for `curator inspect`); CuratorError when nothing fits."""
+    shards = parquet.describe(NAME, raw, LABELS, LABELS)
+    votes, _ = read_votes(votes_csv(raw, conf))
+    return f"{shards}; {CSV_NAME}: {sum(map(len, votes.values()))} vote(s) for {len(votes)} image(s)"
+
+
 def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
-    hub = emonet.Hub(NAME, conf or Params())
-    votes, malformed = read_votes(emonet.annotation_csv(hub, raw))
-    check_join(emonet.image_stems(NAME, raw), votes)
+    conf = conf or Params()
+    votes, malformed = read_votes(votes_csv(raw, conf))
+    join = Join(votes)
+    join.check(parquet.stems_and_labels(NAME, raw, LABELS, LABELS), conf.min_join_share)
     seen: set[str] = set()
-    unvoted = 0
-    for row in emonet.read_rows(NAME, raw, LABELS):
+    unvoted = unlabelled = 0
+    for row in parquet.read_rows(NAME, raw, LABELS, LABELS):
         if isinstance(row, Reject):
             yield row
             continue
-        seen.add(row.stem)
-        unvoted += row.stem not in votes
-        yield image_record(row, votes.get(row.stem, []))
-    if unvoted:
-        log.warning("%s: %d image(s) have no votes in binary.csv; kept with empty annotations", NAME, unvoted)
+        if row.stem is None:
+            yield Reject(None, Reason.MISSING_FIELD, f"{row.where}: the image has no file name, the key of its id")
+            continue
+        stem = join.match(row.stem) or row.stem
+        seen.add(stem)
+        record = image_record(row, stem, votes.get(stem, []))
+        unvoted += stem not in votes
+        unlabelled += isinstance(record, dict) and record["label_original"] is None
+        yield record
+    log.info("%s: %d image(s) without votes, %d without a majority of True votes: kept unlabelled",
+             NAME, unvoted, unlabelled)
     yield from malformed
     for stem in sorted(set(votes) - seen):
         yield Reject(f"{NAME}/{stem}", Reason.MISSING_IMAGE,
-                     f"binary.csv has {len(votes[stem])} vote(s) for {stem} but no Parquet image has that name")
+                     f"{CSV_NAME} has {len(votes[stem])} vote(s) for {stem} but no Parquet image has that name")
+
+
+def votes_csv(raw: Path, conf: Params) -> Path:
+    """binary.csv under `raw` (required: CuratorError when absent)."""
+    return cast(Path, emonet.annotation_csv(emonet.Hub(NAME, conf), raw, CSV_NAME, required=True))
 
 
 def read_votes(path: Path) -> tuple[dict[str, list[Vote]], list[Reject]]:
-    """binary.csv grouped by image stem, plus one reject per unreadable row."""
+    """binary.csv grouped by its path stem, plus one reject per unreadable row."""
     return emonet.read_grouped_csv(path, CSV_COLUMNS, _parse_vote)
 
 
 def _parse_vote(row: dict[str, Any], where: str) -> tuple[str, Vote] | Reject:
-    stem = emonet.image_stem(row.get("path"))
+    stem = parquet.image_stem(row.get("path"))
     annotator, emotion = (row.get("annotator") or "").strip(), (row.get("emotion") or "").strip()
     present = _TRUTH.get((row.get("value") or "").strip().casefold())
     if stem is None or not annotator or not emotion or present is None:
-        rid = f"{NAME}/{stem}" if stem else None
-        return Reject(rid, Reason.MALFORMED_ANNOTATION,
+        return Reject(f"{NAME}/{stem}" if stem else None, Reason.MALFORMED_ANNOTATION,
                       f"{where}: expected path, annotator, True/False, emotion; got {emonet.short(row)}")
     return stem, Vote(annotator, emotion, present)
 
 
-def check_join(stems: list[str], votes: dict[str, list[Vote]]) -> None:
-    """The Parquet <-> binary.csv join on file stems must match at least one image."""
-    if stems and not set(stems) & set(votes):
-        ours, theirs = sorted(stems)[:3], sorted(votes)[:3]
-        raise SchemaError(f"{NAME}: no Parquet image stem (e.g. {', '.join(ours)}) matches binary.csv's path column "
-                          f"(e.g. {', '.join(theirs) or 'no rows'}): the join on file stems does not hold here")
+class Join:
+    """Parquet file stem -> binary.csv stem: equal, or the same integer (9197 ~ 09197)."""
+
+    def __init__(self, votes: dict[str, list[Vote]]) -> None:
+        self.judged = {stem: {v.emotion for v in vs} for stem, vs in votes.items()}
+        self.by_number = {int(s): s for s in sorted(votes, reverse=True) if s.isdigit()}  # the first in order wins
+
+    def match(self, stem: str | None, offset: int = 0) -> str | None:
+        if stem is None or (offset and not stem.isdigit()):
+            return None
+        if not offset and stem in self.judged:
+            return stem
+        return self.by_number.get(int(stem) + offset) if stem.isdigit() else None
+
+    def _names(self, pairs: list[tuple[str | None, Any]], offset: int = 0) -> float:
+        return sum(1 for stem, _ in pairs if self.match(stem, offset)) / len(pairs)
+
+    def _labels(self, pairs: list[tuple[str | None, Any]], offset: int = 0) -> float:
+        """Of the rows joined at `offset`, the share whose Parquet emotion is one binary.csv judged."""
+        hits = [label in self.judged[key] for stem, label in pairs if (key := self.match(stem, offset))]
+        return sum(hits) / len(hits) if hits else 0.0
+
+    def check(self, pairs: list[tuple[str | None, Any]], least: float) -> None:
+        """SchemaError (one line) when the join does not hold on the data.
+
+        Names: at least `least` of the Parquet stems must match. That cannot see an
+        off-by-one on consecutive numbers (almost every shifted name exists too), so the content
+        is checked as well: if the Parquet `emotion` is among an image's judged emotions far more
+        often with the stems shifted by +-1 than as they are, the join is refused.
+        """
+        if not pairs:
+            return
+        share = self._names(pairs)
+        if share < least:
+            ours = [s or "(no name)" for s, _ in pairs if not self.match(s)][:3]
+            near = ", ".join(f"{o:+d} would match {self._names(pairs, o):.0%}" for o in (1, -1))
+            raise SchemaError(
+                f"{NAME}: only {share:.0%} of the Parquet image names match a {CSV_NAME} path (need {least:.0%}): "
+                f"e.g. {', '.join(ours)} vs {', '.join(sorted(self.judged)[:3]) or 'no rows'}; shifted by {near} "
+                "(never applied: check which names the images really have)")
+        labels = {offset: self._labels(pairs, offset) for offset in (0, 1, -1)}
+        best = max(labels, key=lambda o: labels[o])
+        if best and labels[best] >= 0.5 and labels[best] > 2 * labels[0]:
+            raise SchemaError(
+                f"{NAME}: the Parquet emotion is one of the emotions {CSV_NAME} judged for {labels[0]:.0%} of the "
+                f"images as named, but for {labels[best]:.0%} with the names shifted by {best:+d}: the join looks "
+                "off by one (never applied: check which names the images really have)")
+        log.info("%s: join: %.0f%% of the Parquet image names match %s; the Parquet emotion is a judged one for "
+                 "%.0f%% of them", NAME, 100 * share, CSV_NAME, 100 * labels[0])
 
 
-def image_record(row: emonet.Row, votes: list[Vote]) -> dict[str, Any] | Reject:
-    record = emonet.base_record(NAME, row)
+def vote_label(votes: list[Vote]) -> tuple[str | None, float | None]:
+    """(the emotion with a majority of True votes, its share of True), or (None, None)."""
+    tally: dict[str, list[int]] = {}
+    for vote in votes:
+        tally.setdefault(vote.emotion, [0, 0])[0 if vote.present else 1] += 1
+    qualified = [(yes / (yes + no), yes, emotion) for emotion, (yes, no) in tally.items() if yes > no]
+    if not qualified:
+        return None, None
+    share, _, emotion = min(qualified, key=lambda q: (-q[0], -q[1], _taxonomy_order(q[2])))
+    return emotion, share
+
+
+def _taxonomy_order(emotion: str) -> int:
+    resolved = label_map(NAME).resolve(emotion)  # Hopelessness sorts as Helplessness, its alias
+    return resolved.fine if resolved and resolved.fine is not None else len(taxonomy().fine)
+
+
+def image_record(row: parquet.Row, stem: str, votes: list[Vote]) -> dict[str, Any] | Reject:
+    record = emonet.base_record(NAME, f"{NAME}/{stem}", row.image, row.prompt, row.demographics, row.where)
     if isinstance(record, Reject):
         return record
-    record.update(label_original=row.label, annotations=[_annotation(v) for v in votes],
-                  dimensions=vote_shares(votes))
+    label, share = vote_label(votes)
+    record.update(label_original=label, agreement=share, label_provided=row.label,
+                  annotations=[{"annotator": v.annotator, "is_model": False, "target": v.emotion,
+                                "value": 1.0 if v.present else 0.0, "note": None} for v in votes])
     return record
-
-
-def _annotation(vote: Vote) -> dict[str, Any]:
-    return {"annotator": vote.annotator, "is_model": False, "target": vote.emotion,
-            "value": 1.0 if vote.present else 0.0, "note": None}
-
-
-def vote_shares(votes: list[Vote]) -> list[dict[str, Any]]:
-    """Per judged emotion (first-seen order), the share of its votes saying present."""
-    tally: dict[str, list[bool]] = defaultdict(list)
-    for vote in votes:
-        tally[vote.emotion].append(vote.present)
-    return [{"name": f"present:{emotion}", "value": sum(v) / len(v)} for emotion, v in tally.items()]

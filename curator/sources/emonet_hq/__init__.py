@@ -1,152 +1,179 @@
-"""EmoNet-Face HQ: 2,500 synthetic faces, each rated by up to 4 experts on 40 categories (0-7).
+"""EmoNet-Face HQ: 2,500 synthetic faces, each rated 0-7 on 40 categories by up to 4 experts.
 
-The Hub repo (laion/emonet-face-hq) holds the images (`data/train-*.parquet`: image, prompt,
-demographics); the ratings are `hq.csv` on LAION's GitHub: `image, annotator, annotations`,
-where `annotations` is a stringified Python dict of category -> 0-7 that also carries
-`Extra Dimensions|<name>` keys. Rows join on the image's file stem.
+Hub repo laion/emonet-face-hq, `data/train-*.parquet` (SOURCES.md section 5):
+- `path`: the HF Image struct {bytes, path}; its `path` field carries NO file name.
+- `label`: a string, the Python literal `[{rater: {'Family|Emotion': 0-7, ...}}, ...]` with raters
+  `human-1`...`human-8` (curator.sources.emonet_hq.label). This is where the expert labels come from.
+- other columns, names unverified: a prompt (`prompt`) and demographics (`demographics`, or
+  separate `ethnicity` / `gender` / `age`, integer ClassLabels decoded) are read when present.
+`hq.csv` on LAION's GitHub is optional: it adds model baselines, joined by content signature
+(curator.sources.emonet_hq.baselines).
 
-- annotations: every rating of every row, as given (target = the category or the full
-  `Extra Dimensions|...` key); annotators named `Hume Face...` are models (is_model).
-- scores: per taxonomy category, the mean over the image's expert (non-model) rows of its
-  intensity / 7; a category an expert's dict leaves out counts as 0 for that expert.
-- dimensions: per `Extra Dimensions|X` key, the mean over the expert rows that have it, name X.
-- label_original: the top-scoring category. Tie rule: the earliest in taxonomy order wins;
-  with every score 0 there is no label.
+Record:
+- id: `emonet_hq/<16 hex>`, from sha256 of the label's content signature. Not the row index:
+  the readout authors found the Parquet order an arbitrary permutation of the annotation
+  files, so a re-upload may reorder or re-shard it; the ratings identify the image whatever
+  the order, and are the key hq.csv joins on. A later row with an identical signature gets
+  `-2`, `-3`... in file order, so no image is lost (hq.csv joins the first, as theirs does).
+- image: the Parquet bytes; `path` = the joined hq.csv file name, else None.
+- scores: per fine class, the mean over the experts of rating / 7; a key a rater left out
+  counts as 0 (and is counted). label_original: the top class, ties to the earliest in taxonomy
+  order; nothing above 0 -> no label.
+- agreement: 1 - sd / 3.5 of the experts' ratings of the label class (curator.sources.emonet
+  .spread_agreement); none without a label or with a single expert.
+- annotations: every expert rating as given (is_model false; target = the fine name, or the
+  full `Extra Dimensions|X` key), then the joined model rows (is_model true, scale in `note`).
+- dimensions: each `Extra Dimensions|X`, the mean over the experts giving it.
 
-Items: each image is one; each malformed hq.csv row is one more, rejected as
-malformed_annotation (carrying its image and annotator); ratings for an image the Parquet
-lacks are one missing_image reject per image; an image without expert rows is missing_field.
+Items: each Parquet row is one (a malformed label cell is malformed_annotation); each
+malformed hq.csv row is one (malformed_annotation); each hq.csv image that joins no row is one,
+excluded as unjoined_annotation. Counts that are not items (keys left out, URL-encoded keys,
+joined images, model rows per baseline) are logged when prepare ends: a recipe cannot reach
+the stage's metrics.json, and the unjoined count lands there anyway through its reject code.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from curator.config import Download
+from curator.progress import log
 from curator.reasons import Reason
 from curator.record.taxonomy import taxonomy
 from curator.sources import emonet
+from curator.sources.emonet import parquet
+from curator.sources.emonet_hq.baselines import Baselines, CsvImage, model_annotations
+from curator.sources.emonet_hq.label import Expert, Label, parse_label, record_key
 from curator.sources.recipe import Reject
 
 NAME = "emonet_hq"
+CSV_NAME = "hq.csv"
+LABELS = ("label",)
 
 
 class Params(emonet.AnnotatedHubParams):
     repo: str = Field("laion/emonet-face-hq", description="Hub dataset repo")
-    annotations_url: str = Field(f"{emonet.GITHUB_DATA}/hq.csv",
-                                 description="hq.csv on LAION's GitHub, pinned to a commit")
+    annotations_url: str | None = Field(f"{emonet.GITHUB_DATA}/{CSV_NAME}",
+                                        description="hq.csv (model baselines) on LAION's GitHub, pinned to a "
+                                        "commit; null = expert labels only")
 
 
 HUB = emonet.Hub(NAME, Params())  # the defaults; a run uses Hub(NAME, conf)
 INFO = emonet.source_info(NAME, "EmoNet-Face HQ (expert intensity ratings)",
-                          "2,500 images, up to 4 expert ratings each on 40 categories (hq.csv from GitHub)",
-                          HUB.repo, enabled_by_default=True)
-CSV_COLUMNS = ("image", "annotator", "annotations")
-EXTRA = "Extra Dimensions|"
-MODEL_PREFIX = "Hume Face"
-
-
-@dataclass(frozen=True)
-class Rating:
-    """One hq.csv row: one annotator's ratings of one image."""
-
-    annotator: str
-    values: dict[str, float]
-
-    @property
-    def is_model(self) -> bool:
-        return self.annotator.startswith(MODEL_PREFIX)
+                          "2,500 images, up to 4 expert ratings each on 40 categories (+ model baselines "
+                          "in hq.csv from GitHub)", HUB.repo, enabled_by_default=True,
+                          label_meaning="the category with the highest mean expert intensity (0-7) from the Parquet "
+                                        "label column; model baselines never count",
+                          unverified="the label cell's quoting, int vs float scores, column names beyond path/label, "
+                                     "hq.csv's sha256")
 
 
 def download(conf: Params, fetch: Download, out: Path, from_: str | None = None) -> Path:
     return emonet.download(emonet.Hub(NAME, conf), fetch, out, from_)
 
 
+def layout(raw: Path, conf: Params) -> str:
+    """One line on what is under `raw` (for `curator inspect`); CuratorError when nothing fits."""
+    shards = parquet.describe(NAME, raw, LABELS)
+    found = emonet.annotation_csv(emonet.Hub(NAME, conf), raw, CSV_NAME, required=False)
+    extra = f"{found.name} ({found.stat().st_size:,} bytes): model baselines" if found else \
+        "no hq.csv (optional: model baselines)"
+    return f"{shards}; {extra}"
+
+
+class _Tally:
+    """What prepare counts beside its items, logged at the end."""
+
+    def __init__(self) -> None:
+        self.keys = Counter[str]()  # same signature seen before -> suffix
+        self.missing = 0  # fine classes a rater's dict leaves out
+        self.sparse_raters = 0
+        self.encoded = 0
+
+    def log(self, baselines: Baselines | None) -> None:
+        if self.missing:
+            log.warning("%s: %d rating(s) left out of %d expert dict(s) counted as 0", NAME, self.missing,
+                        self.sparse_raters)
+        if self.encoded:
+            log.warning("%s: %d URL-encoded Family|Name key(s) read unquoted", NAME, self.encoded)
+        repeated = sum(n - 1 for n in self.keys.values())
+        if repeated:
+            log.warning("%s: %d row(s) repeat an earlier row's expert ratings; ids suffixed -2, -3...", NAME, repeated)
+        if baselines is None:
+            log.info("%s: no %s: expert labels only, no model baselines", NAME, CSV_NAME)
+            return
+        models = ", ".join(f"{k} {v}" for k, v in sorted(baselines.model_rows.items())) or "none"
+        log.info("%s: %s joined %d of %d image(s) by content signature; model rows attached: %s", NAME, CSV_NAME,
+                 len(baselines.joined), len(baselines.images), models)
+
+
 def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
     hub = emonet.Hub(NAME, conf or Params())
-    ratings, malformed = read_ratings(emonet.annotation_csv(hub, raw))
-    seen: set[str] = set()
-    for row in emonet.read_rows(NAME, raw):
-        if isinstance(row, Reject):
-            yield row
-            continue
-        seen.add(row.stem)
-        yield image_record(row, ratings.get(row.stem, []))
-    yield from malformed
-    for stem in sorted(set(ratings) - seen):
-        yield Reject(f"{NAME}/{stem}", Reason.MISSING_IMAGE,
-                     f"hq.csv rates {stem} ({len(ratings[stem])} row(s)) but no Parquet image has that name")
+    found = emonet.annotation_csv(hub, raw, CSV_NAME, required=False)
+    baselines = Baselines(found) if found else None
+    tally = _Tally()
+    for row in parquet.read_rows(NAME, raw, LABELS):
+        yield row if isinstance(row, Reject) else image_record(row, baselines, tally)
+    if baselines is not None:
+        yield from baselines.malformed
+        yield from baselines.leftovers()
+    tally.log(baselines)
 
 
-def parse_ratings(text: str) -> dict[str, float]:
-    """One `annotations` cell: a dict of str -> number, categories within 0-7; ValueError otherwise."""
-    values = emonet.literal_dict(text)
-    out: dict[str, float] = {}
-    for key, value in values.items():
-        if not isinstance(key, str) or not emonet.is_number(value):
-            raise ValueError(f"{emonet.short(key)}: {emonet.short(value)} is not a category -> number entry")
-        if not key.startswith(EXTRA) and not 0 <= value <= emonet.INTENSITY_MAX:
-            raise ValueError(f"{key!r} = {value} is outside 0-{emonet.INTENSITY_MAX}")
-        out[key] = float(value)
-    return out
-
-
-def read_ratings(path: Path) -> tuple[dict[str, list[Rating]], list[Reject]]:
-    """hq.csv grouped by image stem, plus one reject per malformed row (hq.csv is small: ~10k rows)."""
-    return emonet.read_grouped_csv(path, CSV_COLUMNS, _parse_row)
-
-
-def _parse_row(row: dict[str, Any], where: str) -> tuple[str, Rating] | Reject:
-    image, annotator = row.get("image") or "", (row.get("annotator") or "").strip()
-    stem = emonet.image_stem(image)
-    rid = f"{NAME}/{stem}" if stem else None
-    if stem is None or not annotator:
-        return Reject(rid, Reason.MALFORMED_ANNOTATION, f"{where}: empty image or annotator", image or None)
+def image_record(row: parquet.Row, baselines: Baselines | None, tally: _Tally) -> dict[str, Any] | Reject:
+    if row.label is None:
+        return Reject(None, Reason.MISSING_FIELD, f"{row.where}: the label cell is empty")
     try:
-        values = parse_ratings(row.get("annotations") or "")
+        label = parse_label(row.label)
     except ValueError as exc:
-        return Reject(rid, Reason.MALFORMED_ANNOTATION, f"{where}: annotator {annotator!r}: annotations {exc}", image)
-    return stem, Rating(annotator, values)
-
-
-def image_record(row: emonet.Row, ratings: list[Rating]) -> dict[str, Any] | Reject:
-    record = emonet.base_record(NAME, row)
+        return Reject(None, Reason.MALFORMED_ANNOTATION, f"{row.where}: label {exc}", row.image.get("path") or None)
+    base = record_key(label.signature)
+    tally.keys[base] += 1
+    key = base if tally.keys[base] == 1 else f"{base}-{tally.keys[base]}"
+    image = {"bytes": row.image.get("bytes"), "path": row.image.get("path") or None}
+    record = emonet.base_record(NAME, f"{NAME}/{key}", image, row.prompt, row.demographics, row.where)
     if isinstance(record, Reject):
         return record
-    experts = [r for r in ratings if not r.is_model]
-    if not experts:
-        models = ", ".join(sorted({r.annotator for r in ratings})) or "none"
-        return Reject(record["id"], Reason.MISSING_FIELD,
-                      f"{row.where}: no expert rating in hq.csv (model rows: {models})", row.image["path"])
-    means = expert_means(experts)
-    record.update(scores=emonet.scores(means), label_original=emonet.top_label(means),
-                  annotations=annotations(ratings), dimensions=extra_dimensions(experts))
+    joined = baselines.claim(label.signature) if baselines is not None else None  # once: the first row wins
+    if joined is not None and image["path"] is None:
+        image["path"] = joined.name  # the file name the Parquet lost
+    _count(label, tally)
+    record.update(expert_fields(label.experts))
+    record["annotations"] += _models(joined)
     return record
 
 
-def expert_means(experts: list[Rating]) -> dict[str, float]:
-    """Mean intensity (0-7) per taxonomy category over the expert rows; absent counts as 0."""
-    return {name: sum(r.values.get(name, 0.0) for r in experts) / len(experts) for name in taxonomy().fine}
+def _count(label: Label, tally: _Tally) -> None:
+    fine = len(taxonomy().fine)
+    missing = [fine - len(e.emotions) for e in label.experts]
+    tally.missing += sum(missing)
+    tally.sparse_raters += sum(1 for m in missing if m)
+    tally.encoded += label.encoded_keys
 
 
-def extra_dimensions(experts: list[Rating]) -> list[dict[str, Any]]:
-    """`Extra Dimensions|X` keys, averaged over the expert rows that have them, in first-seen order."""
-    found: dict[str, list[float]] = defaultdict(list)
-    for rating in experts:
-        for key, value in rating.values.items():
-            if key.startswith(EXTRA):
-                found[key.removeprefix(EXTRA)].append(value)
-    return [{"name": name, "value": sum(vs) / len(vs)} for name, vs in found.items()]
-
-
-def annotations(ratings: list[Rating]) -> list[dict[str, Any]]:
-    return [
-        {"annotator": r.annotator, "is_model": r.is_model, "target": key, "value": value, "note": None}
-        for r in ratings for key, value in r.values.items()
+def expert_fields(experts: tuple[Expert, ...]) -> dict[str, Any]:
+    """scores, label_original, agreement, annotations (experts) and dimensions from the experts' dicts."""
+    means = {name: sum(e.emotions.get(name, 0.0) for e in experts) / len(experts) for name in taxonomy().fine}
+    top = emonet.top_label(means)
+    agreement = emonet.spread_agreement([e.emotions.get(top, 0.0) for e in experts]) if top else None
+    dims: dict[str, list[float]] = {}
+    for e in experts:
+        for name, value in e.extra.items():
+            dims.setdefault(name, []).append(value)
+    annotations = [
+        {"annotator": e.rater, "is_model": False, "target": target, "value": value, "note": None}
+        for e in experts
+        for target, value in [*e.emotions.items(), *((f"{emonet.EXTRA}{k}", v) for k, v in e.extra.items())]
     ]
+    return {"scores": emonet.scores(means), "label_original": top, "agreement": agreement,
+            "annotations": annotations,
+            "dimensions": [{"name": name, "value": sum(vs) / len(vs)} for name, vs in dims.items()]}
+
+
+def _models(joined: CsvImage | None) -> list[dict[str, Any]]:
+    return [a for row in joined.models for a in model_annotations(row)] if joined else []

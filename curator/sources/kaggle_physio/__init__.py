@@ -24,7 +24,8 @@ from curator.config import Download, SourceParams
 from curator.errors import CuratorError, SchemaError
 from curator.io.secrets import basic_credentials, first_line, scrub
 from curator.reasons import Reason
-from curator.record.schema import empty_record, physio_features_of
+from curator.record.record import empty_record
+from curator.record.schema import physio_features_of
 from curator.sources.recipe import Reject, SourceInfo
 
 NAME = "kaggle_physio"
@@ -40,6 +41,9 @@ INFO = SourceInfo(
     citation="Face Emotion & Physiological Insight Dataset, Kaggle (MIT licence).",
     enabled_by_default=True,
     attribution="Kaggle 'Face Emotion & Physiological Insight Dataset' (MIT)",
+    label_meaning="the table's emotion_label (six classes), as given; no images",
+    grouping="each row is its own group: the table has no subject id, so one person's rows may straddle splits",
+    unverified="the Kaggle slug and the CSV's file name (params: handle, file)",
 )
 
 

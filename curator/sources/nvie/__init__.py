@@ -36,6 +36,9 @@ INFO = SourceInfo(
         f"and emotion inference, IEEE Transactions on Multimedia 12(7), 2010. Subset as used by {thermal.STUDY}."
     ),
     attribution="USTC-NVIE (Wang et al., IEEE Trans. Multimedia 2010), research licence; not redistributable",
+    label_meaning="the expression of the class archive the pair comes from (fear, disgust, happy)",
+    grouping="the subject when sources.nvie.subject_pattern finds one (nvie/subject:...), else the pair",
+    unverified="file naming and subject ids inside the archives (hence subject_pattern is a parameter)",
 )
 SPEC = thermal.ThermalSource(
     name=NAME,

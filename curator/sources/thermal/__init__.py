@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from curator.config import Download, SourceParams
+from curator.config import Download, OneGroupPattern, SourceParams
 from curator.errors import CuratorError
 from curator.sources.fetch import copy_manual, download_files, unpacked
 from curator.sources.recipe import Reject
@@ -73,22 +73,10 @@ class ArchiveParams(SourceParams):
 
     base_url: str = Field(BASE_URL, description="folder URL holding the archives")
     files: list[str] | None = Field(None, description="archive names under base_url; null = the recipe's list")
-    subject_pattern: str | None = Field(
+    subject_pattern: OneGroupPattern | None = Field(
         None, description="regex searched in each visible file's stem whose group 1 is the subject id; "
         "null = no subject known (each pair is its own group)")
 
-    @field_validator("subject_pattern")
-    @classmethod
-    def _one_group(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        try:
-            groups = re.compile(value).groups
-        except re.error as exc:
-            raise ValueError(f"not a regular expression ({exc})") from None
-        if groups != 1:
-            raise ValueError(f"needs exactly one group (the subject id), has {groups}")
-        return value
 
 
 # --- the recipe functions -------------------------------------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curator.reasons import Reason
-from curator.record.schema import empty_record
+from curator.record.record import empty_record
 from curator.sources.recipe import Reject
 from curator.sources.thermal.layout import AUG_NAME, ImageFile, pair_stem
 

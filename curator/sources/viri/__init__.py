@@ -34,6 +34,9 @@ INFO = SourceInfo(
     citation=thermal.STUDY + ".",
     enabled_by_default=True,
     attribution="VIRI dataset, Naseem et al., PeerJ Computer Science 11:e2676 (figshare article 28236605)",
+    label_meaning="the posed expression of the class folder or archive the pair comes from",
+    grouping="the visible/IR pair (viri/pair:...): VIRI names no subjects, so one person's pairs may straddle splits",
+    unverified="the archives' contents, file names inside them (how visible and IR stems pair), .JPG vs .jpg",
 )
 SPEC = thermal.ThermalSource(
     name=NAME,

@@ -16,7 +16,12 @@ from pathlib import Path
 from curator.errors import CuratorError
 from curator.record.taxonomy import label_map, taxonomy
 
-BINARY_ROWS = "emonet_binary_rows.csv"  # binary.csv's header and its rows for stems 00000..00040
+BINARY_ROWS = "emonet_binary_rows.csv"  # binary.csv's header + its rows for BINARY_STEMS and BINARY_DIRTY_STEM
+# the binary sample's images: 00000-00029 (one vote per emotion; 00005 and 00010 have no majority,
+# 00009 two), ten of 02000-02032 (3-4 votes: ties, unanimous, split), and 00030 for the dirty build
+BINARY_STEMS = (*(f"{i:05d}" for i in range(30)), "02000", "02002", "02003", "02004", "02006", "02009", "02010",
+                "02024", "02026", "02032")
+BINARY_DIRTY_STEM = "00030"
 SYNONYMS = "emonet_synonyms.json"  # guide.json["options"]["labels"]: label -> synonyms
 
 

@@ -1,0 +1,170 @@
+"""Archive readers, one per format: list members and stream each file to the writer they are handed.
+
+What is safe to write is decided elsewhere (curator.io.extract checks every member and caps every
+byte); a reader here only reads.
+"""
+
+from __future__ import annotations
+
+import stat
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO, Protocol
+
+import py7zr
+import py7zr.exceptions
+from py7zr.io import Py7zIO, WriterFactory
+from py7zr.properties import CompressionMethod
+
+from curator.errors import ExtractionError
+from curator.io.archive_formats import archive_format
+
+_CHUNK = 1024 * 1024
+_7Z_CRYPTO = frozenset({CompressionMethod.CRYPT_AES256_SHA256, CompressionMethod.CRYPT_RAR29AES})
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str  # as stored in the archive
+    kind: str  # "file", "dir", "symlink", "hardlink" or "special"
+    size: int  # declared uncompressed size
+    encrypted: bool = False
+
+
+class Reader(Protocol):
+    def members(self) -> Iterator[Member]: ...
+    def extract(self, writer: Any) -> None: ...
+    def close(self) -> None: ...
+
+
+def open_reader(archive: Path, label: str) -> Reader:
+    """The reader for `archive`, picked by magic bytes."""
+    kind = archive_format(archive)
+    if kind is None:
+        raise ExtractionError(f"refused {label}: not a zip, 7z or tar archive")
+    return {"zip": _ZipReader, "7z": _SevenZipReader, "tar": _TarReader}[kind](archive)
+
+
+def _copy(src: BinaryIO, out: Any) -> None:
+    with out:
+        while chunk := src.read(_CHUNK):
+            out.write(chunk)
+class _ZipReader:
+    def __init__(self, path: Path) -> None:
+        self.zf = zipfile.ZipFile(path)
+
+    def members(self) -> Iterator[Member]:
+        for info in self.zf.infolist():
+            encrypted = bool(info.flag_bits & 0x1)
+            yield Member(info.filename, _zip_kind(info), info.file_size, encrypted)
+
+    def extract(self, writer: Any) -> None:
+        for info in self.zf.infolist():
+            if info.is_dir():
+                writer.directory(info.filename)
+                continue
+            out = writer.file(info.filename, info.file_size)
+            with self.zf.open(info) as src:
+                _copy(src, out)
+
+    def close(self) -> None:
+        self.zf.close()
+
+
+def _zip_kind(info: zipfile.ZipInfo) -> str:
+    """Unix zips keep the file type in the high 16 bits of external_attr."""
+    fmt = stat.S_IFMT(info.external_attr >> 16)
+    if fmt == stat.S_IFLNK:
+        return "symlink"
+    if fmt not in (0, stat.S_IFREG, stat.S_IFDIR):
+        return "special"
+    return "dir" if info.is_dir() else "file"
+
+
+class _TarReader:
+    def __init__(self, path: Path) -> None:
+        self.tf = tarfile.open(path, "r:*")  # noqa: SIM115 - closed by close()
+
+    def members(self) -> Iterator[Member]:
+        for info in self.tf:  # lazily, so a member-count bomb is stopped early
+            yield Member(info.name, _tar_kind(info), info.size if info.isreg() else 0)
+
+    def extract(self, writer: Any) -> None:
+        for info in self.tf.getmembers():
+            if info.isdir():
+                writer.directory(info.name)
+                continue
+            out = writer.file(info.name, info.size)
+            src = self.tf.extractfile(info)
+            assert src is not None  # regular file: checked in members()
+            with src:
+                _copy(src, out)
+
+    def close(self) -> None:
+        self.tf.close()
+
+
+def _tar_kind(info: tarfile.TarInfo) -> str:
+    if info.issym():
+        return "symlink"
+    if info.islnk():
+        return "hardlink"
+    if info.isdir():
+        return "dir"
+    return "file" if info.isreg() else "special"
+
+
+class _SevenZipReader:
+    def __init__(self, path: Path) -> None:
+        # A file object (not a path) makes py7zr decompress in this thread, so our
+        # exceptions from Any.write propagate instead of dying in a worker.
+        self.fp = open(path, "rb")  # noqa: SIM115 - closed by close()
+        try:
+            self.z = py7zr.SevenZipFile(self.fp)
+        except BaseException:
+            self.fp.close()
+            raise
+
+    def members(self) -> Iterator[Member]:
+        for f in self.z.files:
+            yield Member(f.filename, _7z_kind(f), f.uncompressed or 0, _7z_encrypted(f))
+
+    def extract(self, writer: Any) -> None:
+        for f in self.z.files:
+            if f.is_directory:
+                writer.directory(f.filename)
+        sizes = {writer.relpath(f.filename): f.uncompressed or 0 for f in self.z.files}
+        self.z.extractall(path=writer.root, factory=_SevenZipFactory(writer, sizes))
+
+    def close(self) -> None:
+        self.z.close()
+        self.fp.close()
+
+
+class _SevenZipFactory(WriterFactory):
+    """py7zr hands us each member's output path under `root`; we give it a counting file."""
+
+    def __init__(self, writer: Any, sizes: dict[PurePosixPath, int]) -> None:
+        self.writer = writer
+        self.sizes = sizes
+
+    def create(self, filename: str) -> Py7zIO:
+        # py7zr joins relative roots onto the cwd, so compare absolute paths.
+        rel = PurePosixPath(Path(filename).relative_to(self.writer.root.absolute()))
+        return self.writer.file(rel.as_posix(), self.sizes.get(rel, 0))
+
+
+def _7z_kind(f: py7zr.py7zr.ArchiveFile) -> str:
+    if f.is_symlink or f.is_junction:
+        return "symlink"
+    if f.is_directory:
+        return "dir"
+    return "special" if f.is_socket else "file"
+
+
+def _7z_encrypted(f: py7zr.py7zr.ArchiveFile) -> bool:
+    folder = f.folder
+    return folder is not None and any(c.get("method") in _7Z_CRYPTO for c in folder.coders)

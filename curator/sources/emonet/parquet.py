@@ -1,0 +1,212 @@
+"""The Hub Parquet shards of emonet_hq and emonet_binary, read with pyarrow in small batches.
+
+Each file's layout is detected from its schema (it varies between repos and revisions): which
+column is the HF Image struct, which label column the recipe reads, the ClassLabel names of
+integer columns (from the file's `huggingface` schema metadata), and the optional extras —
+a prompt and the demographics, stored as one `demographics` column (struct or stringified
+dict) or as separate `ethnicity` / `gender` / `age` columns, possibly integer ClassLabels.
+The extras' names on the real hq repo are unverified, so they are looked up by plausible
+spellings and never required.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curator.errors import CuratorError, SchemaError
+from curator.reasons import Reason
+from curator.sources.emonet import DEMOGRAPHICS, hidden
+from curator.sources.recipe import Reject
+
+IMAGE_COLUMNS = ("image", "path")  # the HF Image struct {bytes, path} goes by either name
+PROMPT_COLUMNS = ("prompt", "Prompt")
+_BATCH_ROWS = 64  # images per Arrow batch: a few MB, whatever the shard size
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one Parquet file stores what we need."""
+
+    file: Path
+    image: str  # the Image struct column: "image" or "path"
+    label: str | None  # the label column this recipe reads, if any
+    prompt: str | None
+    demographics: str | None  # one column holding all three
+    demographic_columns: dict[str, str] = field(default_factory=dict)  # ethnicity/gender/age -> column
+    class_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # integer ClassLabel column -> names
+
+    def columns(self) -> list[str]:
+        wanted = [self.image, self.label, self.prompt, self.demographics, *self.demographic_columns.values()]
+        return [c for c in dict.fromkeys(wanted) if c]
+
+    def describe(self) -> str:
+        extras = [c for c in (self.prompt, self.demographics, *self.demographic_columns.values()) if c]
+        coded = [f"{c} (ClassLabel)" if c in self.class_names else c for c in extras]
+        return f"image `{self.image}`, label `{self.label}`" + (f", extras {', '.join(coded)}" if coded else "")
+
+
+def parquet_files(source: str, raw: Path) -> list[Path]:
+    """The repo's Parquet shards under `raw`, in name order (huggingface_hub's .cache left out)."""
+    raw = Path(raw)
+    files = [raw] if raw.is_file() else sorted(p for p in raw.rglob("*.parquet") if not hidden(p, raw))
+    if not files:
+        raise CuratorError(f"{source}: no *.parquet under {raw}; run `curator download {source}` first")
+    return files
+
+
+def _is_image_struct(kind: pa.DataType) -> bool:
+    return pa.types.is_struct(kind) and kind.get_field_index("bytes") >= 0 and kind.get_field_index("path") >= 0
+
+
+def _hf_features(schema: pa.Schema) -> dict[str, Any]:
+    try:
+        return json.loads((schema.metadata or {})[b"huggingface"])["info"]["features"]
+    except (KeyError, TypeError, ValueError):
+        return {}
+
+
+def _class_names(where: str, schema: pa.Schema, column: str, *, required: bool) -> tuple[str, ...] | None:
+    """ClassLabel names of an integer column, from the file's `huggingface` schema metadata."""
+    kind = schema.field(column).type
+    if not pa.types.is_integer(kind):
+        if required and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            raise SchemaError(f"{where}: column {column!r} is {kind}, expected an integer ClassLabel or a string")
+        return None
+    names = (_hf_features(schema).get(column) or {}).get("names")
+    if names is None and required:
+        raise SchemaError(f"{where}: {column!r} is an integer column but the file's huggingface schema "
+                          "metadata gives no ClassLabel names for it")
+    return None if names is None else tuple(str(n) for n in names)
+
+
+def _pick(schema: pa.Schema, names: tuple[str, ...]) -> str | None:
+    return next((c for c in names if c in schema.names), None)
+
+
+def detect_layout(source: str, file: Path, labels: tuple[str, ...] = (), coded: tuple[str, ...] = ()) -> Layout:
+    """Detect which known variant `file` is; `labels` lists the label columns the recipe can read,
+    preferred first (empty: it needs none); `coded` those that must be integer ClassLabels or text.
+    Anything else is a one-line SchemaError."""
+    try:
+        schema = pq.read_schema(file)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise unreadable(source, file, exc) from None
+    image = next((c for c in IMAGE_COLUMNS if c in schema.names and _is_image_struct(schema.field(c).type)), None)
+    label = _pick(schema, labels)
+    if image is None or (labels and label is None):
+        expected = "an Image struct column (image or path: {bytes, path})"
+        if labels:
+            expected += f" and a label column ({' or '.join(labels)})"
+        found = ", ".join(f"{f.name} ({f.type})" for f in schema)
+        raise SchemaError(f"{source}: {file.name}: unknown Parquet layout: expected {expected}; found {found}")
+    where = f"{source}: {file.name}"
+    demographics = _pick(schema, ("demographics", "Demographics"))
+    split = {} if demographics else {k: c for k in DEMOGRAPHICS if (c := _pick(schema, (k, k.capitalize())))}
+    names: dict[str, tuple[str, ...]] = {}
+    for column in ([label] if label in coded else []) + list(split.values()):
+        found_names = _class_names(where, schema, column, required=column == label)
+        if found_names is not None:
+            names[column] = found_names
+    return Layout(file, image, label, _pick(schema, PROMPT_COLUMNS), demographics, split, names)
+
+
+def unreadable(source: str, file: Path, exc: Exception) -> SchemaError:
+    return SchemaError(f"{source}: {file.name}: not readable as Parquet ({exc})")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One Parquet row, in the same shape whatever the layout."""
+
+    stem: str | None  # the image's file name without extension; None when the file has none
+    image: dict[str, Any]  # {bytes, path}
+    where: str  # "<file> row <n>", for reject details
+    prompt: str | None
+    demographics: Any  # a struct (dict), a stringified dict, or a dict built from separate columns
+    label: Any  # the ClassLabel name or the raw cell; None without a label column
+
+
+def image_stem(path: Any) -> str | None:
+    """'00042.png' -> '00042'; also for 'images/00042.png' and Windows separators."""
+    if not isinstance(path, str) or not path.strip():
+        return None
+    return PurePosixPath(path.strip().replace("\\", "/")).stem or None
+
+
+def read_rows(source: str, raw: Path, labels: tuple[str, ...] = (),
+              coded: tuple[str, ...] = ()) -> Iterator[Row | Reject]:
+    """Every row of every shard, streamed `_BATCH_ROWS` at a time."""
+    for file in parquet_files(source, raw):
+        layout = detect_layout(source, file, labels, coded)
+        try:
+            index = 0
+            for batch in pq.ParquetFile(file).iter_batches(batch_size=_BATCH_ROWS, columns=layout.columns()):
+                for values in batch.to_pylist():
+                    yield _row(source, layout, values, f"{file.name} row {index}")
+                    index += 1
+        except (pa.ArrowInvalid, OSError) as exc:  # a shard cut short or damaged after its footer was read
+            raise unreadable(source, file, exc) from None
+
+
+def _decode(layout: Layout, column: str, value: Any) -> Any:
+    """A ClassLabel index as its name (-1, the datasets convention for 'none', as None)."""
+    names = layout.class_names.get(column)
+    if names is None or value is None:
+        return value
+    if value == -1:
+        return None
+    if not 0 <= value < len(names):
+        raise ValueError(f"{column}={value} is not a ClassLabel index (0-{len(names) - 1})")
+    return names[value]
+
+
+def _row(source: str, layout: Layout, values: dict[str, Any], where: str) -> Row | Reject:
+    image = values.get(layout.image) or {}
+    stem = image_stem(image.get("path"))
+    try:
+        label = _decode(layout, layout.label, values.get(layout.label)) if layout.label else None
+        demographics = values.get(layout.demographics) if layout.demographics else None
+        if layout.demographic_columns:
+            demographics = {k: _decode(layout, c, values.get(c)) for k, c in layout.demographic_columns.items()}
+    except ValueError as exc:
+        return Reject(f"{source}/{stem}" if stem else None, Reason.BAD_VALUE, f"{where}: {exc}", image.get("path"))
+    prompt = values.get(layout.prompt) if layout.prompt else None
+    return Row(stem, {"bytes": image.get("bytes"), "path": image.get("path")}, where,
+               None if prompt is None else str(prompt), demographics, label)
+
+
+def stems_and_labels(source: str, raw: Path, labels: tuple[str, ...] = (),
+                     coded: tuple[str, ...] = ()) -> list[tuple[str | None, Any]]:
+    """(file stem or None, decoded label) of every row, reading no image bytes."""
+    out: list[tuple[str | None, Any]] = []
+    for file in parquet_files(source, raw):
+        layout = detect_layout(source, file, labels, coded)
+        columns = [f"{layout.image}.path", *([layout.label] if layout.label else [])]
+        try:
+            table = pq.ParquetFile(file).read(columns=columns)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise unreadable(source, file, exc) from None
+        paths = table.column(layout.image).to_pylist()
+        values = table.column(layout.label).to_pylist() if layout.label else [None] * len(paths)
+        for path, value in zip(paths, values, strict=True):
+            try:
+                label = _decode(layout, layout.label, value) if layout.label else None
+            except ValueError:
+                label = None  # read_rows rejects the row itself
+            out.append((image_stem((path or {}).get("path")), label))
+    return out
+
+
+def describe(source: str, raw: Path, labels: tuple[str, ...], coded: tuple[str, ...] = ()) -> str:
+    """One line on the shards under `raw`: how many, and the layout of the first."""
+    files = parquet_files(source, raw)
+    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    layout = detect_layout(source, files[0], labels, coded)
+    return f"Hub Parquet: {len(files)} shard(s), {rows} rows; {layout.describe()}"

@@ -1,0 +1,208 @@
+"""Where Big's files are, and `datasets` streaming them: Parquet, WebDataset or an image folder.
+
+The Big repo's storage format is unverified (SOURCES.md section 5: the Hub viewer's
+"Auto-converted to Parquet" suggests it is not natively Parquet), so three are detected:
+- `*.parquet` shards (image struct + prompt / demographics / annotations or label columns);
+- WebDataset `*.tar` shards: members `<key>.<image ext>` + `<key>.json` (+ `<key>.txt`, a prompt);
+- an image folder with `metadata.jsonl` or `metadata.csv` (`file_name` + the other fields).
+Each is read by `datasets.load_dataset(<its packaged builder>, data_files=..., streaming=True)`:
+bounded memory, images never decoded (`Image(decode=False)`: original bytes). The JSON fields
+are typed `datasets.Json()`, which keeps every key of every row; a feature type inferred from
+the first rows would drop keys later rows add. An image folder's images that no metadata row
+names are listed here, because `datasets` skips them without a word.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from curator.errors import CuratorError
+from curator.sources import emonet
+from curator.sources.emonet import parquet
+
+METADATA = ("metadata.jsonl", "metadata.csv")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+JSON_FIELDS = ("json", "jsn")
+LABELS = ("annotations", "label")  # the column holding the VLM output
+
+
+@dataclass(frozen=True)
+class Found:
+    kind: str  # parquet | webdataset | imagefolder
+    files: tuple[Path, ...]  # the shards, tars, or metadata files
+
+    def describe(self) -> str:
+        what = {"parquet": "Parquet shard(s)", "webdataset": "WebDataset tar(s)",
+                "imagefolder": "image folder(s) with " + "/".join(sorted({f.name for f in self.files}))}
+        return f"{self.kind}: {len(self.files)} {what[self.kind]}"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One image as any layout gives it."""
+
+    key: str | None  # the id key: file stem, WebDataset key, or None (then the content decides)
+    image: dict[str, Any]  # {bytes, path}; bytes None when the file could not be read
+    where: str
+    prompt: Any
+    demographics: Any
+    annotations: Any  # the raw VLM output (None: the item has none)
+    missing: str | None = None  # why the image is absent, if it is
+
+
+def _files(raw: Path, pattern: str) -> list[Path]:
+    raw = Path(raw)
+    if raw.is_file():
+        return [raw] if raw.match(pattern) else []
+    return sorted(p for p in raw.rglob(pattern) if p.is_file() and not emonet.hidden(p, raw))
+
+
+def detect(source: str, raw: Path) -> Found:
+    """The one layout under `raw`; CuratorError for none or a mix."""
+    found = {"parquet": _files(raw, "*.parquet"), "webdataset": _files(raw, "*.tar"),
+             "imagefolder": [p for name in METADATA for p in _files(raw, name)]}
+    kinds = [k for k, files in found.items() if files]
+    if len(kinds) != 1:
+        what = "none of" if not kinds else f"more than one of ({', '.join(kinds)})"
+        raise CuratorError(f"{source}: found {what} *.parquet shards, WebDataset *.tar shards, an image folder "
+                           f"with {' or '.join(METADATA)} under {raw}; run `curator download {source}` first")
+    kind = kinds[0]
+    if kind == "imagefolder" and len({p.suffix for p in found[kind]}) > 1:
+        raise CuratorError(f"{source}: image folders under {raw} mix metadata.jsonl and metadata.csv")
+    return Found(kind, tuple(found[kind]))
+
+
+def _datasets() -> Any:
+    import datasets  # slow to import: only when Big is read
+
+    if not hasattr(datasets, "Json"):
+        raise CuratorError("emonet_big needs a datasets release with the Json feature (2026 or later); "
+                           f"this one is {datasets.__version__}: pip install -U datasets")
+    return datasets
+
+
+def _failed(source: str, found: Found, exc: Exception) -> CuratorError:
+    return CuratorError(f"{source}: datasets could not read the {found.describe()}: {emonet.one_line(exc)}")
+
+
+def stream(source: str, found: Found) -> Iterator[Item]:
+    """Every image of the layout, in file order."""
+    reader = {"parquet": _parquet, "webdataset": _webdataset, "imagefolder": _imagefolder}[found.kind]
+    try:
+        yield from reader(found)
+    except CuratorError:
+        raise
+    except Exception as exc:  # datasets, pyarrow and fsspec raise many types; one line, never a traceback
+        raise _failed(source, found, exc) from None
+
+
+def _pick(names: Any, wanted: tuple[str, ...]) -> str | None:
+    return next((c for c in wanted if c in names), None)
+
+
+def _parquet(found: Found) -> Iterator[Item]:
+    ds = _datasets()
+    # pyarrow reads each schema first: an unknown layout or a file that is not Parquet is a one-line
+    # error naming the file, before datasets sees it
+    layouts = [parquet.detect_layout("emonet_big", f, LABELS) for f in found.files]
+    layout = layouts[0]
+    stream = ds.load_dataset("parquet", data_files={"train": [str(f) for f in found.files]}, split="train",
+                             streaming=True).cast_column(layout.image, ds.Image(decode=False))
+    for index, row in enumerate(stream):
+        cell = row[layout.image] or {}
+        stem = parquet.image_stem(cell.get("path"))
+        yield Item(stem, {"bytes": cell.get("bytes"), "path": cell.get("path") or None}, f"row {index}",
+                   row.get(layout.prompt) if layout.prompt else None,
+                   row.get(layout.demographics) if layout.demographics else None, row[layout.label])
+
+
+def _tar_fields(files: tuple[Path, ...]) -> set[str]:
+    """The field names (`jpg`, `json`, ...) of every member of every tar, from the headers only."""
+    fields: set[str] = set()
+    for file in files:
+        with tarfile.open(file) as tar:
+            for member in tar:
+                name = PurePosixPath(member.name).name
+                if member.isfile() and "." in name:
+                    fields.add(name.split(".", 1)[1])
+    return fields
+
+
+def _webdataset(found: Found) -> Iterator[Item]:
+    ds = _datasets()
+    fields = _tar_fields(found.files)
+    images = sorted(f for f in fields if f".{f.lower()}" in IMAGE_EXTENSIONS)
+    features = {"__key__": ds.Value("string"), "__url__": ds.Value("string"),
+                **{f: ds.Image(decode=False) for f in images},
+                **{f: ds.Json() for f in fields if f in JSON_FIELDS}}
+    if "txt" in fields:
+        features["txt"] = ds.Value("string")
+    stream = ds.load_dataset("webdataset", data_files={"train": [str(f) for f in found.files]}, split="train",
+                             streaming=True, features=ds.Features(features))
+    for sample in stream:
+        present = [sample[f] for f in images if sample.get(f) is not None]
+        key, where = sample["__key__"], f"{Path(sample['__url__']).name}:{sample['__key__']}"
+        missing = None if len(present) == 1 else "no image member" if not present else "several image members"
+        image = present[0] if len(present) == 1 else {"bytes": None, "path": None}
+        annotations = next((sample[f] for f in JSON_FIELDS if sample.get(f) is not None), None)
+        meta = annotations if isinstance(annotations, dict) else {}
+        yield Item(key, image, where, sample.get("txt") or meta.get("prompt"), meta.get("demographics"),
+                   annotations, missing)
+
+
+def _columns(metadata: Path) -> list[str]:
+    with open(metadata, encoding="utf-8") as fh:
+        if metadata.suffix == ".csv":
+            return next(csv.reader(fh), [])
+        first = fh.readline()
+    try:
+        return list(json.loads(first)) if first.strip() else []
+    except ValueError:
+        raise CuratorError(f"emonet_big: {metadata}: the first line is not a JSON object") from None
+
+
+def _imagefolder(found: Found) -> Iterator[Item]:
+    ds = _datasets()
+    columns = _columns(found.files[0])
+    if "file_name" not in columns:
+        raise CuratorError(f"emonet_big: {found.files[0]}: expected a file_name column; found {', '.join(columns)}")
+    features = {"image": ds.Image(decode=False),
+                **{c: ds.Value("string") if c == "prompt" else ds.Json() for c in columns if c != "file_name"}}
+    roots = sorted({m.parent.resolve() for m in found.files})
+    stream = ds.load_dataset("imagefolder", data_files={"train": [f"{r}/**" for r in roots]}, split="train",
+                             streaming=True, features=ds.Features(features))
+    label = _pick(columns, LABELS)
+    named: set[Path] = set()
+    for index, row in enumerate(stream):
+        path = Path(row["image"]["path"]).resolve()
+        named.add(path)
+        rel = _relative(path, roots)
+        yield _read(Item(str(PurePosixPath(rel).with_suffix("")), {"bytes": None, "path": rel}, f"metadata row {index}",
+                         row.get("prompt"), row.get("demographics"), row.get(label) if label else None), path)
+    for root in roots:  # images no metadata row names: datasets skips them silently
+        for path in sorted(p for p in root.rglob("*")
+                           if p.suffix.lower() in IMAGE_EXTENSIONS and not emonet.hidden(p, root)):
+            if path.resolve() not in named:
+                rel = _relative(path, roots)
+                yield Item(str(PurePosixPath(rel).with_suffix("")), {"bytes": None, "path": rel}, rel, None, None,
+                           None, f"no row in {found.files[0].name} names it")
+
+
+def _relative(path: Path, roots: list[Path]) -> str:
+    root = next((r for r in roots if path.is_relative_to(r)), path.parent)
+    return path.relative_to(root).as_posix()
+
+
+def _read(item: Item, path: Path) -> Item:
+    """The item with its image's bytes (Image(decode=False) gives an image folder's path only)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return replace(item, missing=f"the metadata names {item.image['path']}, which cannot be read ({exc.strerror})")
+    return replace(item, image={"bytes": data, "path": item.image["path"]})
