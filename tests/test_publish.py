@@ -46,6 +46,11 @@ def test_croissant_is_valid_and_carries_rai_fields(published):
     basic = next(rs for rs in doc["recordSet"] if rs["@id"] == "classes_basic")
     assert [row["classes_basic/name"] for row in basic["data"]][:2] == ["neutral", "happiness"]
     assert "\n" not in path.read_text().rstrip("\n")  # compact JSON
+    physio = next(rs for rs in doc["recordSet"] if rs["@id"] == "physio")
+    label = next(f for f in physio["field"] if f["name"] == "label")
+    assert label["references"] == {"field": {"@id": "classes_basic/index"}}
+    split = physio["field"][0]
+    assert split["name"] == "split" and split["source"]["extract"] == {"fileProperty": "filename"}
 
 
 def test_validate_passes_on_a_good_folder(published):

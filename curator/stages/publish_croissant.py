@@ -42,6 +42,7 @@ def _field(record_set: str, name: str, feature: Any, file_set: str, path: tuple[
     if isinstance(inner, datasets.ClassLabel):
         field["description"] = f"class index into the `{_enum_id(inner)}` enumeration"
         field["dataType"] = "sc:Integer"
+        field["references"] = {"field": {"@id": f"{_enum_id(inner)}/index"}}
     elif isinstance(inner, datasets.Image):
         field["dataType"] = "sc:ImageObject"
         json_path = "bytes"
