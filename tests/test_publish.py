@@ -124,3 +124,18 @@ def test_an_augmented_copy_equal_to_its_parent_is_rejected(sample_build, tmp_pat
     published = {r["id"] for p in (tmp_path / "pub" / "data").glob("*/*/train_augmented-*.parquet")
                  for r in pq.read_table(p, columns=["id"]).to_pylist()}
     assert copy["id"] not in published and len(published) == len(rows) - 1
+
+
+def test_validate_names_a_row_without_the_default_label_and_a_copy_among_originals(published, tmp_path):
+    folder = _copy(published, tmp_path)
+    shard = folder / "data/kaggle_physio/physio.label/train-00000-of-00001.parquet"
+    table = pq.read_table(shard)
+    rows = table.to_pylist()
+    rows[0]["label"] = None
+    rows[1]["augmented_from"] = rows[2]["id"]
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), shard)
+    proc = run_cli("validate", str(folder), check=False)
+    assert proc.returncode == 1
+    assert "config physio: data/kaggle_physio/physio.label/train-00000-of-00001.parquet: 1 row(s) without " \
+           "`label`, its default label" in proc.stderr
+    assert "physio.label/train-00000-of-00001.parquet: 1 augmented row(s) in the train split" in proc.stderr

@@ -10,7 +10,9 @@ import datasets
 import pyarrow.parquet as pq
 import yaml
 
+from curator.record.schema import config_specs
 from curator.stages.publish_croissant import validate_croissant
+from curator.stages.publish_layout import AUGMENTED
 
 
 def read_card_header(folder: Path) -> dict[str, Any]:
@@ -76,6 +78,7 @@ def _check_config(folder: Path, config: dict, info: dict) -> list[str]:
                 numbered &= _check_numbering(name, split, group, problems) is not None
             for shard in shards:
                 rows += _check_shard(folder, shard, expected, ids_by_split[split], problems)
+                problems += _check_rows(folder, shard, name, split)
         if numbered and sizes.get(split) != rows:
             problems.append(f"config {name}, split {split}: {rows} rows in files, card says {sizes.get(split)}")
     splits = sorted(ids_by_split)
@@ -84,6 +87,30 @@ def _check_config(folder: Path, config: dict, info: dict) -> list[str]:
             shared = ids_by_split[a] & ids_by_split[b]
             if shared:
                 problems.append(f"config {name}: {len(shared)} id(s) in both {a} and {b}, e.g. {sorted(shared)[0]}")
+    return problems
+
+
+def _check_rows(folder: Path, shard: Path, config: str, split: str) -> list[str]:
+    """The split holds what its name says (originals, or augmented copies only), and a modality
+    config's default label column is set on every row."""
+    try:
+        names = pq.ParquetFile(shard).schema_arrow.names
+    except Exception:  # unreadable: _check_shard has said so
+        return []
+    problems = []
+    rel = shard.relative_to(folder)
+    if "augmented_from" in names:
+        copies = pq.read_table(shard, columns=["augmented_from"]).column("augmented_from")
+        augmented = len(copies) - copies.null_count
+        if split == AUGMENTED and augmented < len(copies):
+            problems.append(f"{rel}: {len(copies) - augmented} original row(s) in the {AUGMENTED} split")
+        if split != AUGMENTED and augmented:
+            problems.append(f"{rel}: {augmented} augmented row(s) in the {split} split")
+    label = config_specs().get(config, {}).get("label")
+    if label and label in names:
+        missing = pq.read_table(shard, columns=[label]).column(label).null_count
+        if missing:
+            problems.append(f"config {config}: {rel}: {missing} row(s) without `{label}`, its default label")
     return problems
 
 
