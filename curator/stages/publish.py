@@ -86,8 +86,9 @@ class _Router:
         return part.writers[split]
 
     def _with_redistributable(self, table: pa.Table) -> pa.Table:
-        flags = [redistributable(s, self.facts) for s in table.column("source").to_pylist()]
-        column = pa.array(flags, pa.bool_())
+        sources = table.column("source")
+        verdicts = {s: redistributable(s, self.facts) for s in pc.unique(sources).to_pylist()}
+        column = pa.array([verdicts[s] for s in sources.to_pylist()], pa.bool_())
         index = table.schema.get_field_index("redistributable")
         if index < 0:  # shards written before the column existed: publish is what fills it anyway
             return table.append_column("redistributable", column)
