@@ -63,6 +63,16 @@ def test_per_source_configs_leave_out_their_empty_columns(sample_build):
     assert "physio" not in faces.features and "infrared" not in faces.features
 
 
+def test_each_row_says_whether_it_may_be_shared_publicly(sample_build):
+    faces = datasets.load_dataset(str(sample_build["pub"]), "faces", split="train")
+    by_source = {s: set() for s in faces["source"]}
+    for source, flag in zip(faces["source"], faces["redistributable"], strict=True):
+        by_source[source].add(flag)
+    # EmoNet-Face is CC BY 4.0; NVIE and EMER are not redistributable; VIRI is opt-in (not opted in here)
+    assert by_source == {**{s: {True} for s in by_source if s.startswith("emonet")},
+                         **{s: {False} for s in ("nvie", "emer", "viri") if s in by_source}}
+
+
 @pytest.mark.parametrize("config", ["faces", "thermal", "physio"])
 def test_streaming_gives_the_same_rows(sample_build, card, config):
     streamed = datasets.load_dataset(str(sample_build["pub"]), config, streaming=True)
