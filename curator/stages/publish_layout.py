@@ -81,8 +81,9 @@ class ConfigOutput:
 
     @property
     def columns(self) -> list[str]:
-        """Columns the config carries: not dropped, and set somewhere in it (required ones always)."""
-        filled = set().union(*(p.filled for p in self.parts)) | set(required_columns())
+        """Columns the config carries: not dropped, and set somewhere in it (required ones always, and
+        `augmented_from`: the one filter that tells originals from copies in every config)."""
+        filled = set().union(*(p.filled for p in self.parts)) | {*required_columns(), "augmented_from"}
         return [c for c in features() if c not in self.drop and c in filled]
 
     @property
