@@ -78,10 +78,11 @@ def sample_build(tmp_path_factory) -> dict:
     for s in ALL_SOURCES:
         run_prepare(s, _sample_prepare(s), samples / s, root / "prepared" / s)
     run_normalize([root / "prepared" / s for s in ALL_SOURCES], root / "normalized")
-    run_split(root / "normalized", root / "split", Split(seed=3))
+    split = Split(seed=3)
+    run_split(root / "normalized", root / "split", split)
     policy = str(ROOT / "pipelines/augment/default.yaml")
     augment = Augment(policy=policy, copies=1, seed=0, workers=1, jpeg_quality=90)
     run_augment(root / "split", root / "augmented", augment)
-    run_publish(root / "split", root / "pub", Publish(name="consume-test"), facts=BuildFacts(augment=augment),
-                augmented=root / "augmented")
+    run_publish(root / "split", root / "pub", Publish(name="consume-test"),
+                facts=BuildFacts(split=split, augment=augment), augmented=root / "augmented")
     return {"root": root, "samples": samples, "pub": root / "pub"}
