@@ -76,3 +76,18 @@ def test_loopback_addresses_are_redacted():
              "hub": "https://huggingface.co/datasets/laion/emonet-face-hq", "n": 3}
     out = redact_loopback(build)
     assert out == {"viri": {"base_url": LOOPBACK}, "a": [LOOPBACK, LOOPBACK], "hub": build["hub"], "n": 3}
+
+
+def test_the_card_says_per_source_what_label_and_groups_mean_and_what_is_unverified(card, sample_build):
+    from curator.sources import get_recipe
+    from curator.stages.validate import read_card_header
+
+    facts = _section(card, "Grouping")
+    sources = sorted({c["config_name"] for c in read_card_header(sample_build["pub"])["configs"]} & {
+        "emer", "emonet_big", "emonet_binary", "emonet_hq", "kaggle_physio", "nvie", "viri"})
+    assert sources
+    for source in sources:
+        info = get_recipe(source).INFO
+        row = next(line for line in facts.splitlines() if line.startswith(f"| `{source}` |")
+                   and info.unverified.replace("|", "\\|") in line)
+        assert info.label_meaning.replace("|", "\\|") in row and info.grouping.replace("|", "\\|") in row

@@ -111,6 +111,17 @@ def grouping_section(folder: Path, sources: list[str]) -> list[str]:
         total = sum(v for (what, _), v in counts[source].items() if what == "records")
         real = sum(counts[source][("records", k)] for k in SUBJECT_KINDS)
         lines.append(f"- `{source}`: {real} of {total} records have a subject-level group.")
+    return [*lines, "", *source_facts_section(sources)]
+
+
+def source_facts_section(sources: list[str]) -> list[str]:
+    """Per source, from its recipe's INFO: what `label` means, what a group is, what is still unverified."""
+    lines = ["### What each source's label and groups mean", "",
+             "| source | `label` means | a group is | not yet verified on the real files |", "|---|---|---|---|"]
+    for source in sources:
+        info = get_recipe(source).INFO
+        cells = [info.label_meaning, info.grouping, info.unverified]
+        lines.append(f"| `{source}` | " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return lines
 
 
