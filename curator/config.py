@@ -64,7 +64,7 @@ OneGroupPattern = Annotated[str, AfterValidator(_one_group_regex)]
 
 
 class Download(Section):
-    checksums: str | None = Field(None, description="checksum registry (TSV); null = the one in curator/sources/")
+    checksums: str | None = Field(None, description="the project's checksum registry (TSV); null = ./checksums.tsv")
     record_checksums: bool = Field(False, description="true: trust and record files the registry does not know yet")
     timeout: float = Field(30, gt=0, description="seconds per network operation")
     retries: int = Field(4, ge=0, le=100, description="attempts after the first, with exponential backoff")

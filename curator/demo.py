@@ -2,12 +2,14 @@
 
 Builds the samples, serves them on 127.0.0.1 (a static server for archives and CSVs, a Hub
 stand-in for the EmoNet-Face repos), writes a scratch DVC workspace whose params.yaml points
-every source at those servers, and runs `dvc repro` there.
+every source at those servers, and runs `dvc repro` there. Everything the workspace holds comes
+from the installed package (curator.resources), so it runs from a wheel as from a checkout.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import shutil
 import subprocess
@@ -19,23 +21,46 @@ from typing import Any
 
 import yaml
 
+from curator.config import render_defaults
+from curator.dvcdeps import write_links
 from curator.errors import CuratorError
 from curator.progress import log
+from curator.resources import packaged
 from curator.sources import all_recipes, recipe_samples
 from curator.testing.files import serve_directory
 from curator.testing.hub import serve_hub
 from curator.testing.samples import build_samples
 from curator.testing.samples.built import Served
 
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "schemas", "pipelines", "curator")
+# A pipeline project's files, as the installed package ships them (a checkout's through symlinks).
+PROJECT_FILES = {
+    "dvc.yaml": ("project", "dvc.yaml"),
+    ".dvcignore": ("project", "dvcignore"),
+    ".gitignore": ("project", "gitignore"),
+    "schemas": ("schemas",),
+    "pipelines": ("pipelines",),
+}
+NOT_CODE = {"project", "schemas", "pipelines"}  # package data beside the code, copied to the top level
 
 
-def project_root() -> Path:
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "dvc.yaml").is_file():
-        raise CuratorError("curator demo needs the project checkout (dvc.yaml beside the package); "
-                           "install with `pip install -e .` from a clone")
-    return root
+def write_project(workspace: Path, params_text: str) -> None:
+    """The pipeline's files into `workspace`: dvc.yaml, params, schemas, policies, and the curator code
+    its stages list as deps (with the family links), all from the installed package."""
+    for name, parts in PROJECT_FILES.items():
+        src = packaged(*parts)
+        if src.is_dir():
+            shutil.copytree(src, workspace / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copyfile(src, workspace / name)
+    code = packaged()
+
+    def skip(folder: str, names: list[str]) -> set[str]:
+        top = NOT_CODE if Path(folder) == code else set()
+        return {n for n in names if n in top or n == "__pycache__" or n.endswith(".pyc")}
+
+    shutil.copytree(code, workspace / "curator", ignore=skip)
+    write_links(workspace)
+    (workspace / "params.yaml").write_text(params_text, encoding="utf-8")
 
 
 def _kits() -> dict[str, ModuleType]:
@@ -71,35 +96,37 @@ def sample_servers(samples: Path, scratch: Path) -> Iterator[tuple[dict[str, Any
         yield overrides, env
 
 
-def make_workspace(workspace: Path, overrides: dict[str, Any], *, git: bool = False) -> Path:
-    """A fresh DVC project holding this pipeline, with params pointed at the sample servers
-    (a git repository too when `git`, so other projects can `dvc import` from it)."""
+def make_workspace(workspace: Path, overrides: dict[str, Any], *, git: bool = False,
+                   params_path: Path | None = None) -> Path:
+    """A fresh DVC project holding this pipeline, with params (`params_path`, else the defaults)
+    pointed at the sample servers (a git repository too when `git`, so other projects can
+    `dvc import` from it)."""
     if workspace.exists():
         shutil.rmtree(workspace)
     workspace.mkdir(parents=True)
-    root = project_root()
-    for name in PROJECT_FILES:
-        src = root / name
-        if src.is_dir():
-            shutil.copytree(src, workspace / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copy(src, workspace / name)
-    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params = yaml.safe_load(Path(params_path).read_text(encoding="utf-8")) if params_path else None
+    params = params or yaml.safe_load(render_defaults())
+    write_project(workspace, yaml.safe_dump(apply_overrides(params, overrides), sort_keys=False))
+    env = os.environ.copy()
+    if git:
+        _run(["git", "init", "-q"], workspace, env)
+        _run([_dvc(), "init", "-q"], workspace, env)
+        shutil.copyfile(packaged("project", "dvc-config"), workspace / ".dvc" / "config")  # the default remote
+    else:
+        _run([_dvc(), "init", "--no-scm", "-q"], workspace, env)
+    return workspace
+
+
+def apply_overrides(params: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """params with `overrides` merged in: each source's keys, and whole keys of the other sections."""
+    params = copy.deepcopy(params)
     for section, values in overrides.items():
         if section == "sources":
             for key, value in values.items():
                 params["sources"][key] = value if key == "enabled" else {**params["sources"].get(key, {}), **value}
         else:
             params.setdefault(section, {}).update(values)
-    (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = os.environ.copy()
-    if git:
-        _run(["git", "init", "-q"], workspace, env)
-        _run([_dvc(), "init", "-q"], workspace, env)
-        shutil.copy(root / ".dvc" / "config", workspace / ".dvc" / "config")  # the default local remote
-    else:
-        _run([_dvc(), "init", "--no-scm", "-q"], workspace, env)
-    return workspace
+    return params
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
@@ -122,7 +149,7 @@ def run_demo(out: Path, *, params_path: Path | None = None) -> Path:
     log.info("building sample sources in %s", samples)
     build_samples(samples)
     with sample_servers(samples, out) as (overrides, env):
-        workspace = make_workspace(out / "workspace", overrides)
+        workspace = make_workspace(out / "workspace", overrides, params_path=params_path)
         bin_dir = str(Path(sys.executable).parent)
         env = {**os.environ, **env, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
         log.info("running dvc repro in %s", workspace)

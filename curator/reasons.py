@@ -52,6 +52,7 @@ class Reason(str, Enum):
     # publish
     EXCLUDED = "excluded", "left out on purpose: publish.include does not list the record's source"
     UNPUBLISHABLE = "unpublishable", "a record that no published config takes (it has no image, infrared or physio)"
+    AUGMENT_UNCHANGED = "augment_unchanged", "an augmented copy whose image bytes equal its parent's"
     # augment
     AUGMENT_FAILED = "augment_failed", "the parent image decodes, but the policy could not produce its copies"
     # split: dedup and standardization

@@ -12,6 +12,7 @@ import json
 import statistics
 import tarfile
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,9 @@ def _is_image(data: bytes) -> bool:
     except OSError:
         return False
     return True
+
+
+def split_items(items: Iterable[Any]) -> tuple[dict[str, dict[str, Any]], list[Any]]:
+    """A recipe's prepare() output as (records by id, rejects)."""
+    items = list(items)
+    return {i["id"]: i for i in items if isinstance(i, dict)}, [i for i in items if not isinstance(i, dict)]

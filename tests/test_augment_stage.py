@@ -118,8 +118,9 @@ def test_cli_augment_then_publish_carries_augmented_rows(split_dir, tmp_path):
     import datasets
 
     ds = datasets.load_dataset(str(tmp_path / "pub"), "faces")
-    augmented = [r for r in ds["train"] if r["augmented_from"]]
-    assert augmented and not any(r["augmented_from"] for r in ds["test"])
+    augmented = list(ds["train_augmented"])  # the copies are their own split; train holds the originals
+    assert augmented and all(r["augmented_from"] for r in augmented)
+    assert not any(r["augmented_from"] for split in ("train", "test") for r in ds[split])
     assert augmented[0]["image"].size == (96, 96)
     assert (tmp_path / "pub" / "augment.yaml").read_text() == Path(POLICY).read_text()
 

@@ -1,5 +1,6 @@
-"""Consume a published build of every sample source: datasets.load_dataset for every config and
-split (also streaming), ClassLabel names, decoded sizes, and pixels equal to the source's own."""
+"""Consume a published build of every sample source as a trainer would: datasets.load_dataset for
+every config and split (also streaming), counts against the card, labels set, image bytes equal to
+the source's own, the Croissant train split alone, and small classifiers beating the majority."""
 
 from __future__ import annotations
 
@@ -9,42 +10,100 @@ import zipfile
 from pathlib import Path
 
 import datasets
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+from curator.record.schema import config_specs
 from curator.record.taxonomy import taxonomy
+from curator.stages.publish_layout import AUGMENTED
 from curator.stages.split import SPLITS
+from curator.stages.validate import read_card_header
 from curator.testing.samples import read_pair_code
 from tests.conftest import ALL_SOURCES as SOURCES
 
 IMAGE_SOURCES = [s for s in SOURCES if s != "kaggle_physio"]
+MODALITY = list(config_specs())
 
 
-def _expected_rows(build: dict, config: str, split: str) -> int:
-    shards = (build["pub"] / "data" / config).glob(f"{split}-*.parquet")
-    return sum(pq.ParquetFile(p).metadata.num_rows for p in shards)
+@pytest.fixture(scope="module")
+def card(sample_build) -> dict:
+    header = read_card_header(sample_build["pub"])
+    return {i["config_name"]: {s["name"]: s["num_examples"] for s in i["splits"]} for i in header["dataset_info"]}
 
 
-@pytest.mark.parametrize("config", ["faces", "thermal", "physio", *SOURCES])
-def test_every_config_and_split_loads_with_taxonomy_names(sample_build, config):
+def test_every_source_and_modality_config_is_published(card):
+    assert set(card) == {*MODALITY, *SOURCES}
+    assert all(AUGMENTED not in card[c] for c in ("physio", "eye", "kaggle_physio"))  # tables: no copies
+    assert all(card[c][AUGMENTED] > 0 for c in ("faces", "faces_fine", "thermal", *IMAGE_SOURCES))
+
+
+@pytest.mark.parametrize("config", [*MODALITY, *SOURCES])
+def test_every_config_loads_with_the_card_counts_and_labels_set(sample_build, card, config):
     ds = datasets.load_dataset(str(sample_build["pub"]), config)
-    assert set(ds) == set(SPLITS)
-    for split in SPLITS:
-        assert ds[split].num_rows == _expected_rows(sample_build, config, split) > 0
+    assert {s: ds[s].num_rows for s in ds} == card[config]
+    assert set(SPLITS) <= set(ds)
+    for split in ds:
         assert ds[split].features["label"].names == list(taxonomy().basic)
-        assert ds[split].features["label_fine"].names == list(taxonomy().fine)
+        if config in MODALITY:  # the config's default label column is set on every row
+            label = config_specs()[config]["label"]
+            assert None not in ds[split][label], (config, split)
+        originals = ds[split]["augmented_from"] if "augmented_from" in ds[split].features else [None]
+        assert (split == AUGMENTED) == all(originals), (config, split)  # train holds the originals only
     if config in ("faces", "thermal", *IMAGE_SOURCES):
-        first = next(r for r in ds["train"] if r["image"] is not None)
-        assert isinstance(first["image"], Image.Image) and first["image"].size[0] >= 64
+        first = ds["train"][0]["image"]
+        assert isinstance(first, Image.Image) and first.size[0] >= 64
+
+
+def test_per_source_configs_leave_out_their_empty_columns(sample_build):
+    kaggle = datasets.load_dataset(str(sample_build["pub"]), "kaggle_physio", split="train")
+    assert "image" not in kaggle.features and "physio" in kaggle.features
+    faces = datasets.load_dataset(str(sample_build["pub"]), "faces", split="validation")
+    assert "physio" not in faces.features and "infrared" not in faces.features
+
+
+def test_each_row_says_whether_it_may_be_shared_publicly(sample_build):
+    faces = datasets.load_dataset(str(sample_build["pub"]), "faces", split="train")
+    by_source = {s: set() for s in faces["source"]}
+    for source, flag in zip(faces["source"], faces["redistributable"], strict=True):
+        by_source[source].add(flag)
+    # EmoNet-Face is CC BY 4.0; NVIE and EMER are not redistributable; VIRI is opt-in (not opted in here)
+    assert by_source == {**{s: {True} for s in by_source if s.startswith("emonet")},
+                         **{s: {False} for s in ("nvie", "emer", "viri") if s in by_source}}
 
 
 @pytest.mark.parametrize("config", ["faces", "thermal", "physio"])
-def test_streaming_gives_the_same_rows(sample_build, config):
+def test_streaming_gives_the_same_rows(sample_build, card, config):
     streamed = datasets.load_dataset(str(sample_build["pub"]), config, streaming=True)
     for split in SPLITS:
-        ids = [r["id"] for r in streamed[split]]
-        assert len(ids) == _expected_rows(sample_build, config, split)
+        assert len([r["id"] for r in streamed[split]]) == card[config][split]
+
+
+def test_augmented_copies_differ_from_their_parents(sample_build):
+    ds = datasets.load_dataset(str(sample_build["pub"]), "faces").cast_column("image", datasets.Image(decode=False))
+    parents = {r["id"]: r["image"]["bytes"] for r in ds["train"]}
+    copies = list(ds[AUGMENTED])
+    assert copies and all(r["image"]["bytes"] != parents[r["augmented_from"]] for r in copies)
+
+
+def test_the_published_folder_stores_each_image_once(sample_build):
+    """Files on disk within 5% of the unique image bytes plus the tables (the rows without images)."""
+    folder = sample_build["pub"]
+    images: dict[bytes, int] = {}
+    tables = 0
+    for shard in folder.glob("data/*/*/*.parquet"):
+        table = pq.read_table(shard)
+        for col in ("image", "infrared"):
+            for img in table.column(col).to_pylist():
+                if img and img["bytes"]:
+                    images[img["bytes"]] = len(img["bytes"])
+        buf = io.BytesIO()
+        pq.write_table(table.drop_columns(["image", "infrared"]), buf)
+        tables += buf.tell()
+    tables += sum(p.stat().st_size for p in folder.iterdir() if p.is_file())  # card, Croissant, taxonomy...
+    on_disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and ".curator" not in p.parts)
+    assert on_disk <= 1.05 * (sum(images.values()) + tables), (on_disk, sum(images.values()), tables)
 
 
 def _original_bytes(samples: Path, source: str, path: str, rid: str) -> bytes:
@@ -78,46 +137,95 @@ def _original_bytes(samples: Path, source: str, path: str, rid: str) -> bytes:
 
 
 @pytest.mark.parametrize("source", IMAGE_SOURCES)
-def test_one_pixel_region_per_image_source_equals_the_source(sample_build, source):
-    shard = next((sample_build["pub"] / "data" / source).glob("test-*.parquet"))
-    rows = pq.read_table(shard, columns=["id", "image", "augmented_from"]).to_pylist()
-    # an original (not augmented) row whose source file is readable here (7z members are not)
-    rid, path = next((r["id"], r["image"]["path"]) for r in rows
-                     if not r["augmented_from"] and ".7z/" not in r["image"]["path"])
-    original = Image.open(io.BytesIO(_original_bytes(sample_build["samples"], source, path, rid)))
+def test_published_image_bytes_equal_the_source_file(sample_build, source):
     ds = datasets.load_dataset(str(sample_build["pub"]), source, split="test")
-    loaded = next(r["image"] for r in ds if r["id"] == rid)
-    box = (20, 20, 60, 60)
-    assert loaded.size == original.size
-    assert loaded.convert("RGB").crop(box).tobytes() == original.convert("RGB").crop(box).tobytes()
+    ds = ds.cast_column("image", datasets.Image(decode=False))
+    # an original row whose source file is readable here (7z members are not)
+    row = next(r for r in ds if ".7z/" not in r["image"]["path"])
+    assert row["image"]["bytes"] == _original_bytes(sample_build["samples"], source, row["image"]["path"], row["id"])
 
 
 def test_thermal_pairs_carry_the_same_pair_code_after_publishing(sample_build):
     ds = datasets.load_dataset(str(sample_build["pub"]), "thermal")
     for split in SPLITS:
         for row in ds[split]:
-            if not row["augmented_from"]:
-                assert read_pair_code(row["image"]) == read_pair_code(row["infrared"])
+            assert read_pair_code(row["image"]) == read_pair_code(row["infrared"])
 
 
-def test_croissant_reads_the_same_records_and_images(sample_build):
-    # The Croissant record sets are written as plain JSON-LD: reading records through mlcroissant
-    # proves each field points at the right column (and member) of the right files.
-    import itertools
+@pytest.mark.parametrize("config", MODALITY)
+def test_croissant_reads_the_train_split_alone_with_the_parquet_rows(sample_build, config):
     import logging
 
     import mlcroissant as mlc
 
     logging.getLogger("absl").setLevel(logging.ERROR)
     dataset = mlc.Dataset(jsonld=str(sample_build["pub"] / "croissant.json"))
-    records = list(itertools.islice(dataset.records("thermal"), 6))
-    loaded = datasets.load_dataset(str(sample_build["pub"]), "thermal")  # the record set spans every split
-    expected = {r["id"]: r for split in SPLITS for r in loaded[split]}
-    assert len(records) == 6
+    records = list(dataset.records(config, filters={f"{config}/split": "train"}))
+    train = datasets.load_dataset(str(sample_build["pub"]), config, split="train")
+    expected = {r["id"]: r for r in train}
+    label = config_specs()[config]["label"]
+    assert sorted(r[f"{config}/id"].decode() for r in records) == sorted(expected)
     for record in records:
-        row = expected[record["thermal/id"].decode()]
-        assert record["thermal/label"] == row["label"]
-        assert record["thermal/image"].size == row["image"].size
-        assert record["thermal/infrared"].tobytes() == row["infrared"].tobytes()
-        assert record["thermal/hashes"]["thermal/hashes/image_sha256"] == (
-            row["hashes"]["image_sha256"].encode() if row["hashes"] else None)
+        row = expected[record[f"{config}/id"].decode()]
+        assert record[f"{config}/split"] == b"train"
+        assert record[f"{config}/{label}"] == row[label] and row[label] is not None
+        for col in ("image", "infrared"):
+            if col in train.features:
+                assert record[f"{config}/{col}"].tobytes() == row[col].tobytes()
+
+
+# -- a trainer's first check: the published rows carry a learnable signal
+
+
+def _fit_softmax(x: np.ndarray, y: np.ndarray, classes: int, steps: int = 500) -> np.ndarray:
+    xb = np.c_[x, np.ones(len(x))]
+    w = np.zeros((xb.shape[1], classes))
+    target = np.eye(classes)[y]
+    for _ in range(steps):
+        z = xb @ w
+        p = np.exp(z - z.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        w -= 0.1 * (xb.T @ (p - target) / len(xb) + 1e-3 * w)
+    return w
+
+
+def _physio_xy(ds: datasets.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    names = list(ds.features["physio_z"])
+    x = np.array([[r["physio_z"][n] for n in names] for r in ds], dtype=float)
+    x = x[:, ~np.all(np.isnan(x), axis=0)]  # other sources' members are null throughout
+    return np.nan_to_num(x), np.array(ds["label"])
+
+
+def _majority(train_y: np.ndarray, test_y: np.ndarray) -> float:
+    return float(np.mean(test_y == np.bincount(train_y).argmax()))
+
+
+def test_logistic_regression_on_physio_beats_the_majority(sample_build):
+    ds = datasets.load_dataset(str(sample_build["pub"]), "physio")
+    x, y = _physio_xy(ds["train"])
+    xt, yt = _physio_xy(ds["test"])
+    w = _fit_softmax(x, y, len(taxonomy().basic))
+    accuracy = float(np.mean((np.c_[xt, np.ones(len(xt))] @ w).argmax(1) == yt))
+    assert accuracy > _majority(y, yt) + 0.2, accuracy
+
+
+def _pixels(ds: datasets.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    x = []
+    for img in ds["image"]:
+        a = np.asarray(img.convert("L").resize((16, 16)), dtype=float).ravel()
+        x.append((a - a.mean()) / (a.std() + 1e-6))
+    return np.array(x), np.array(ds["label"])
+
+
+def test_nearest_centroid_on_downsampled_faces_beats_the_majority(sample_build):
+    # NVIE's rows of `faces`: at the samples' size (tens of faces per source, each source drawing its
+    # own geometry and palette per face) only its 3 classes give every class enough train rows
+    faces = datasets.load_dataset(str(sample_build["pub"]), "faces")
+    nvie = {s: faces[s].filter(lambda r: r["source"] == "nvie") for s in SPLITS}
+    x, y = _pixels(nvie["train"])
+    held_out = datasets.concatenate_datasets([nvie["validation"], nvie["test"]])
+    xt, yt = _pixels(held_out)
+    classes = np.unique(y)
+    centroids = np.stack([x[y == c].mean(0) for c in classes])
+    predicted = classes[((xt[:, None, :] - centroids[None]) ** 2).sum(-1).argmin(1)]
+    assert float(np.mean(predicted == yt)) > _majority(y, yt) + 0.2

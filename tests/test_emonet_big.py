@@ -37,8 +37,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _items(raw: Path) -> tuple[dict[str, dict[str, Any]], list[Reject]]:
-    items = list(emonet_big.prepare(raw))
-    return ({i["id"]: i for i in items if isinstance(i, dict)}, [i for i in items if isinstance(i, Reject)])
+    return oracle.split_items(emonet_big.prepare(raw))
 
 
 def _expected_from_rows(rows: list[dict[str, Any]]) -> dict[str, tuple[str | None, int, float | None]]:

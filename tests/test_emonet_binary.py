@@ -35,8 +35,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _items(raw: Path) -> tuple[dict[str, dict[str, Any]], list[Reject]]:
-    items = list(emonet_binary.prepare(raw))
-    return ({i["id"]: i for i in items if isinstance(i, dict)}, [i for i in items if isinstance(i, Reject)])
+    return oracle.split_items(emonet_binary.prepare(raw))
 
 
 def _votes(*votes: tuple[str, bool]) -> list[Vote]:

@@ -41,8 +41,7 @@ def _copy(sample: Path, tmp_path: Path) -> Path:
 
 
 def _items(raw: Path) -> tuple[dict[str, dict[str, Any]], list[Reject]]:
-    items = list(emonet_hq.prepare(raw))
-    return ({i["id"]: i for i in items if isinstance(i, dict)}, [i for i in items if isinstance(i, Reject)])
+    return oracle.split_items(emonet_hq.prepare(raw))
 
 
 def _cell(*raters: tuple[str, dict[str, Any]]) -> str:

@@ -55,7 +55,7 @@ def test_first_repro_runs_every_stage_and_publishes_a_valid_dataset(pipeline):
     published = ws / "data" / "publish" / "emotion-curator"
     run_cli("validate", str(published))
     faces = datasets.load_dataset(str(published), "faces")
-    assert set(faces) == {"train", "validation", "test"}
+    assert set(faces) == {"train", "validation", "test", "train_augmented"}  # copies apart from the originals
     assert {r for r in faces["test"]["source"]} >= {"emonet_hq", "viri"}
     assert (ws / "reports" / "index.html").stat().st_size > 10_000
     metrics = _dvc(["metrics", "show", "--json"], ws, pipeline["env"])

@@ -41,7 +41,16 @@ def test_croissant_is_valid_and_carries_rai_fields(published):
     assert doc["conformsTo"].startswith("http://mlcommons.org/croissant/1.")
     for key in ("rai:dataCollection", "rai:dataBiases", "rai:dataLimitations", "rai:personalSensitiveInformation"):
         assert doc[key], key
-    assert {rs["@id"] for rs in doc["recordSet"]} == {"physio", "kaggle_physio"}
+    # one record set per modality config (a source's rows are these filtered on `source`), plus class names
+    assert {rs["@id"] for rs in doc["recordSet"]} == {"physio", "classes_basic", "classes_fine", "classes_families"}
+    basic = next(rs for rs in doc["recordSet"] if rs["@id"] == "classes_basic")
+    assert [row["classes_basic/name"] for row in basic["data"]][:2] == ["neutral", "happiness"]
+    assert "\n" not in path.read_text().rstrip("\n")  # compact JSON
+    physio = next(rs for rs in doc["recordSet"] if rs["@id"] == "physio")
+    label = next(f for f in physio["field"] if f["name"] == "label")
+    assert label["references"] == {"field": {"@id": "classes_basic/index"}}
+    split = physio["field"][0]
+    assert split["name"] == "split" and split["source"]["extract"] == {"fileProperty": "filename"}
 
 
 def test_validate_passes_on_a_good_folder(published):
@@ -57,10 +66,10 @@ def _copy(published: Path, tmp_path: Path) -> Path:
 
 def test_validate_names_a_deleted_shard(published, tmp_path):
     folder = _copy(published, tmp_path)
-    (folder / "data/physio/test-00000-of-00001.parquet").unlink()
+    (folder / "data/kaggle_physio/physio.label/test-00000-of-00001.parquet").unlink()
     proc = run_cli("validate", str(folder), check=False)
     assert proc.returncode == 1
-    assert "config physio, split test: no files match data/physio/test-*.parquet" in proc.stderr
+    assert "config physio, split test: no files match data/kaggle_physio/physio.label/test-*.parquet" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -83,10 +92,50 @@ def test_validate_names_a_broken_card_header(published, tmp_path):
 
 def test_validate_names_a_leaked_id(published, tmp_path):
     folder = _copy(published, tmp_path)
-    train = folder / "data/kaggle_physio/train-00000-of-00001.parquet"
-    test = folder / "data/kaggle_physio/test-00000-of-00001.parquet"
+    train = folder / "data/kaggle_physio/physio.label/train-00000-of-00001.parquet"
+    test = folder / "data/kaggle_physio/physio.label/test-00000-of-00001.parquet"
     table = pq.read_table(test)
     leaked = pq.read_table(train).slice(0, 1).cast(table.schema)  # one train row copied into test
     pq.write_table(pa.concat_tables([table.slice(1), leaked]), test)
     proc = run_cli("validate", str(folder), check=False)
     assert proc.returncode == 1 and "in both test and train" in proc.stderr
+
+
+def test_an_augmented_copy_equal_to_its_parent_is_rejected(sample_build, tmp_path):
+    from curator.config import BuildFacts
+    from curator.io.rejects import read_rejects
+
+    root = sample_build["root"]
+    parents = {r["id"]: r for p in sorted((root / "split" / "train").glob("*.parquet"))
+               for r in pq.read_table(p, columns=["id", "image", "infrared"]).to_pylist()}
+    shard = next(iter(sorted((root / "augmented").glob("*.parquet"))))
+    table = pq.read_table(shard)
+    rows = table.to_pylist()
+    copy = rows[0]
+    parent = parents[copy["augmented_from"]]
+    copy["image"], copy["infrared"] = parent["image"], parent["infrared"]
+    (tmp_path / "aug").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), tmp_path / "aug" / shard.name)
+    result = run_publish(root / "split", tmp_path / "pub", Publish(name="t"), facts=BuildFacts(),
+                         augmented=tmp_path / "aug")
+    rejects = list(read_rejects(tmp_path / "pub" / ".curator" / "rejects.jsonl"))
+    assert [(r["id"], r["reason"]) for r in rejects] == [(copy["id"], "augment_unchanged")]
+    assert result["inputs"] == result["kept"] + 1
+    published = {r["id"] for p in (tmp_path / "pub" / "data").glob("*/*/train_augmented-*.parquet")
+                 for r in pq.read_table(p, columns=["id"]).to_pylist()}
+    assert copy["id"] not in published and len(published) == len(rows) - 1
+
+
+def test_validate_names_a_row_without_the_default_label_and_a_copy_among_originals(published, tmp_path):
+    folder = _copy(published, tmp_path)
+    shard = folder / "data/kaggle_physio/physio.label/train-00000-of-00001.parquet"
+    table = pq.read_table(shard)
+    rows = table.to_pylist()
+    rows[0]["label"] = None
+    rows[1]["augmented_from"] = rows[2]["id"]
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), shard)
+    proc = run_cli("validate", str(folder), check=False)
+    assert proc.returncode == 1
+    assert "config physio: data/kaggle_physio/physio.label/train-00000-of-00001.parquet: 1 row(s) without " \
+           "`label`, its default label" in proc.stderr
+    assert "physio.label/train-00000-of-00001.parquet: 1 augmented row(s) in the train split" in proc.stderr

@@ -40,7 +40,13 @@ def test_private_push_uploads_exactly_the_dataset_files(sample_build, hub, tmp_p
     assert {"README.md", "croissant.json", "taxonomy.yaml"} <= expected
     assert set(received) - {".gitattributes"} == expected
     assert not any(name.startswith(".curator") for name in received)
-    assert all(received[name] == (folder / name).read_bytes() for name in expected)
+    # the card and Croissant name the repo they were pushed to; every other file is byte-identical
+    named = {"README.md", "croissant.json"}
+    assert all(received[name] == (folder / name).read_bytes() for name in expected - named)
+    for name in named:
+        local = (folder / name).read_text(encoding="utf-8")
+        assert "REPO_ID" in local and received[name].decode() == local.replace("REPO_ID", "me/emotions")
+    assert 'load_dataset("me/emotions", "faces")' in received["README.md"].decode()
     assert stub.is_private("me/emotions")
     assert stub.sha("me/emotions") in proc.stdout and "/datasets/me/emotions" in proc.stdout
     assert TOKEN not in proc.stdout + proc.stderr

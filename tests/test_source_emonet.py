@@ -248,7 +248,7 @@ def test_normalize_maps_labels_and_keeps_the_new_columns(run: dict[str, Any], sr
 
 
 def test_published_build_keeps_unlabelled_binary_images_and_agreement(sample_build: dict) -> None:
-    shards = sorted((sample_build["pub"] / "data" / "emonet_binary").glob("*.parquet"))
+    shards = sorted((sample_build["pub"] / "data" / "emonet_binary").glob("*/*.parquet"))  # <facets>/<split>-*
     rows = [r for s in shards for r in pq.read_table(s, columns=["id", "label_fine", "label_provided",
                                                                  "agreement", "augmented_from"]).to_pylist()]
     originals = [r for r in rows if not r["augmented_from"]]

@@ -137,7 +137,9 @@ class ShardWriter:
 def writer_options(schema: pa.Schema) -> dict[str, Any]:
     """Keyword arguments for pq.ParquetWriter (see `_column_options`; worked out once per schema)."""
     compression, dictionary = _column_options(schema)
-    return {"compression": dict(compression), "use_dictionary": list(dictionary)}
+    # no min/max statistics for the image bytes either: pyarrow keeps those of values under 4 kB (small
+    # PNGs), i.e. copies of images in every page header and footer, and nobody filters on image bytes
+    return {"compression": dict(compression), "use_dictionary": list(dictionary), "write_statistics": list(dictionary)}
 
 
 @functools.lru_cache(maxsize=16)  # publish opens a writer per config and split, all with a few schemas

@@ -6,35 +6,19 @@ asks this module; nothing restates column lists or class names.
 
 from __future__ import annotations
 
-import os
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import yaml
 
 from curator.errors import SchemaError
+from curator.resources import schemas_dir  # the lookup order lives there
 
 if TYPE_CHECKING:  # `datasets` costs ~1 s to import: only the functions that build Features load it
     import datasets
 
 _SCALARS = {"string", "bool", "int64", "float32", "float64"}
-
-
-def schemas_dir() -> Path:
-    """Where schemas/ lives: $CURATOR_SCHEMAS, else ./schemas (a DVC project runs its stages from
-    its root, so that project's own maps are used), else the one beside the package."""
-    env = os.environ.get("CURATOR_SCHEMAS")
-    if env:
-        path = Path(env)
-    elif (Path.cwd() / "schemas" / "record.yaml").is_file():
-        path = Path.cwd() / "schemas"
-    else:
-        path = Path(__file__).resolve().parents[2] / "schemas"
-    if not (path / "record.yaml").is_file():
-        raise SchemaError(f"schemas directory not found at {path} (set CURATOR_SCHEMAS)")
-    return path
 
 
 @cache

@@ -15,15 +15,27 @@ from pathlib import Path
 from curator.config import Download
 from curator.errors import CuratorError
 from curator.io.atomic import atomic_write_json
+from curator.io.checksums import load_registry
 from curator.io.download import download_with_registry
+from curator.resources import packaged_registry, project_registry
 from curator.stages.lineage import check_paths
 
-DEFAULT_REGISTRY = Path(__file__).with_name("checksums.tsv")
+DEFAULT_REGISTRY = packaged_registry()  # the package's registry: looked up, never written
 
 
 def registry_path(conf: Download) -> Path:
-    """The checksums registry: params `download.checksums`, else the one shipped in the repo."""
-    return Path(conf.checksums) if conf.checksums else DEFAULT_REGISTRY
+    """The project's checksum registry, where new checksums are recorded: params
+    `download.checksums`, else ./checksums.tsv (curator.resources: the lookup order)."""
+    return project_registry(conf.checksums)
+
+
+def _registry_for(source: str, name: str, conf: Download) -> Path:
+    """The registry that knows (source, name): the project's, else the packaged one; a file neither
+    knows is looked up (and, when recording, recorded) in the project's."""
+    project = registry_path(conf)
+    if (source, name) not in load_registry(project) and (source, name) in load_registry(packaged_registry()):
+        return packaged_registry()
+    return project
 
 
 def download_files(source: str, urls: list[str], out: Path, conf: Download) -> list[Path]:
@@ -36,7 +48,7 @@ def download_files(source: str, urls: list[str], out: Path, conf: Download) -> l
     for url in urls:
         name = url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
         paths.append(download_with_registry(
-            url, Path(out) / name, source, name, registry_path(conf),
+            url, Path(out) / name, source, name, _registry_for(source, name, conf),
             record_new=conf.record_checksums, timeout=conf.timeout, retries=conf.retries,
         ))
     return paths

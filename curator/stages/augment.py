@@ -20,11 +20,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curator.config import Augment
-from curator.errors import CuratorError
 from curator.executor import make_executor
 from curator.io.parquet import iter_batches, shard_paths
 from curator.progress import track
 from curator.reasons import Reason
+from curator.resources import policy_path
 from curator.stages.augment_grid import before_after_grid
 from curator.stages.augment_policy import load_policy
 from curator.stages.augment_rows import Copies, Parent, augment_parent
@@ -56,15 +56,8 @@ def _parents(train: list[Path], run: StageRun, held: deque) -> Iterator[Parent]:
 
 
 def resolve_policy(path: str | Path) -> Path:
-    """The policy file as given (relative to the current folder, as DVC runs stages from the
-    project root), else the one shipped beside the package; a clear error if neither exists."""
-    given = Path(path)
-    if given.is_file():
-        return given
-    shipped = Path(__file__).resolve().parents[2] / given
-    if not given.is_absolute() and shipped.is_file():
-        return shipped
-    raise CuratorError(f"augment policy {path} not found (set augment.policy in params.yaml)")
+    """The policy file params name (curator.resources.policy_path: the lookup order)."""
+    return policy_path(path)
 
 
 def run_augment(split_dir: Path, out: Path, conf: Augment | None = None, *, metrics_copy: Path | None = None) -> dict:

@@ -1,18 +1,19 @@
 """publish: write the Hub-ready folder (HF layout) from the split shards.
 
     <out>/README.md                          dataset card (YAML header the Hub parses)
-    <out>/data/<config>/<split>-NNNNN-of-NNNNN.parquet
+    <out>/croissant.json                     Croissant 1.1 metadata, a record set per modality config
+    <out>/data/<source>/<facets>/<split>-NNNNN-of-NNNNN.parquet
     <out>/taxonomy.yaml, standardization.json[, augment.yaml]
 
-One pass over each split: every batch is routed to every config it belongs to (modality
-configs faces/thermal/physio and one config per source). Image bytes are copied, never
-re-encoded.
+Each record is stored once (publish_layout.py); configs are unions of those files through the
+card's `data_files`. Splits: train / validation / test hold the originals of the 70/15/15 split;
+augmented copies are the `train_augmented` split. Image bytes are copied, never re-encoded.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,44 +23,20 @@ import pyarrow.compute as pc
 from curator.config import BuildFacts, Publish
 from curator.errors import CuratorError
 from curator.io.atomic import atomic_write_text
-from curator.io.parquet import ShardWriter, iter_batches, shard_paths
+from curator.io.parquet import iter_batches, shard_paths
 from curator.progress import track
 from curator.reasons import Reason
-from curator.record.schema import config_features, config_specs, features, schemas_dir
+from curator.record.schema import arrow_schema, schemas_dir
+from curator.resources import policy_path
 from curator.stages.lineage import META_SUBDIR, Input, check_built_from
-from curator.stages.publish_card import render_card
+from curator.stages.publish_card import redistributable, render_card, render_license
 from curator.stages.publish_croissant import write_croissant
+from curator.stages.publish_layout import AUGMENTED, Part, facet_columns, part_keys, plan_configs
 from curator.stages.run import StageRun
 from curator.stages.split import SPLITS
 
 META_DIR = META_SUBDIR["published"]
-
-
-@dataclass
-class ConfigOutput:
-    name: str
-    doc: str
-    features: Any
-    where: str | None = None  # modality configs: rows where this column is set
-    source: str | None = None  # per-source configs: rows of this source
-    writers: dict[str, ShardWriter] = field(default_factory=dict)
-
-    def mask(self, table: pa.Table) -> pa.Array:
-        if self.source is not None:
-            return pc.equal(table.column("source"), self.source)
-        return pc.is_valid(table.column(self.where))
-
-    def split_sizes(self) -> dict[str, dict[str, int]]:
-        return {s: {"num_examples": w.rows, "num_bytes": w.nbytes} for s, w in self.writers.items() if w.rows}
-
-
-def plan_configs(sources: list[str]) -> list[ConfigOutput]:
-    configs = [
-        ConfigOutput(name, spec["doc"], config_features(name), where=spec["where"])
-        for name, spec in config_specs().items()
-    ]
-    configs += [ConfigOutput(s, f"every record of {s}", features(), source=s) for s in sorted(sources)]
-    return configs
+IMAGE_COLUMNS = ("image", "infrared")
 
 
 def _included(table: pa.Table, include: list[str] | None) -> pa.Array:
@@ -68,13 +45,89 @@ def _included(table: pa.Table, include: list[str] | None) -> pa.Array:
     return pc.is_in(table.column("source"), pa.array(include, pa.string()))
 
 
+class _Router:
+    """Routes batches to their parts; keeps train images' digests to check augmented copies."""
+
+    def __init__(self, run: StageRun, conf: Publish, facts: BuildFacts):
+        self.run, self.conf, self.facts = run, conf, facts
+        self.facets = facet_columns()
+        self.parts: dict[tuple[str, str], Part] = {}
+        self.digests: dict[str, tuple[bytes | None, ...]] = {}  # train id -> digests of its images
+
+    def route(self, table: pa.Table, split: str) -> None:
+        self.run.count_input(table.num_rows)
+        keep = _included(table, self.conf.include)
+        dropped = table.filter(pc.invert(keep))
+        for rid, source in zip(dropped.column("id").to_pylist(), dropped.column("source").to_pylist(), strict=True):
+            self.run.reject(id=rid, source=source, reason=Reason.EXCLUDED,
+                            detail="publish.include does not list this source")
+        table = self._with_redistributable(table.filter(keep))
+        if split == "train":
+            self._remember(table)
+        elif split == AUGMENTED:
+            table = self._drop_unchanged(table)
+        keys = part_keys(table, self.facets)
+        for source in pc.unique(table.column("source")).to_pylist():
+            of_source = table.filter(pc.equal(table.column("source"), source))
+            source_keys = keys.filter(pc.equal(table.column("source"), source))
+            for name in pc.unique(source_keys).to_pylist():
+                rows = of_source.filter(pc.equal(source_keys, name))
+                self._part(source, name).note_filled(rows)
+                self._writer(source, name, split).write_table(rows)
+
+    def _part(self, source: str, name: str) -> Part:
+        if (source, name) not in self.parts:
+            self.parts[(source, name)] = Part(source, tuple(f for f in name.split(".") if f))
+        return self.parts[(source, name)]
+
+    def _writer(self, source: str, name: str, split: str) -> Any:
+        part = self._part(source, name)
+        if split not in part.writers:
+            part.writers[split] = self.run.writer(
+                part.folder, schema=arrow_schema(), prefix=split,
+                max_bytes=self.conf.shard_max_bytes, close_kwargs={"numbered_of_total": True})
+        return part.writers[split]
+
+    def _with_redistributable(self, table: pa.Table) -> pa.Table:
+        sources = table.column("source")
+        verdicts = {s: redistributable(s, self.facts) for s in pc.unique(sources).to_pylist()}
+        column = pa.array([verdicts[s] for s in sources.to_pylist()], pa.bool_())
+        index = table.schema.get_field_index("redistributable")
+        if index < 0:  # shards written before the column existed: publish is what fills it anyway
+            return table.append_column("redistributable", column)
+        return table.set_column(index, "redistributable", column)
+
+    @staticmethod
+    def _image_digests(table: pa.Table) -> list[tuple[bytes | None, ...]]:
+        columns = [table.column(c).combine_chunks() for c in IMAGE_COLUMNS]
+        values = [[(img or {}).get("bytes") for img in col.to_pylist()] for col in columns]
+        return [tuple(hashlib.sha256(b).digest() if b is not None else None for b in row)
+                for row in zip(*values, strict=True)]
+
+    def _remember(self, table: pa.Table) -> None:
+        for rid, digest in zip(table.column("id").to_pylist(), self._image_digests(table), strict=True):
+            self.digests[rid] = digest
+
+    def _drop_unchanged(self, table: pa.Table) -> pa.Table:
+        """An augmented copy whose every image equals its parent's teaches nothing new: rejected."""
+        keep = []
+        for rid, source, parent, digest in zip(table.column("id").to_pylist(), table.column("source").to_pylist(),
+                                               table.column("augmented_from").to_pylist(),
+                                               self._image_digests(table), strict=True):
+            same = parent is not None and self.digests.get(parent) == digest
+            keep.append(not same)
+            if same:
+                self.run.reject(id=rid, source=source, reason=Reason.AUGMENT_UNCHANGED,
+                                detail=f"image bytes equal those of its parent {parent}")
+        return table.filter(pa.array(keep, pa.bool_()))
+
+
 def run_publish(
     split_dir: Path, out: Path, conf: Publish | None = None, *, facts: BuildFacts | None = None,
     augmented: Path | None = None,
     metrics_copy: Path | None = None,
 ) -> dict[str, Any]:
     conf, facts = conf or Publish(), facts or BuildFacts()
-    include, max_bytes = conf.include, conf.shard_max_bytes
     split_dir = Path(split_dir)
     folders = [Input(split_dir, "split")]
     if augmented is not None:
@@ -83,35 +136,31 @@ def run_publish(
 
     # bookkeeping stays out of the dataset's own files (and out of what push uploads)
     with StageRun("publish", out, metrics_copy=metrics_copy, inputs=folders, params=params) as run:
-        inputs = {s: shard_paths(split_dir / s) for s in SPLITS}
+        inputs = {s: shard_paths(split_dir / s) for s in SPLITS}  # train first: augmented rows need it
         if augmented is not None:
             check_built_from(Path(augmented), run.manifest(Path(augmented)), split_dir)
-            inputs["train"] += shard_paths(augmented)
-        sources = _sources_present(inputs, include)
+            inputs[AUGMENTED] = shard_paths(augmented)
+        sources = _sources_present(inputs, conf.include)
         if not sources:
-            raise CuratorError(_nothing_to_publish(inputs, include))
-        configs = plan_configs(sources)
+            raise CuratorError(_nothing_to_publish(inputs, conf.include))
+        router = _Router(run, conf, facts)
         for split, shards in inputs.items():
-            for cfg in configs:
-                cfg.writers[split] = run.writer(
-                    f"data/{cfg.name}", schema=cfg.features.arrow_schema, prefix=split, counts=False,
-                    max_bytes=max_bytes, close_kwargs={"numbered_of_total": True},
-                )
             for batch in track(iter_batches(shards), desc=f"publish {split}", unit="batch"):
-                _route(pa.Table.from_batches([batch]), configs, split, include, run)
+                router.route(pa.Table.from_batches([batch]), split)
         standardization = Path(split_dir) / "standardization.json"
         if standardization.is_file():
             shutil.copyfile(standardization, run.dir / standardization.name)
         shutil.copyfile(schemas_dir() / "taxonomy.yaml", run.dir / "taxonomy.yaml")
-        policy = facts.augment.policy
-        if augmented is not None and Path(policy).is_file():
-            shutil.copyfile(policy, run.dir / "augment.yaml")
+        if augmented is not None:  # the policy augment used, found the same way (curator.resources)
+            shutil.copyfile(policy_path(facts.augment.policy), run.dir / "augment.yaml")
         # sizes and the card need the final shard names: close the writers first
-        for cfg in configs:
-            for writer in cfg.writers.values():
+        parts = sorted(router.parts.values(), key=lambda p: (p.source, p.name))
+        for part in parts:
+            for writer in part.writers.values():
                 writer.close(numbered_of_total=True)
-        published = [c for c in configs if c.split_sizes()]
+        published = plan_configs(parts, list(inputs))
         run.metrics["configs"] = {c.name: c.split_sizes() for c in published}
+        atomic_write_text(run.dir / "LICENSE.md", render_license(sources, facts))
         atomic_write_text(run.dir / "README.md", render_card(published, sources, conf, facts, run.dir))
         write_croissant(run.dir, published, sources, conf)
     return {"inputs": run.inputs, "kept": run.kept, "configs": run.metrics["configs"]}
@@ -131,23 +180,3 @@ def _nothing_to_publish(inputs: dict[str, list[Path]], include: list[str] | None
     found = _sources_present(inputs, None)
     return (f"publish.include {include} names none of the sources in the split ({', '.join(found)}); "
             "nothing to publish")
-
-
-def _route(table: pa.Table, configs: list[ConfigOutput], split: str, include: list[str] | None,
-           run: StageRun) -> None:
-    run.count_input(table.num_rows)
-    keep = _included(table, include)
-    for rid, source in zip(table.filter(pc.invert(keep)).column("id").to_pylist(),
-                           table.filter(pc.invert(keep)).column("source").to_pylist(), strict=True):
-        run.reject(id=rid, source=source, reason=Reason.EXCLUDED, detail="publish.include does not list this source")
-    table = table.filter(keep)
-    published = pa.array([False] * table.num_rows, pa.bool_())
-    for cfg in configs:
-        mask = cfg.mask(table)
-        cfg.writers[split].write_table(table.filter(mask))
-        published = pc.or_(published, mask)
-    run.kept_extra += pc.sum(published.cast(pa.int64())).as_py() or 0
-    unpublished = table.filter(pc.invert(published))
-    for rid, source in zip(unpublished.column("id").to_pylist(), unpublished.column("source").to_pylist(),
-                           strict=True):  # only possible for a source with no config: a bug, but never silent
-        run.reject(id=rid, source=source, reason=Reason.UNPUBLISHABLE, detail="no published config takes this record")

@@ -7,17 +7,22 @@ INFO, split sizes from what publish wrote, provenance from params and installed 
 from __future__ import annotations
 
 import importlib.metadata
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
 from curator.config import BuildFacts, Publish
-from curator.io.checksums import load_registry
+from curator.record.schema import features
 from curator.record.taxonomy import label_map, taxonomy
+from curator.resources import known_checksums
 from curator.sources import get_recipe
-from curator.sources.fetch import registry_path
+from curator.stages.publish_card_docs import citation_section, fields_section, grouping_section, level_section
+from curator.stages.publish_layout import AUGMENTED
+from curator.stages.push import REPO_PLACEHOLDER  # push writes the real repo id there
 from curator.stages.split import SPLITS
 
 _HUB_LICENSES = {"MIT": "mit", "CC-BY-4.0": "cc-by-4.0"}
@@ -34,31 +39,32 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def size_category(records: int) -> str:
+    """The Hub's size_categories bucket for a record count."""
+    bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+              (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")]
+    return next((label for bound, label in bounds if records < bound), "n>100M")
+
+
 def card_header(configs: list[Any], sources: list[str], conf: Publish) -> dict[str, Any]:
     infos = [get_recipe(s).INFO for s in sources]
     licenses = sorted({i.license for i in infos})
     header: dict[str, Any] = {"pretty_name": conf.name}
     if len(licenses) == 1 and licenses[0] in _HUB_LICENSES:
         header["license"] = _HUB_LICENSES[licenses[0]]
-    else:  # sources differ: the Hub's convention is `other` plus a name for the mix
+    else:  # sources differ or are not SPDX: the Hub's convention is `other` + a name + a link
         header["license"] = "other"
         header["license_name"] = "mixed-per-source"
-        header["license_details"] = "; ".join(f"{i.name}: {i.license}" for i in infos)
+        header["license_link"] = "LICENSE.md"
+    per_source = [c for c in configs if c.name in sources]  # every record once
+    records = sum(s["num_examples"] for c in per_source for split, s in c.split_sizes().items() if split in SPLITS)
+    header["size_categories"] = [size_category(records)]
     names = {c.name for c in configs}
     header["task_categories"] = ["image-classification"] * bool(names & {"faces", "thermal"}) + [
         "tabular-classification"
-    ] * ("physio" in names)
+    ] * bool(names & {"physio", "eye"})
     header["tags"] = ["emotion-recognition", "facial-expression", "affective-computing", "emotion-curator"]
-    header["configs"] = [
-        {
-            "config_name": c.name,
-            "data_files": [
-                {"split": s, "path": f"data/{c.name}/{s}-*.parquet"} for s in SPLITS if s in c.split_sizes()
-            ],
-            **({"default": True} if c is configs[0] else {}),
-        }
-        for c in configs
-    ]
+    header["configs"] = [_config_entry(c, c is configs[0]) for c in configs]
     header["dataset_info"] = [
         {
             "config_name": c.name,
@@ -68,6 +74,34 @@ def card_header(configs: list[Any], sources: list[str], conf: Publish) -> dict[s
         for c in configs
     ]
     return header
+
+
+def _config_entry(c: Any, default: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {"config_name": c.name, "data_files": c.data_files()}
+    if len(c.columns) < len(features()):  # the Parquet builder reads only these columns of the shared files
+        entry["columns"] = c.columns
+    if default:
+        entry["default"] = True
+    return entry
+
+
+def redistributable(source: str, facts: BuildFacts) -> bool:
+    """May this build share the source's records publicly (the licence, or an opt-in in params)?"""
+    verdict = get_recipe(source).INFO.redistributable
+    params = facts.sources.get(source)
+    return verdict == "yes" or (verdict == "opt-in" and bool(getattr(params, "allow_public_push", False)))
+
+
+def render_license(sources: list[str], facts: BuildFacts) -> str:
+    """LICENSE.md: each source's licence and whether this build may share it publicly."""
+    lines = ["# Licences", "", "Each record carries its source's licence in `license` and, in `redistributable`,",
+             "whether this build may be shared publicly.", "", "| source | licence | redistributable | homepage |",
+             "|---|---|---|---|"]
+    for s in sources:
+        info = get_recipe(s).INFO
+        lines.append(f"| `{s}` | {info.license} | {redistributable(s, facts)} ({info.redistributable}) "
+                     f"| {info.homepage} |")
+    return "\n".join(lines) + "\n"
 
 
 EMONET_PROHIBITED_USES = (
@@ -82,7 +116,8 @@ LIMITATIONS = (
     "apart in `label_felt`).",
     "The basic level is a roll-up of the fine level; fine classes with no basic counterpart have `label` null.",
     "Class balance and demographics differ by source; check the per-config counts before training.",
-    "Kaggle rows have no subject id, so each row is its own group; subject leakage there cannot be ruled out.",
+    "Where no subject id is known (see Grouping), a group is a pair or a record: one person may appear in two "
+    "splits there.",
 )
 
 
@@ -92,24 +127,38 @@ def render_card(configs: list[Any], sources: list[str], conf: Publish, facts: Bu
     # libyaml's dumper when present: same text, 5x faster on the ~50 kB features header
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     lines = ["---", yaml.dump(header, Dumper=dumper, sort_keys=False, allow_unicode=True).rstrip(), "---", ""]
-    for section in (_intro(header["pretty_name"], configs), _sources(sources), _prohibited(sources),
-                    _taxonomy(sources), _splitting(facts), _augmentation(folder, facts), _limitations(),
+    for section in (_intro(header["pretty_name"], configs), level_section(configs), _sources(sources),
+                    _prohibited(sources), _taxonomy(sources), _splitting(facts), grouping_section(folder, sources),
+                    _augmentation(folder, facts), fields_section(configs), _limitations(),
+                    citation_section(sources, conf.name, _versions()["emotion-curator"]),
                     _provenance(sources, conf, facts)):
         lines += [*section, ""]
     return "\n".join(lines)
 
 
 def _intro(name: str, configs: list[Any]) -> list[str]:
+    splits = [*SPLITS, AUGMENTED]
     lines = [f"# {name}", "",
              "Facial-emotion data curated by emotion-curator: every source's labels mapped into one taxonomy,",
-             "split 70/15/15 without subject leakage, published as Parquet in the Hugging Face layout.", "",
-             "## Configs", "", "| config | what | " + " | ".join(SPLITS) + " |", "|---|---|" + "---|" * len(SPLITS)]
+             "split 70/15/15 without subject leakage, published as Parquet in the Hugging Face layout.",
+             "`train`, `validation` and `test` hold the original records; augmented copies of `train` records",
+             f"are the separate `{AUGMENTED}` split (image configs only). Each image is stored once, under",
+             "`data/<source>/`; the configs are unions of those files.", "",
+             "## Configs", "", "| config | what | " + " | ".join(splits) + " |", "|---|---|" + "---|" * len(splits)]
     for c in configs:
         sizes = c.split_sizes()
-        counts = " | ".join(str(sizes.get(s, {}).get("num_examples", 0)) for s in SPLITS)
+        counts = " | ".join(str(sizes.get(s, {}).get("num_examples", 0)) for s in splits)
         lines.append(f"| `{c.name}` | {c.doc} | {counts} |")
+    first = configs[0].name
     return [*lines, "", "```python", "from datasets import load_dataset", "",
-            f'ds = load_dataset("<this repo or folder>", "{configs[0].name}")', "```"]
+            f'ds = load_dataset("{REPO_PLACEHOLDER}", "{first}")             # originals: train / validation / test',
+            f'both = load_dataset("{REPO_PLACEHOLDER}", "{first}", split="train+{AUGMENTED}")  # with augmented copies',
+            'confident = ds["train"].filter(lambda r: r["agreement"] is None or r["agreement"] >= 0.8)',
+            "```", "",
+            f"`{REPO_PLACEHOLDER}` is the Hub repo id once `curator push` has uploaded this folder (push writes it",
+            "into the uploaded card), or the path of this folder. `agreement` (0-1) is set where a source has",
+            "several annotators (null elsewhere); the filter keeps single-label rows and the agreed",
+            "multi-annotator ones."]
 
 
 def _sources(sources: list[str]) -> list[str]:
@@ -167,11 +216,15 @@ def _augmentation(folder: Path, facts: BuildFacts) -> list[str]:
              for part in ("geometric", "photometric")}
     conf = facts.augment
     return ["## Augmentation", "",
-            f"`train` carries {conf.copies} augmented copies per image record (rows with `augmented_from` set; "
-            "`transform` holds the replayable parameters). Validation and test are never augmented.",
+            f"`{AUGMENTED}` holds up to {conf.copies} augmented copies per `train` image record (`augmented_from` "
+            "names the parent, `transform` holds the replayable parameters). It is a split of the same configs, "
+            "not a config, so the originals and the copies share features and class names and load together in "
+            f"one call (`split=\"train+{AUGMENTED}\"`). A copy whose image bytes equal its parent's is rejected "
+            "(reason `augment_unchanged`). Table-only configs (`physio`, `eye`) have no copies: without the image "
+            "they would repeat their parents' features. Validation and test are never augmented.",
             f"Geometric, applied identically to a visible/IR pair: {', '.join(names['geometric'])}. "
             f"Photometric, visible only: {', '.join(names['photometric'])}.",
-            "The policy is `augment.yaml` (albumentations 2.0.8): filter out rows with `augmented_from` and apply it "
+            "The policy is `augment.yaml` (albumentations 2.0.8): leave out the augmented split and apply it "
             "on the fly instead, if you prefer."]
 
 
@@ -180,7 +233,7 @@ def _limitations() -> list[str]:
 
 
 def _provenance(sources: list[str], conf: Publish, facts: BuildFacts) -> list[str]:
-    registry = load_registry(registry_path(facts.download))
+    registry = known_checksums(facts.download.checksums)
     checksums = {f"{s}/{f}": c.sha256 for (s, f), c in sorted(registry.items()) if s in sources}
     revisions = {s: {k: v for k, v in facts.sources[s].model_dump().items()
                      if k in ("repo", "revision", "base_url", "annotations_url", "handle")}
@@ -189,4 +242,30 @@ def _provenance(sources: list[str], conf: Publish, facts: BuildFacts) -> list[st
              "params": {"split": facts.split.model_dump(), "dedup": facts.dedup.model_dump(),
                         "augment": facts.augment.model_dump(), "publish": conf.model_dump()},
              "versions": _versions()}
-    return ["## Build provenance", "", "```json", json.dumps(build, indent=2, sort_keys=True, default=str), "```"]
+    text = json.dumps(redact_loopback(build), indent=2, sort_keys=True, default=str)
+    return ["## Build provenance", "", "Addresses of loopback servers (a local test build) are shown as "
+            f"`{LOOPBACK}`.", "", "```json", text, "```"]
+
+
+LOOPBACK = "<loopback address>"
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def redact_loopback(value: Any) -> Any:
+    """The same structure with every URL whose host is a loopback address replaced."""
+    if isinstance(value, dict):
+        return {k: redact_loopback(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_loopback(v) for v in value]
+    if isinstance(value, str) and "://" in value and _is_loopback(value):
+        return LOOPBACK
+    return value

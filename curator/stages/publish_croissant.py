@@ -17,7 +17,9 @@ import datasets
 import mlcroissant as mlc
 
 from curator.config import Publish
+from curator.record.schema import load_yaml
 from curator.sources import get_recipe
+from curator.stages.push import REPO_PLACEHOLDER
 
 _SCALAR_TYPES = {
     "string": "sc:Text", "bool": "sc:Boolean", "int64": "sc:Integer", "float32": "cr:Float32", "float64": "cr:Float64",
@@ -38,8 +40,9 @@ def _field(record_set: str, name: str, feature: Any, file_set: str, path: tuple[
     # nested values: read the top-level column, then pick the member (as the Hub's own Croissant does)
     json_path = ".".join((*path[1:], name)) if path else None
     if isinstance(inner, datasets.ClassLabel):
-        field["description"] = "class index: " + ", ".join(inner.names)
+        field["description"] = f"class index into the `{_enum_id(inner)}` enumeration"
         field["dataType"] = "sc:Integer"
+        field["references"] = {"field": {"@id": f"{_enum_id(inner)}/index"}}
     elif isinstance(inner, datasets.Image):
         field["dataType"] = "sc:ImageObject"
         json_path = "bytes"
@@ -56,22 +59,60 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))  # three EmoNet-Face configs share one licence and one paper
 
 
+def _enum_id(feature: datasets.ClassLabel) -> str:
+    """`classes_<taxonomy level>`: the level whose class list this is."""
+    levels = load_yaml("taxonomy.yaml")
+    return next((f"classes_{level}" for level, names in levels.items()
+                 if isinstance(names, dict | list) and list(names) == feature.names), f"classes_{len(feature.names)}")
+
+
+def _enumerations(configs: list[Any]) -> list[dict[str, Any]]:
+    """One enumeration record set per class list (basic, fine), shared by every config."""
+    seen: dict[str, datasets.ClassLabel] = {}
+    for cfg in configs:
+        for feat in cfg.features.values():
+            if isinstance(feat, datasets.ClassLabel):
+                seen.setdefault(_enum_id(feat), feat)
+    return [{"@type": "cr:RecordSet", "@id": rid, "name": rid, "dataType": "sc:Enumeration",
+             "description": f"class index -> name ({len(feat.names)} classes, taxonomy.yaml)",
+             "key": {"@id": f"{rid}/index"},
+             "field": [{"@type": "cr:Field", "@id": f"{rid}/index", "name": "index", "dataType": "sc:Integer"},
+                       {"@type": "cr:Field", "@id": f"{rid}/name", "name": "name", "dataType": "sc:Text"}],
+             "data": [{f"{rid}/index": i, f"{rid}/name": n} for i, n in enumerate(feat.names)]}
+            for rid, feat in seen.items()]
+
+
+SPLIT_REGEX = r"^(train|validation|test|train_augmented)-.*\.parquet$"
+
+
+def _split_field(name: str, file_set: str) -> dict[str, Any]:
+    return {"@type": "cr:Field", "@id": f"{name}/split", "name": "split", "dataType": "sc:Text",
+            "description": "the split, from the shard's file name: filter on it to read one split's files only",
+            "source": {"fileSet": {"@id": file_set}, "extract": {"fileProperty": "filename"},
+                       "transform": {"regex": SPLIT_REGEX}}}
+
+
 def build_croissant(configs: list[Any], sources: list[str], conf: Publish) -> dict[str, Any]:
     infos = [get_recipe(s).INFO for s in sources]
     name = conf.name
     distribution, record_sets = [], []
     for cfg in configs:
+        if cfg.name in sources:  # a per-source config = a modality record set filtered on `source`
+            continue
         file_set = f"{cfg.name}-parquet"
+        includes = [p.glob(s) for s in cfg.split_sizes() for p in cfg.parts if p.rows(s)]
         distribution.append({"@type": "cr:FileSet", "@id": file_set, "name": file_set,
-                             "encodingFormat": "application/x-parquet", "includes": f"data/{cfg.name}/*.parquet"})
+                             "encodingFormat": "application/x-parquet", "includes": includes})
+        fields = [_field(cfg.name, col, feat, file_set) for col, feat in cfg.features.items()]
         record_sets.append({"@type": "cr:RecordSet", "@id": cfg.name, "name": cfg.name, "description": cfg.doc,
-                            "field": [_field(cfg.name, col, feat, file_set) for col, feat in cfg.features.items()]})
+                            "field": [_split_field(cfg.name, file_set), *fields]})
+    record_sets += _enumerations(configs)
     metadata = mlc.Metadata(
         name=name,
         description="Facial-emotion data from several sources, labels mapped into one taxonomy "
                     "(8 basic classes, 40 EmoNet-Face classes), split 70/15/15 without subject leakage.",
         license=_unique([i.license for i in infos]),
-        url="https://huggingface.co/datasets",
+        url=f"https://huggingface.co/datasets/{REPO_PLACEHOLDER}",  # `curator push` fills in the repo id
         cite_as="; ".join(_unique([i.citation for i in infos])),
         version="1.0.0",
         data_collection="Aggregated from public/licensed sources: " + "; ".join(i.title for i in infos),
@@ -92,7 +133,8 @@ def build_croissant(configs: list[Any], sources: list[str], conf: Publish) -> di
 
 def write_croissant(folder: Path, configs: list[Any], sources: list[str], conf: Publish) -> Path:
     path = Path(folder) / "croissant.json"
-    path.write_text(json.dumps(build_croissant(configs, sources, conf), indent=2, default=str) + "\n")
+    # compact: whitespace was half of the file
+    path.write_text(json.dumps(build_croissant(configs, sources, conf), separators=(",", ":"), default=str) + "\n")
     return path
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ META_DIR = ".curator"  # = curator.stages.publish.META_DIR; not imported so that
 IGNORE_PATTERNS = (f"{META_DIR}/**", ".*", "*/.*", "*.tmp", "*.temp", "*.part", "*.partial", "*.incomplete", "*~")
 NO_TOKEN = "no Hugging Face token: set HF_TOKEN or run `hf auth login`"
 REJECTED_TOKEN = "the Hugging Face token was rejected (401)"
+REPO_PLACEHOLDER = "REPO_ID"  # publish writes it where the card and Croissant name the repo; push fills it in
+CARD_FILES = ("README.md", "croissant.json")  # the files that name the repo
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 
 
@@ -59,8 +62,8 @@ def push(
         return PushResult("", url, [path for path, _ in files])
     _licence_gate(private, redistributable_check)
     token = _token()
-    with _xet_switch():
-        commit = _upload(folder, repo_id, token, private=private, revision=revision, count=len(files))
+    with _xet_switch(), _with_repo_id(folder, repo_id) as staged:
+        commit = _upload(staged, repo_id, token, private=private, revision=revision, count=len(files))
     print(f"pushed {len(files)} file(s) to {url} ({revision or 'main'}): commit {commit}")
     return PushResult(commit, url, [path for path, _ in files])
 
@@ -146,6 +149,25 @@ def _xet_switch() -> Iterator[None]:
         yield
     finally:
         constants.HF_HUB_DISABLE_XET = previous
+
+
+@contextmanager
+def _with_repo_id(folder: Path, repo_id: str) -> Iterator[Path]:
+    """The folder as uploaded: the card and Croissant name `repo_id`; every other file is a symlink
+    to the published one (the published folder itself stays as publish wrote it: a DVC output)."""
+    with tempfile.TemporaryDirectory(prefix="curator-push-") as tmp:
+        staged = Path(tmp)
+        for path in folder.rglob("*"):
+            if not path.is_file():
+                continue
+            target = staged / path.relative_to(folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if path.relative_to(folder).as_posix() in CARD_FILES:
+                target.write_text(path.read_text(encoding="utf-8").replace(REPO_PLACEHOLDER, repo_id),
+                                  encoding="utf-8")
+            else:
+                target.symlink_to(path.resolve())
+        yield staged
 
 
 # ---------------------------------------------------------------------------- remote steps

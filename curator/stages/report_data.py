@@ -92,12 +92,19 @@ def load_build(data: Path, published: Path) -> Build:
                  augmented=_records(data / "augmented", "train"), leakage=_json(data / "split" / "leakage.json"))
 
 
+def data_paths(published: Path, files: dict[str, Any]) -> list[Path]:
+    """The shards of one `data_files` entry: its `path` is one glob or a list of them (a config
+    that is a union of per-source folders)."""
+    patterns = [files["path"]] if isinstance(files["path"], str) else files["path"]
+    return sorted(p for pattern in patterns for p in published.glob(pattern))
+
+
 def config_counts(build: Build) -> list[dict[str, Any]]:
     """Per published config and split: original and augmented records (from the card's data_files)."""
     out = []
     for config in build.meta.get("configs", []):
         for files in config.get("data_files", []):
-            paths = sorted(build.published.glob(files["path"]))
+            paths = data_paths(build.published, files)
             aug = read_columns(paths, ["augmented_from"]).column("augmented_from") if paths else None
             n_aug = 0 if aug is None else len(aug) - aug.null_count
             n_all = 0 if aug is None else len(aug)

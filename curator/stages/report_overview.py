@@ -13,7 +13,7 @@ from curator.reasons import Reason
 from curator.record.taxonomy import label_map
 from curator.sources import get_recipe
 from curator.stages import report_figures as charts
-from curator.stages.report_data import EXCLUDED_REASONS, Build, class_name, config_counts, provenance
+from curator.stages.report_data import EXCLUDED_REASONS, Build, class_name, config_counts, data_paths, provenance
 from curator.stages.report_images import raw_file, strip, thumb_uri
 from curator.stages.split import SPLITS
 
@@ -133,7 +133,7 @@ def _config_frame(build: Build, config: dict) -> pd.DataFrame:
     wanted = ("label", "label_fine", "label_original", "group_id", "augmented_from")
     parts = []
     for files in config.get("data_files", []):
-        for path in sorted(build.published.glob(files["path"])):
+        for path in data_paths(build.published, files):
             names = set(pq.read_schema(path).names)
             frame = pq.read_table(path, columns=[c for c in wanted if c in names]).to_pandas()
             parts.append(frame.assign(split=files["split"], **{c: None for c in wanted if c not in names}))

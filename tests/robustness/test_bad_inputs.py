@@ -300,7 +300,7 @@ def test_every_later_stage_keeps_the_accounting(runs: dict) -> None:
 
 def published_rows(folder: Path, config: str) -> dict[str, dict[str, Any]]:
     rows = {}
-    for shard in sorted((folder / "data" / config).glob("*.parquet")):
+    for shard in sorted((folder / "data" / config).glob("*/*.parquet")):
         for row in pq.read_table(shard, columns=["id", "image", "infrared"]).to_pylist():
             rows[row["id"]] = row
     return rows

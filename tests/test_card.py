@@ -1,0 +1,93 @@
+"""The dataset card of the sample build: what a trainer reads before loading (fields, grouping,
+label coverage, citations, licence metadata), and no loopback addresses."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from curator.record.schema import features
+from curator.stages.publish_card import LOOPBACK, redact_loopback
+from curator.stages.validate import read_card_header
+from tests.conftest import ALL_SOURCES as SOURCES
+
+
+@pytest.fixture(scope="module")
+def card(sample_build) -> str:
+    return (sample_build["pub"] / "README.md").read_text(encoding="utf-8")
+
+
+def _section(card: str, title: str) -> str:
+    return card.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_header_has_licence_link_size_category_and_column_selection(sample_build):
+    header = read_card_header(sample_build["pub"])
+    assert header["license"] == "other" and header["license_link"] == "LICENSE.md"
+    assert (sample_build["pub"] / "LICENSE.md").is_file()
+    assert header["size_categories"] == ["n<1K"]
+    faces = next(c for c in header["configs"] if c["config_name"] == "faces")
+    assert faces.get("default") is True and "physio" not in faces["columns"]
+    paths = [p for entry in faces["data_files"] for p in entry["path"]]
+    assert all(re.fullmatch(r"data/[a-z_]+/[a-z_.]+/[a-z_]+-\*\.parquet", p) for p in paths)
+
+
+def test_fields_section_documents_every_column_with_its_configs(card):
+    fields = _section(card, "Fields")
+    for name in features():
+        assert f"| `{name}` |" in fields, name
+    infrared = next(line for line in fields.splitlines() if line.startswith("| `infrared` |"))
+    assert "`thermal`" in infrared and "`faces`" not in infrared
+
+
+def test_grouping_section_says_what_a_group_is_per_source(card):
+    grouping = _section(card, "Grouping")
+    assert re.search(r"\| `viri` \| pair \| .* \| 30 \| 30 \|", grouping)
+    assert "- `viri`: 0 of 30 records have a subject-level group." in grouping
+    assert re.search(r"- `emer`: (\d+) of \1 records have a subject-level group\.", grouping)
+
+
+def test_label_coverage_counts_every_config_and_level(card, sample_build):
+    coverage = _section(card, "Label coverage").splitlines()
+    header = read_card_header(sample_build["pub"])
+    for info in header["dataset_info"]:
+        for split in info["splits"]:
+            row = f"| {split['name']} | {split['num_examples']} |"
+            assert any(line.startswith(f"| `{info['config_name']}` |") and row in line for line in coverage)
+    faces = [line for line in coverage if line.startswith("| `faces` |")]
+    assert faces and all(line.split("|")[4] == line.split("|")[5] for line in faces)  # label set on every row
+
+
+def test_citation_has_bibtex_for_every_source_and_the_build(card):
+    citation = _section(card, "Citation")
+    for source in SOURCES:
+        assert f"@misc{{{source.replace('_', '')}," in citation
+    assert "Datasets \\& Benchmarks" in citation  # BibTeX's specials escaped
+
+
+def test_usage_names_the_placeholder_push_fills_in(card):
+    assert 'load_dataset("REPO_ID", "faces")' in card and "`REPO_ID` is the Hub repo id" in card
+    assert 'split="train+train_augmented"' in card
+
+
+def test_loopback_addresses_are_redacted():
+    build = {"viri": {"base_url": "http://127.0.0.1:8123/viri"}, "a": ["http://localhost/x", "http://[::1]:9/y"],
+             "hub": "https://huggingface.co/datasets/laion/emonet-face-hq", "n": 3}
+    out = redact_loopback(build)
+    assert out == {"viri": {"base_url": LOOPBACK}, "a": [LOOPBACK, LOOPBACK], "hub": build["hub"], "n": 3}
+
+
+def test_the_card_says_per_source_what_label_and_groups_mean_and_what_is_unverified(card, sample_build):
+    from curator.sources import get_recipe
+    from curator.stages.validate import read_card_header
+
+    facts = _section(card, "Grouping")
+    sources = sorted({c["config_name"] for c in read_card_header(sample_build["pub"])["configs"]} & {
+        "emer", "emonet_big", "emonet_binary", "emonet_hq", "kaggle_physio", "nvie", "viri"})
+    assert sources
+    for source in sources:
+        info = get_recipe(source).INFO
+        row = next(line for line in facts.splitlines() if line.startswith(f"| `{source}` |")
+                   and info.unverified.replace("|", "\\|") in line)
+        assert info.label_meaning.replace("|", "\\|") in row and info.grouping.replace("|", "\\|") in row
