@@ -15,8 +15,8 @@ import typer
 
 from curator.config import Config, load_config
 from curator.errors import CuratorError
+from curator.io.paths import check_paths, check_report_out
 from curator.progress import setup_logging
-from curator.stages.lineage import check_paths, check_report_out
 
 ExecSection = TypeVar("ExecSection", bound=Any)  # a params section with workers and executor
 

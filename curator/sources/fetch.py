@@ -17,8 +17,8 @@ from curator.errors import CuratorError
 from curator.io.atomic import atomic_write_json
 from curator.io.checksums import load_registry
 from curator.io.download import download_with_registry
+from curator.io.paths import check_paths
 from curator.resources import packaged_registry, project_registry
-from curator.stages.lineage import check_paths
 
 DEFAULT_REGISTRY = packaged_registry()  # the package's registry: looked up, never written
 

@@ -26,6 +26,7 @@ import pyarrow as pa
 from curator.errors import CuratorError
 from curator.io.atomic import atomic_dir, atomic_write_json, reading
 from curator.io.parquet import ShardWriter
+from curator.io.paths import check_paths
 from curator.io.rejects import RejectsWriter
 from curator.progress import log
 from curator.reasons import Reason
@@ -61,7 +62,7 @@ class StageRun:
         self._summary: dict[str, Any] = {}  # the metrics, once the stage has finished
 
     def __enter__(self) -> StageRun:
-        lineage.check_paths(self.out, [i.path for i in self.folders], metrics_copy=self.metrics_copy)
+        check_paths(self.out, [i.path for i in self.folders], metrics_copy=self.metrics_copy)
         try:
             for inp in self.folders:
                 if inp.kind == "raw":

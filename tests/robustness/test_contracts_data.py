@@ -104,7 +104,7 @@ def _rewrite(shard: Path, change: Any) -> None:
 
 
 def _repeat_a_row(folder: Path) -> None:  # what `publish --augmented data/split/train` did
-    _rewrite(next((folder / "data" / "viri").glob("train-*.parquet")), lambda t: pa.concat_tables([t, t.slice(0, 1)]))
+    _rewrite(next((folder / "data" / "viri").rglob("train-*.parquet")), lambda t: pa.concat_tables([t, t.slice(0, 1)]))
 
 
 def _class_99(folder: Path) -> None:
@@ -113,11 +113,11 @@ def _class_99(folder: Path) -> None:
         labels[0] = 99
         return t.set_column(t.schema.get_field_index("label"), t.schema.field("label"), pa.array(labels, pa.int64()))
 
-    _rewrite(next((folder / "data" / "kaggle_physio").glob("train-*.parquet")), change)
+    _rewrite(next((folder / "data" / "kaggle_physio").rglob("train-*.parquet")), change)
 
 
 def _augmented_from_test(folder: Path) -> None:  # what augmenting another split's train did
-    test_id = pq.read_table(next((folder / "data" / "viri").glob("test-*.parquet")), columns=["id"])["id"][0].as_py()
+    test_id = pq.read_table(next((folder / "data" / "viri").rglob("test-*.parquet")), columns=["id"])["id"][0].as_py()
 
     def change(t: pa.Table) -> pa.Table:
         parents = t.column("augmented_from").to_pylist()
@@ -126,7 +126,7 @@ def _augmented_from_test(folder: Path) -> None:  # what augmenting another split
         return t.set_column(t.schema.get_field_index("augmented_from"), t.schema.field("augmented_from"),
                             pa.array(parents, pa.string()))
 
-    _rewrite(next((folder / "data" / "viri").glob("train-*.parquet")), change)
+    _rewrite(next((folder / "data" / "viri").rglob("train_augmented-*.parquet")), change)
 
 
 def _other_taxonomy(folder: Path) -> None:  # labelled under one taxonomy, published under another
@@ -223,7 +223,7 @@ def test_every_image_format_pillow_opens_is_kept_and_tiny_images_are_rejected(ru
 TAMPER_PROBLEMS = {
     "repeated_id": "split train: 1 id(s) appear more than once",
     "class_99": "label holds class index 99, outside 0..7",
-    "parent_not_in_train": "augmented row(s) whose parent is not a train record",
+    "parent_not_in_train": "split train_augmented: 1 augmented row(s) whose parent is not a train record",
     "other_taxonomy": "the card's class names are not the taxonomy the data was labelled with",
     "card_without_features": "card entry is incomplete or malformed",
     "card_without_data_files": "card entry is incomplete or malformed",
