@@ -355,12 +355,17 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def _internal_error(exc: BaseException) -> str:
-    """One line for a bug: what failed and where (the traceback with -v)."""
+    """One line for a bug: what failed and where (the traceback with -v), tokens masked as everywhere."""
+    import os
     import traceback
+
+    from curator.io.secrets import basic_credentials, scrub
 
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
     text = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+    user, key = os.environ.get("KAGGLE_USERNAME") or "", os.environ.get("KAGGLE_KEY") or ""
+    text = scrub(text, os.environ.get("HF_TOKEN"), key, basic_credentials(user, key) if key else None)
     return f"internal error (a bug in curator; please report it): {text}{where}; run with -v for the traceback"
 
 

@@ -116,6 +116,7 @@ def test_an_augmented_copy_equal_to_its_parent_is_rejected(sample_build, tmp_pat
     copy["image"], copy["infrared"] = parent["image"], parent["infrared"]
     (tmp_path / "aug").mkdir()
     pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), tmp_path / "aug" / shard.name)
+    (tmp_path / "aug" / "lineage.json").write_bytes((root / "augmented" / "lineage.json").read_bytes())  # its kind
     result = run_publish(root / "split", tmp_path / "pub", Publish(name="t"), facts=BuildFacts(),
                          augmented=tmp_path / "aug")
     rejects = list(read_rejects(tmp_path / "pub" / ".curator" / "rejects.jsonl"))

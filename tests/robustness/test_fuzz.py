@@ -233,3 +233,24 @@ def command(draw: st.DrawFn) -> tuple[list[str], str | None]:
 @given(cmd=command())
 def test_no_paths_give_a_traceback(pipeline_ws: Path, cmd: tuple[list[str], str | None]) -> None:
     fuzz_run(pipeline_ws, None, *cmd)
+
+
+def test_a_bug_is_one_internal_error_line_and_v_shows_its_traceback(pipeline_ws: Path, tmp_path: Path,
+                                                                       monkeypatch: Any) -> None:
+    """What the fuzz refuses, made on purpose: an exception that is not a CuratorError."""
+    import curator.stages.split
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(curator.stages.split, "run_split", broken)
+    ws = workspace.copy(pipeline_ws, tmp_path / "ws")
+    ran = run_main(["split"], ws)
+    assert ran.returncode == 1 and "Traceback" not in ran.stderr
+    assert ran.stderr.strip().splitlines()[-1].startswith(
+        "error: internal error (a bug in curator; please report it): ZeroDivisionError: division by zero at ")
+    try:
+        verbose = run_main(["-v", "split"], ws)
+    except ZeroDivisionError:
+        verbose = None
+    assert verbose is None  # with -v the exception (and so its traceback) goes through
