@@ -101,6 +101,8 @@ PATH_CASES = {
                                     ("--out pipelines is not a curator output",)),
     "metrics_is_a_folder": (("split", "--out", "s2", "--metrics", "data"), ("--metrics data is a folder",)),
     "metrics_inside_the_output": (("split", "--metrics", "data/split/m.json"), ("is inside the output",)),
+    "report_inside_what_it_reads": (("report", "--out", "data/split/report"),
+                                    ("--out data/split/report is inside data, which the report reads",)),
     "download_onto_itself": (("download", "viri", "--from", "samples/viri", "--out", "samples"),
                              ("--out samples contains --from samples/viri",)),
 }
