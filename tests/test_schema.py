@@ -40,3 +40,13 @@ def test_json_schema_lists_every_column_and_the_required_ones():
     assert set(js["properties"]) == set(schema.features())
     assert set(js["required"]) == {"id", "source", "group_id", "license"}
     assert js["properties"]["scores"]["maxItems"] == 40
+
+
+def test_arrow_schema_is_what_datasets_derives():
+    """Shards are written with a schema built by pyarrow alone (no `datasets` import in the stages):
+    it must be exactly the one `datasets` derives from the Features, metadata bytes included."""
+    from curator.record.schema import arrow_schema, features
+
+    ours, theirs = arrow_schema(), features().arrow_schema
+    assert ours.equals(theirs, check_metadata=True)
+    assert ours.metadata == theirs.metadata

@@ -16,11 +16,15 @@ import warnings
 import zlib
 from dataclasses import dataclass
 
-import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
-
 from curator.io.limits import DEFAULT_MAX_PIXELS
+from curator.lazy import lazy
 from curator.reasons import Reason
+
+# recipes import this module for is_image_name (the registry loads every recipe on each CLI call):
+# numpy and Pillow load when an image is first checked
+np = lazy("numpy")
+Image = lazy("PIL.Image")
+ImageOps = lazy("PIL.ImageOps")
 
 MIN_SIDE = 8
 """The smallest width and height prepare keeps. Below 8 px an image has fewer pixels than the 9x8
@@ -109,7 +113,7 @@ def check_image(data: bytes | None, *, max_pixels: int = DEFAULT_MAX_PIXELS, kee
             img = Image.open(io.BytesIO(data))
         except Image.DecompressionBombError as exc:
             return _fail(Reason.TOO_MANY_PIXELS, str(exc))
-        except UnidentifiedImageError:
+        except Image.UnidentifiedImageError:
             return _fail(Reason.NOT_AN_IMAGE, f"not a recognised image format ({len(data)} bytes)")
         except Exception as exc:  # a header so broken (or cut) that Pillow cannot even start
             return _decode_failure(exc)

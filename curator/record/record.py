@@ -14,11 +14,12 @@ from __future__ import annotations
 import difflib
 import os
 from functools import cache
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from curator.errors import CuratorError
+
+if TYPE_CHECKING:  # pyarrow is loaded when a record is built or checked, not when a recipe is imported
+    import pyarrow as pa
 
 STRICT_ENV = "CURATOR_STRICT_RECORDS"
 
@@ -80,6 +81,8 @@ def unknown_keys(row: dict[str, Any], schema: pa.Schema | None = None) -> str | 
 def record_problem(row: dict[str, Any]) -> str | None:
     """What keeps `row` from being stored as it is: an unknown key (at any depth) or a value of the
     wrong type for its column; None when it fits."""
+    import pyarrow as pa
+
     schema = _schema()
     problem = unknown_keys(row, schema)
     if problem:
@@ -100,6 +103,8 @@ def record_problem(row: dict[str, Any]) -> str | None:
 
 def _nested_unknown(value: Any, kind: pa.DataType, where: str) -> str | None:
     """Struct keys Arrow would silently drop, inside structs and lists of structs."""
+    import pyarrow as pa
+
     if pa.types.is_struct(kind) and isinstance(value, dict):
         names = [kind.field(i).name for i in range(kind.num_fields)]
         extra = [k for k in value if k not in names]

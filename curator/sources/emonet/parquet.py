@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from curator.errors import CuratorError, SchemaError
+from curator.lazy import lazy
 from curator.reasons import Reason
 from curator.sources.emonet import DEMOGRAPHICS, hidden
 from curator.sources.recipe import Reject
+
+pa = lazy("pyarrow")  # recipes import this module for their Params: pyarrow loads when a shard is read
+pq = lazy("pyarrow.parquet")
 
 IMAGE_COLUMNS = ("image", "path")  # the HF Image struct {bytes, path} goes by either name
 PROMPT_COLUMNS = ("prompt", "Prompt")

@@ -1,0 +1,69 @@
+"""A module imported on first use, for modules the recipe registry loads but rarely runs.
+
+`curator.cli` and params loading import every recipe package (their Params live there), so
+whatever a recipe's modules import at the top is paid by every CLI call: pyarrow, numpy and PIL
+together were ~0.3 s of a `--help`. `pa = lazy("pyarrow")` in place of `import pyarrow as pa`
+keeps the module's code as it was and loads pyarrow at the first `pa.<name>`. The module is not
+put in sys.modules until it is really imported (tests check that set).
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+
+class _Lazy:
+    __slots__ = ("_module", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._module: ModuleType | None = None
+
+    def __getattr__(self, attr: str) -> Any:
+        module = self._module
+        if module is None:
+            module = self._module = importlib.import_module(self._name)
+        return getattr(module, attr)
+
+    def __repr__(self) -> str:
+        return f"<lazy module {self._name!r}{' (loaded)' if self._module else ''}>"
+
+
+def lazy(name: str) -> Any:
+    """A stand-in for `import name`: attribute access imports the module the first time."""
+    return _Lazy(name)
+
+
+def arrow_without_pandas() -> None:
+    """Keep pyarrow from importing pandas (~0.3 s) in a process that never uses it.
+
+    pyarrow checks "is this a pandas object?" on every `pa.array`/`pa.table`, which imports pandas
+    the first time whenever it is installed. Here its first check runs with pandas hidden, so
+    pyarrow records "no pandas" for those passive checks. Anything that really asks pyarrow for
+    pandas (`to_pandas`, `from_pandas`) makes it import pandas then, as usual. Called by the CLI
+    commands whose stages work on Arrow alone (normalize, split, augment); a no-op once pandas
+    is imported.
+    """
+    import sys
+
+    if "pandas" in sys.modules:
+        return
+    import pyarrow as pa
+
+    hide = _HidePandas()
+    sys.meta_path.insert(0, hide)
+    try:
+        pa.lib._pandas_api.have_pandas  # noqa: B018 - the probe: pyarrow tries the import once, here
+        pa.array([None])  # and so does its C++ converter (for pandas' null values)
+    finally:
+        sys.meta_path.remove(hide)
+
+
+class _HidePandas:
+    """A finder that makes `import pandas` fail (a None in sys.modules does not stop Cython's import)."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
