@@ -120,8 +120,15 @@ def albumentations(images: str, workers: int, copies: int, limit: int | None = N
         return sum(pool.imap_unordered(_albumentations_chunk, chunks))
 
 
-def naive_datasets(images: str, out: str, workers: int, copies: int) -> int:
-    """What a user would write with `datasets`: imagefolder -> split -> map(augment -> PIL) -> to_parquet."""
+def naive_datasets(images: str, out: str, workers: int, copies: int, assignment: str) -> int:
+    """What a user would write with `datasets` to get curator's rows (benchmarks/equal.py checks them):
+    imagefolder -> ids and embedded bytes -> one Parquet file per split -> `map` making `copies`
+    augmented children of each train image (same policy, same JPEG options) -> train_augmented.
+
+    The split itself is not redone: `assignment` (id -> split, from curator's split output) stands for
+    it, so that both pipelines publish the same ids per split (a user's `train_test_split` would give
+    other ones, and no grouping by subject). Returns the rows written.
+    """
     import albumentations as A
     import datasets
     import numpy as np
@@ -130,27 +137,51 @@ def naive_datasets(images: str, out: str, workers: int, copies: int) -> int:
 
     doc = yaml.safe_load(POLICY.read_text())
     geometric, photometric = A.from_dict(doc["geometric"]), A.from_dict(doc["photometric"])
-
-    def augment(batch: dict[str, list]) -> dict[str, list]:
-        out: dict[str, list] = {"image": [], "label": []}
-        for image, label in zip(batch["image"], batch["label"], strict=True):
-            pixels = np.array(image.convert("RGB"))
-            out["image"].append(image)
-            out["label"].append(label)
-            for _ in range(copies):
-                augmented = photometric(image=geometric(image=pixels)["image"])["image"]
-                out["image"].append(Image.fromarray(augmented))
-                out["label"].append(label)
-        return out
+    split_of: dict[str, str] = json.loads(Path(assignment).read_text())
+    num_proc = workers if workers > 1 else None
 
     datasets.disable_progress_bars()
     ds = datasets.load_dataset("imagefolder", data_dir=images, split="train")
-    parts = ds.train_test_split(test_size=0.3, seed=0)
-    train = parts["train"].map(augment, batched=True, batch_size=64, num_proc=workers if workers > 1 else None)
+    names = ds.features["label"].names
+    ds = ds.cast_column("image", datasets.Image(decode=False))
+
+    def identify(batch: dict[str, list]) -> dict[str, list]:
+        """curator's id (<source>/<label>/<stem>) and the file's bytes in the row, as curator stores them."""
+        ids, cells = [], []
+        for image, label in zip(batch["image"], batch["label"], strict=True):
+            path = Path(image["path"])
+            ids.append(f"{SOURCE}/{names[label]}/{path.stem}")
+            cells.append({"bytes": image["bytes"] or path.read_bytes(), "path": path.name})
+        return {"id": ids, "image": cells, "split": [split_of[i] for i in ids]}
+
+    ds = ds.map(identify, batched=True, batch_size=256, num_proc=num_proc)
+
+    def augment(batch: dict[str, list]) -> dict[str, list]:
+        rows: dict[str, list] = {"id": [], "image": [], "label": [], "augmented_from": []}
+        for rid, image, label in zip(batch["id"], batch["image"], batch["label"], strict=True):
+            pixels = np.array(Image.open(io.BytesIO(image["bytes"])).convert("RGB"))
+            for k in range(copies):
+                augmented = photometric(image=geometric(image=pixels)["image"])["image"]
+                buf = io.BytesIO()
+                Image.fromarray(augmented).save(buf, "JPEG", quality=JPEG_QUALITY, subsampling="4:4:4")
+                rows["id"].append(f"{rid}#aug{k}")
+                rows["image"].append({"bytes": buf.getvalue(), "path": None})
+                rows["label"].append(label)
+                rows["augmented_from"].append(rid)
+        return rows
+
     Path(out).mkdir(parents=True, exist_ok=True)
-    train.to_parquet(str(Path(out) / "train.parquet"))
-    parts["test"].to_parquet(str(Path(out) / "test.parquet"))
-    return len(ds)
+    written = 0
+    for split in ("train", "validation", "test"):
+        part = ds.filter(lambda b, s=split: [x == s for x in b["split"]], batched=True, batch_size=1024)
+        part.remove_columns("split").to_parquet(str(Path(out) / f"{split}.parquet"))
+        written += len(part)
+        if split == "train":
+            children = part.map(augment, batched=True, batch_size=64, num_proc=num_proc,
+                                remove_columns=part.column_names)
+            children.to_parquet(str(Path(out) / "train_augmented.parquet"))
+            written += len(children)
+    return written
 
 
 # ---------------------------------------------------------------- the curator stages

@@ -24,12 +24,16 @@ def test_benchmark_command_measures_every_stage_and_prints_ratios(tmp_path):
     rows = {m.group(1).strip(): m.group(2).split("|") for m in re.finditer(r"^\| ([^|]+) \|(.*)$", proc.stdout, re.M)}
     for what in ("curator prepare", "curator normalize", "curator split", "curator publish",
                  "curator augment, 2 workers", "curator augment, 1 worker", "curator pipeline, prepare..publish",
-                 "naive datasets pipeline (imagefolder, map, to_parquet)"):
+                 "naive datasets pipeline, equal output (imagefolder, map, to_parquet)",
+                 "curator prepare, whole process", "curator pipeline, 5 whole processes"):
         assert what in rows, f"{what!r} missing from the table:\n{proc.stdout}"
     records = {what: int(cells[0]) for what, cells in rows.items() if cells[0].strip().isdigit()}
     assert records["curator prepare"] == records["curator normalize"] == records["curator split"] == N
     assert 0 < records["curator augment, 2 workers"] == records["curator augment, 1 worker"] < N  # the train share
-    for what in ("curator prepare", "curator augment, 2 workers", "curator pipeline, prepare..publish"):
+    # the naive pipeline publishes curator's rows: every split, same ids and parents (benchmarks/equal.py)
+    assert re.search(r"^Equal output \(rows per split.*\): True\.$", proc.stdout, re.M), proc.stdout[-3000:]
+    for what in ("curator prepare", "curator augment, 2 workers", "curator pipeline, prepare..publish",
+                 "curator prepare, whole process"):
         ratio = rows[what][2].strip()
         assert float(ratio) > 0, f"{what}: no ratio"
         assert rows[what][5].strip() in ("yes", "**no**")  # a verdict against its target

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,7 @@ class Record(dict):
         self.update(*args, **kwargs)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        if strict() and key not in self:
+        if key not in self and strict():  # the environment is read only for an unknown key
             raise RecordError(_unknown(key, list(self)))
         super().__setitem__(key, value)
 
@@ -73,9 +74,24 @@ def empty_record(**fields: Any) -> Record:
 
 def unknown_keys(row: dict[str, Any], schema: pa.Schema | None = None) -> str | None:
     """The first top-level key of `row` the schema lacks, described; None when all are known."""
+    known = _names(schema or _schema())
+    if row.keys() <= known:  # the common case, per row of every shard written: one set comparison
+        return None
     names = (schema or _schema()).names
-    extra = [k for k in row if k not in names]
-    return _unknown(extra[0], names) if extra else None
+    return _unknown(next(k for k in row if k not in known), names)
+
+
+_NAMES: dict[int, tuple[pa.Schema, frozenset[str]]] = {}
+
+
+def _names(schema: pa.Schema) -> frozenset[str]:
+    """The schema's column names as a set, cached by identity (hashing a pa.Schema takes ~0.5 ms)."""
+    entry = _NAMES.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        if len(_NAMES) > 64:
+            _NAMES.clear()
+        entry = _NAMES[id(schema)] = (schema, frozenset(schema.names))
+    return entry[1]
 
 
 def record_problem(row: dict[str, Any]) -> str | None:
@@ -87,18 +103,57 @@ def record_problem(row: dict[str, Any]) -> str | None:
     problem = unknown_keys(row, schema)
     if problem:
         return problem
-    for field in schema:
+    for field, fits, nested in _field_checks():
         value = row.get(field.name)
         if value is None:
             continue
-        nested = _nested_unknown(value, field.type, field.name)
         if nested:
-            return nested
+            found = _nested_unknown(value, field.type, field.name)
+            if found:
+                return found
+        if fits is not None and fits(value):
+            continue  # surely storable: no need to ask Arrow (a pa.array per value was most of prepare's driver time)
         try:
             pa.array([value], type=field.type)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
             return f"{field.name}: {type(value).__name__} value does not fit {field.type} ({str(exc).splitlines()[0]})"
     return None
+
+
+_INT64 = range(-(2**63), 2**63)
+
+
+def _fits_check(kind: pa.DataType) -> Callable[[Any], bool] | None:
+    """A quick test that accepts only values Arrow surely stores in `kind` (a subset of what it accepts);
+    None where every value goes to Arrow (lists: their lengths and items vary)."""
+    import pyarrow as pa
+
+    if pa.types.is_string(kind):
+        return lambda v: type(v) is str
+    if pa.types.is_binary(kind):
+        return lambda v: type(v) is bytes
+    if pa.types.is_boolean(kind):
+        return lambda v: type(v) is bool
+    if pa.types.is_int64(kind):
+        return lambda v: type(v) is int and v in _INT64
+    if pa.types.is_float32(kind) or pa.types.is_float64(kind):
+        return lambda v: type(v) is float or (type(v) is int and v in _INT64)
+    if pa.types.is_struct(kind):
+        subs = [(kind.field(i).name, _fits_check(kind.field(i).type)) for i in range(kind.num_fields)]
+        if any(check is None for _, check in subs):
+            return None
+        return lambda v: type(v) is dict and all(v.get(n) is None or check(v[n]) for n, check in subs)
+    return None
+
+
+@cache
+def _field_checks() -> list[tuple[pa.Field, Callable[[Any], bool] | None, bool]]:
+    """Per schema field: its quick check, and whether it nests (structs, lists) so that unknown keys
+    inside it must be looked for."""
+    import pyarrow as pa
+
+    nesting = (pa.types.is_struct, pa.types.is_list, pa.types.is_fixed_size_list, pa.types.is_large_list)
+    return [(f, _fits_check(f.type), any(t(f.type) for t in nesting)) for f in _schema()]
 
 
 def _nested_unknown(value: Any, kind: pa.DataType, where: str) -> str | None:

@@ -44,7 +44,8 @@ class Checked:
 
 
 def check_images(images: dict[str, bytes | None] | None, max_pixels: int) -> Checked | None:
-    """Decode each image once: the first bad one ends the check, else fingerprint it (sha256 + dHash).
+    """Decode each image once (a JPEG at the dHash's scale): the first bad one ends the check, else
+    fingerprint it (sha256 + dHash).
 
     An image whose stored pixels are not what a viewer shows (EXIF-rotated, 16-bit) is replaced by
     its upright 8-bit PNG (curator.io.images.upright_8bit) before it is fingerprinted: every reader
@@ -59,15 +60,17 @@ def check_images(images: dict[str, bytes | None] | None, max_pixels: int) -> Che
     hashes: dict[str, str] = {}
     fixed: list[Fixed] = []
     for column, data in images.items():
-        check = check_image(data, max_pixels=max_pixels, keep=True)
+        # a JPEG is decoded at the dHash's scale only (libjpeg's DCT scaling): the check and the
+        # fingerprint need no more, and sha256 is taken over the bytes
+        check = check_image(data, max_pixels=max_pixels, keep=True, small=True)
         if not check.ok:
             return Checked(bad=Bad(column, check.reason, check.detail))
-        image = check.image
+        image, size = check.image, (check.width, check.height)
         upright = upright_8bit(image)
         if upright is not None:
             fixed.append(Fixed(column, upright.data, upright.changes,
                                f"{check.format} {check.mode} {check.width}x{check.height}"))
-            data, image = upright.data, upright.image
+            data, image, size = upright.data, upright.image, upright.image.size
         hashes[f"{column}_sha256"] = hashlib.sha256(data).hexdigest()
-        hashes[f"{column}_dhash"] = dhash(image)
+        hashes[f"{column}_dhash"] = dhash(image, size)
     return Checked(hashes or None, fixed=tuple(fixed))
