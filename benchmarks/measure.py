@@ -62,14 +62,27 @@ def _sample_tree(pid: int, stop: threading.Event, peak: list[int]) -> None:
         peak[0] = max(peak[0], total)
 
 
-def run_job(name: str, log: Path, env: dict[str, str] | None = None, **kwargs: Any) -> Result:
-    """`python -m benchmarks.jobs NAME kwargs` in a fresh process; raises with the log tail on failure."""
-    cmd = [sys.executable, "-m", "benchmarks.jobs", name, json.dumps(kwargs)]
+@dataclass
+class Process:
+    """A finished command: its wall time, the largest single process's maxrss, the tree's peak sum."""
+
+    wall: float
+    max_rss: int
+    tree_rss: int | None
+    stdout: str
+
+    @property
+    def peak(self) -> int:
+        return max(self.max_rss, self.tree_rss or 0)
+
+
+def run_command(cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Process:
+    """Run `cmd` as a whole process with its tree's memory sampled; raises with the log tail on failure."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "CURATOR_SCHEMAS": str(ROOT / "schemas"), **(env or {})}
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with open(log, "w") as err:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=err, text=True)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=err, text=True)
         stop, peak = threading.Event(), [0]
         sampler = threading.Thread(target=_sample_tree, args=(proc.pid, stop, peak), daemon=True)
         sampler.start()
@@ -81,7 +94,12 @@ def run_job(name: str, log: Path, env: dict[str, str] | None = None, **kwargs: A
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         tail = "".join(log.read_text().splitlines(keepends=True)[-15:])
-        raise RuntimeError(f"benchmark job {name} failed ({proc.returncode}):\n{tail}")
-    result = json.loads(out.strip().splitlines()[-1])
-    return Result(name, int(result["records"]), float(result["seconds"]), wall, usage.ru_maxrss * 1024,
-                  peak[0] or None)
+        raise RuntimeError(f"`{' '.join(cmd[:4])} ...` failed ({proc.returncode}):\n{tail}")
+    return Process(wall, usage.ru_maxrss * 1024, peak[0] or None, out)
+
+
+def run_job(name: str, log: Path, env: dict[str, str] | None = None, **kwargs: Any) -> Result:
+    """`python -m benchmarks.jobs NAME kwargs` in a fresh process; raises with the log tail on failure."""
+    done = run_command([sys.executable, "-m", "benchmarks.jobs", name, json.dumps(kwargs)], log, env)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return Result(name, int(result["records"]), float(result["seconds"]), done.wall, done.max_rss, done.tree_rss)

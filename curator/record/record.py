@@ -107,7 +107,7 @@ def record_problem(row: dict[str, Any]) -> str | None:
         value = row.get(field.name)
         if value is None:
             continue
-        if nested:
+        if nested is not None and not (type(value) is dict and value.keys() <= nested):
             found = _nested_unknown(value, field.type, field.name)
             if found:
                 return found
@@ -137,7 +137,8 @@ def _fits_check(kind: pa.DataType) -> Callable[[Any], bool] | None:
     if pa.types.is_int64(kind):
         return lambda v: type(v) is int and v in _INT64
     if pa.types.is_float32(kind) or pa.types.is_float64(kind):
-        return lambda v: type(v) is float or (type(v) is int and v in _INT64)
+        exact = range(-(2**24), 2**24 + 1) if pa.types.is_float32(kind) else range(-(2**53), 2**53 + 1)
+        return lambda v: type(v) is float or (type(v) is int and v in exact)  # Arrow refuses an int it would round
     if pa.types.is_struct(kind):
         subs = [(kind.field(i).name, _fits_check(kind.field(i).type)) for i in range(kind.num_fields)]
         if any(check is None for _, check in subs):
@@ -147,13 +148,22 @@ def _fits_check(kind: pa.DataType) -> Callable[[Any], bool] | None:
 
 
 @cache
-def _field_checks() -> list[tuple[pa.Field, Callable[[Any], bool] | None, bool]]:
-    """Per schema field: its quick check, and whether it nests (structs, lists) so that unknown keys
-    inside it must be looked for."""
+def _field_checks() -> list[tuple[pa.Field, Callable[[Any], bool] | None, frozenset[str] | None]]:
+    """Per schema field: its quick check, and for a field that nests (structs, lists), where unknown
+    keys must be looked for, the keys a dict value may have without a closer look (a struct of plain
+    values; empty where any dict needs the full walk)."""
     import pyarrow as pa
 
-    nesting = (pa.types.is_struct, pa.types.is_list, pa.types.is_fixed_size_list, pa.types.is_large_list)
-    return [(f, _fits_check(f.type), any(t(f.type) for t in nesting)) for f in _schema()]
+    def keys(kind: pa.DataType) -> frozenset[str] | None:
+        if pa.types.is_struct(kind):
+            children = [kind.field(i) for i in range(kind.num_fields)]
+            flat = all(keys(c.type) is None for c in children)
+            return frozenset(c.name for c in children) if flat else frozenset()
+        if pa.types.is_list(kind) or pa.types.is_fixed_size_list(kind) or pa.types.is_large_list(kind):
+            return frozenset()
+        return None
+
+    return [(f, _fits_check(f.type), keys(f.type)) for f in _schema()]
 
 
 def _nested_unknown(value: Any, kind: pa.DataType, where: str) -> str | None:
