@@ -20,8 +20,10 @@ anywhere upstream changes every fingerprint after it.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -95,8 +97,19 @@ def manifest_path(folder: Path, kind: str | None = None) -> Path:
 
 
 def _shard_listing(folder: Path, pattern: str) -> list[tuple[str, int]]:
-    return sorted((p.relative_to(folder).as_posix(), p.stat().st_size) for p in folder.rglob(pattern)
-                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    """(relative posix path, size) of every file matching `pattern` under `folder`, hidden parts left out.
+
+    os.walk rather than Path.rglob: a raw folder of 100k images took seconds of pathlib objects."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        rel = os.path.relpath(root, folder)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        for name in files:
+            path = os.path.join(root, name)
+            if not name.startswith(".") and fnmatch.fnmatchcase(name, pattern) and os.path.isfile(path):
+                found.append((prefix + name, os.stat(path).st_size))
+    return sorted(found)
 
 
 def fingerprint(folder: Path) -> str:
