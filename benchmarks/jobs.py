@@ -120,10 +120,15 @@ def albumentations(images: str, workers: int, copies: int, limit: int | None = N
         return sum(pool.imap_unordered(_albumentations_chunk, chunks))
 
 
-def naive_datasets(images: str, out: str, workers: int, copies: int, assignment: str) -> int:
+def naive_datasets(images: str, out: str, workers: int, copies: int, assignment: str, tuned: bool = False) -> int:
     """What a user would write with `datasets` to get curator's rows (benchmarks/equal.py checks them):
     imagefolder -> ids and embedded bytes -> one Parquet file per split -> `map` making `copies`
-    augmented children of each train image (same policy, same JPEG options) -> train_augmented.
+    augmented children of each train image (same policy) -> train_augmented.
+
+    As a user writes it (`tuned` False), `map` gets the images decoded by `datasets` and returns
+    PIL images, which `datasets` encodes (PNG: they come from arrays). `tuned` does what curator does
+    instead: decodes the stored bytes itself and encodes JPEG with curator's options (quality 90,
+    4:4:4), the same work as the bare albumentations loop plus `datasets`' bookkeeping.
 
     The split itself is not redone: `assignment` (id -> split, from curator's split output) stands for
     it, so that both pipelines publish the same ids per split (a user's `train_test_split` would give
@@ -159,13 +164,16 @@ def naive_datasets(images: str, out: str, workers: int, copies: int, assignment:
     def augment(batch: dict[str, list]) -> dict[str, list]:
         rows: dict[str, list] = {"id": [], "image": [], "label": [], "augmented_from": []}
         for rid, image, label in zip(batch["id"], batch["image"], batch["label"], strict=True):
-            pixels = np.array(Image.open(io.BytesIO(image["bytes"])).convert("RGB"))
+            source = Image.open(io.BytesIO(image["bytes"])) if tuned else image  # else decoded by datasets
+            pixels = np.array(source.convert("RGB"))
             for k in range(copies):
-                augmented = photometric(image=geometric(image=pixels)["image"])["image"]
-                buf = io.BytesIO()
-                Image.fromarray(augmented).save(buf, "JPEG", quality=JPEG_QUALITY, subsampling="4:4:4")
+                augmented = Image.fromarray(photometric(image=geometric(image=pixels)["image"])["image"])
+                if tuned:
+                    buf = io.BytesIO()
+                    augmented.save(buf, "JPEG", quality=JPEG_QUALITY, subsampling="4:4:4")
+                    augmented = {"bytes": buf.getvalue(), "path": None}
                 rows["id"].append(f"{rid}#aug{k}")
-                rows["image"].append({"bytes": buf.getvalue(), "path": None})
+                rows["image"].append(augmented)  # untuned: a PIL image, which datasets encodes
                 rows["label"].append(label)
                 rows["augmented_from"].append(rid)
         return rows
@@ -177,8 +185,9 @@ def naive_datasets(images: str, out: str, workers: int, copies: int, assignment:
         part.remove_columns("split").to_parquet(str(Path(out) / f"{split}.parquet"))
         written += len(part)
         if split == "train":
-            children = part.map(augment, batched=True, batch_size=64, num_proc=num_proc,
-                                remove_columns=part.column_names)
+            source = part if tuned else part.cast_column("image", datasets.Image())  # decode=True: PIL in map
+            children = source.map(augment, batched=True, batch_size=64, num_proc=num_proc,
+                                  remove_columns=part.column_names)
             children.to_parquet(str(Path(out) / "train_augmented.parquet"))
             written += len(children)
     return written

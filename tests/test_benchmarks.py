@@ -25,16 +25,46 @@ def test_benchmark_command_measures_every_stage_and_prints_ratios(tmp_path):
     for what in ("curator prepare", "curator normalize", "curator split", "curator publish",
                  "curator augment, 2 workers", "curator augment, 1 worker", "curator pipeline, prepare..publish",
                  "naive datasets pipeline, equal output (imagefolder, map, to_parquet)",
-                 "curator prepare, whole process", "curator pipeline, 5 whole processes"):
+                 "curator prepare, whole process", "curator pipeline, 5 whole processes",
+                 "tuned datasets pipeline, equal output (JPEG by hand, originals never decoded)"):
         assert what in rows, f"{what!r} missing from the table:\n{proc.stdout}"
     records = {what: int(cells[0]) for what, cells in rows.items() if cells[0].strip().isdigit()}
     assert records["curator prepare"] == records["curator normalize"] == records["curator split"] == N
     assert 0 < records["curator augment, 2 workers"] == records["curator augment, 1 worker"] < N  # the train share
     # the naive pipeline publishes curator's rows: every split, same ids and parents (benchmarks/equal.py)
-    assert re.search(r"^Equal output \(rows per split.*\): True\.$", proc.stdout, re.M), proc.stdout[-3000:]
+    for pipeline in ("Naive", "Tuned"):
+        assert re.search(rf"^{pipeline} pipeline: Equal output \(rows per split.*\): True\.$", proc.stdout, re.M), \
+            proc.stdout[-3000:]
     for what in ("curator prepare", "curator augment, 2 workers", "curator pipeline, prepare..publish",
                  "curator prepare, whole process"):
         ratio = rows[what][2].strip()
         assert float(ratio) > 0, f"{what}: no ratio"
         assert rows[what][5].strip() in ("yes", "**no**")  # a verdict against its target
     assert results.read_bytes() == recorded  # --no-record: a smoke run never adds an entry
+
+
+def test_scale_benchmark_runs_every_stage_as_a_cli_process(tmp_path):
+    """The EmoNet-Big scale entry at a tiny N (the real run is 203,201 images): the layout is the recipe's,
+    every stage runs, and the tables carry time, RSS and output per stage."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.scale", "--n", "40", "--also", "20", "--no-record", "--work", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = re.findall(r"^\| (prepare|normalize|split|augment|publish) \| ([\d.]+) \|", proc.stdout, re.M)
+    assert [stage for stage, _ in rows[:5]] == ["prepare", "normalize", "split", "augment", "publish"]
+    assert len(rows) == 10  # a stage table per N
+    growth = re.findall(r"^\| (prepare|normalize|split|augment|publish) \| \d+ MiB \| \d+ MiB \| [+-]\d+% \|",
+                        proc.stdout, re.M)
+    assert growth == ["prepare", "normalize", "split", "augment", "publish"]  # the RSS comparison
+    kept = re.search(r"^\| prepare \| [\d.]+ \| \d+ \| [^|]+ \| [^|]+ \| (\d+) \|", proc.stdout, re.M)
+    assert kept and int(kept.group(1)) == 20  # every synthesized sample became a record (the smaller N first)
+    assert "Peak RSS from 20 to 40 images" in proc.stdout
+
+
+def test_cli_cost_benchmark_times_help_and_tiny_stage_calls():
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.clicost", "--repeat", "1", "--no-record"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for what in ("curator normalize --help", "curator normalize (30 records)", "curator publish (30 records"):
+        assert re.search(rf"^\| `{re.escape(what)}.*\| (yes|\*\*no\*\*) \|$", proc.stdout, re.M), what

@@ -1,0 +1,93 @@
+"""The fixed cost of a CLI call: `python -m benchmarks.clicost [--repeat 7]`.
+
+A DVC pipeline over seven sources calls `curator` about 20 times, so what each call pays before it
+does any work adds up. Times, as whole processes (median of --repeat runs, after one warm-up):
+the interpreter alone, `curator <stage> --help` for each stage, and real stage calls on the
+30-record VIRI sample (prepare, normalize, split, augment, publish), which do almost no work.
+Appends an entry to benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.measure import run_command
+from benchmarks.run import RESULTS, _entry, _load
+
+TARGET = 0.5  # seconds per call, the issue's bound
+HELP = ("prepare", "normalize", "split", "augment", "publish")
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "curator.cli", "--quiet", *args]
+
+
+def _calls(ws: Path) -> dict[str, list[str]]:
+    d = ws / "data"
+    return {
+        "prepare viri (30 records)": _cli("prepare", "viri", "--raw", str(ws / "raw" / "viri"), "--out",
+                                          str(d / "prepared" / "viri")),
+        "normalize (30 records)": _cli("normalize", "--in", str(d / "prepared" / "viri"), "--out",
+                                       str(d / "normalized")),
+        "split (30 records)": _cli("split", "--in", str(d / "normalized"), "--out", str(d / "split")),
+        "augment (21 train records)": _cli("augment", "--in", str(d / "split"), "--out", str(d / "augmented")),
+        "publish (30 records + 42 copies)": _cli("publish", "--in", str(d / "split"), "--augmented",
+                                                 str(d / "augmented"), "--out", str(d / "publish")),
+    }
+
+
+def measure(ws: Path, repeat: int) -> list[tuple[str, float, float, float, bool | None]]:
+    """(what, median s, min s, max s, within TARGET or None for the reference) per command."""
+    run_command(_cli("samples", "--out", str(ws / "raw")), ws / "logs" / "samples.log", cwd=ws)
+    commands: dict[str, tuple[list[str], bool]] = {"python -c pass (the interpreter alone)":
+                                                   ([sys.executable, "-c", "pass"], False)}
+    commands.update({f"curator {s} --help": (_cli(s, "--help"), True) for s in HELP})
+    commands.update({f"curator {k}": (v, True) for k, v in _calls(ws).items()})
+    rows = []
+    for what, (cmd, judged) in commands.items():
+        times = []
+        for i in range(repeat + 1):  # the first run warms the page cache and is not counted
+            wall = run_command(cmd, ws / "logs" / "cmd.log", cwd=ws).wall
+            if i:
+                times.append(wall)
+        median = statistics.median(times)
+        rows.append((what, median, min(times), max(times), median <= TARGET if judged else None))
+        print(f"  {what:<45} median {median:.3f} s (min {min(times):.3f}, max {max(times):.3f})", flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.clicost", description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeat", type=int, default=7, help="counted runs per command (default 7)")
+    p.add_argument("--no-record", dest="record", action="store_false", help="do not append to RESULTS.md")
+    args = p.parse_args(argv)
+    command = "python -m benchmarks.clicost " + " ".join(argv if argv is not None else sys.argv[1:])
+    load_before, start = _load(), time.perf_counter()
+    ws = Path(tempfile.mkdtemp(prefix="curator-clicost-"))
+    try:
+        rows = measure(ws, max(1, args.repeat))
+    finally:
+        shutil.rmtree(ws, ignore_errors=True)
+    lines = [f"### Fixed cost of a CLI call (whole processes, median of {args.repeat} runs)", "",
+             "| command | median s | min s | max s | target | met |", "|---|---:|---:|---:|---|---|"]
+    for what, median, low, high, met in rows:
+        verdict = "" if met is None else "yes" if met else "**no**"
+        lines.append(f"| `{what}` | {median:.3f} | {low:.3f} | {high:.3f} | {'' if met is None else '<= 0.5'} "
+                     f"| {verdict} |")
+    lines += ["", f"Total benchmark time {time.perf_counter() - start:.0f} s."]
+    entry = _entry(args, command, load_before, lines)
+    print("\n" + entry)
+    if args.record:
+        with RESULTS.open("a") as fh:
+            fh.write("\n" + entry)
+        print(f"appended to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
