@@ -16,7 +16,8 @@ Which column is which in the record:
 - label_provided: the Parquet `emotion` name as written. What it means (the emotion the image
   was prompted with, or a confirmed one) is unknown, so it is published beside, not as, the label.
 - agreement: the share of True votes for label_original.
-- annotations: every vote (target = the emotion as written, value 1 present / 0 absent).
+- annotations: every vote (target = the taxonomy's name of the emotion, value 1 present / 0 absent;
+  `note` keeps binary.csv's spelling where it differs, e.g. `as written: Hopelessness`).
 
 The join: a Parquet file stem matches a binary.csv path when equal, or when both are
 integers of equal value (LAION's own tables name the images `9197.jpg`, unpadded). It is
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -190,20 +192,42 @@ class Join:
 
 
 def vote_label(votes: list[Vote]) -> tuple[str | None, float | None]:
-    """(the emotion with a majority of True votes, its share of True), or (None, None)."""
+    """(the emotion with a majority of True votes, as the first True vote writes it; its share of
+    True), or (None, None). Votes are tallied per taxonomy class: `Hopelessness` and `Helplessness`
+    (its alias) on one image are votes on one emotion."""
     tally: dict[str, list[int]] = {}
+    written: dict[str, str] = {}
     for vote in votes:
-        tally.setdefault(vote.emotion, [0, 0])[0 if vote.present else 1] += 1
-    qualified = [(yes / (yes + no), yes, emotion) for emotion, (yes, no) in tally.items() if yes > no]
+        name = fine_name(vote.emotion)
+        tally.setdefault(name, [0, 0])[0 if vote.present else 1] += 1
+        if vote.present:
+            written.setdefault(name, vote.emotion)
+    qualified = [(yes / (yes + no), yes, name) for name, (yes, no) in tally.items() if yes > no]
     if not qualified:
         return None, None
-    share, _, emotion = min(qualified, key=lambda q: (-q[0], -q[1], _taxonomy_order(q[2])))
-    return emotion, share
+    share, _, name = min(qualified, key=lambda q: (-q[0], -q[1], _taxonomy_order(q[2])))
+    return written[name], share
 
 
-def _taxonomy_order(emotion: str) -> int:
-    resolved = label_map(NAME).resolve(emotion)  # Hopelessness sorts as Helplessness, its alias
-    return resolved.fine if resolved and resolved.fine is not None else len(taxonomy().fine)
+@cache
+def fine_name(emotion: str) -> str:
+    """The taxonomy's fine class name of an emotion as binary.csv writes it (Hopelessness -> Helplessness,
+    through the label map); the text itself when the map does not resolve it to a fine class."""
+    resolved = label_map(NAME).resolve(emotion)
+    return taxonomy().fine[resolved.fine] if resolved and resolved.fine is not None else emotion
+
+
+def _taxonomy_order(name: str) -> int:
+    fine = taxonomy().fine
+    return fine.index(name) if name in fine else len(fine)
+
+
+def _annotation(vote: Vote) -> dict[str, Any]:
+    """One vote: target the taxonomy's name, the spelling binary.csv used in `note` when it differs."""
+    name = fine_name(vote.emotion)
+    return {"annotator": vote.annotator, "is_model": False, "target": name,
+            "value": 1.0 if vote.present else 0.0,
+            "note": None if name == vote.emotion else f"as written: {vote.emotion}"}
 
 
 def image_record(row: parquet.Row, stem: str, votes: list[Vote]) -> dict[str, Any] | Reject:
@@ -212,6 +236,5 @@ def image_record(row: parquet.Row, stem: str, votes: list[Vote]) -> dict[str, An
         return record
     label, share = vote_label(votes)
     record.update(label_original=label, agreement=share, label_provided=row.label,
-                  annotations=[{"annotator": v.annotator, "is_model": False, "target": v.emotion,
-                                "value": 1.0 if v.present else 0.0, "note": None} for v in votes])
+                  annotations=[_annotation(v) for v in votes])
     return record
