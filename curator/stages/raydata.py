@@ -39,6 +39,16 @@ KEY_FIELDS = [pa.field("_unit", pa.int64()), pa.field("_row", pa.int64())]
 SCRATCH = ".raydata"  # inside the stage's temp output; removed before the commit
 
 
+def _ray() -> Any:
+    """Ray with Ray Data (the [ray] extra; RayExecutor has checked it before a stage gets here)."""
+    try:
+        import ray
+        import ray.data
+    except ImportError as exc:
+        raise CuratorError("--executor ray needs Ray: pip install 'emotion-curator[ray]'") from exc
+    return ray
+
+
 def on_ray(pool: Any) -> bool:
     """True when the stage's executor is Ray (then storage-backed stages use Ray Data)."""
     from curator.executor import RayExecutor
@@ -62,8 +72,7 @@ def row_group_units(files: list[Path]) -> list[dict[str, Any]]:
 
 def _quiet() -> None:
     """No progress bars or per-dataset log lines on the CLI's stderr (they go to Ray's log folder)."""
-    import ray.data
-
+    ray = _ray()
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.execution_options.preserve_order = True  # keeps each write task's rows contiguous
@@ -82,8 +91,7 @@ def map_units(units: list[dict[str, Any]], fn: Callable[..., pa.Table], scratch:
     """
     if not units:
         return
-    import ray.data
-
+    ray = _ray()
     _quiet()
     dataset = ray.data.from_items(units, override_num_blocks=len(units))
     dataset = dataset.map_batches(_one_unit, fn_kwargs={"fn": fn, "kwargs": kwargs}, batch_size=1,
@@ -115,8 +123,7 @@ def ordered_batches(scratch: Path, *, batch_rows: int = 256) -> Iterator[pa.Reco
 
 def on_cluster(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run `fn` as one Ray task (one CPU, anywhere in the cluster) and return its result."""
-    import ray
-
+    ray = _ray()
     try:
         return ray.get(ray.remote(num_cpus=1, max_retries=0)(fn).remote(*args, **kwargs))
     except Exception as exc:
