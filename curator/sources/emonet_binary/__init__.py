@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -93,31 +93,39 @@ def layout(raw: Path, conf: Params) -> str:
 
 
 def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
+    yield from parquet.plan_items(storage_plan(raw, conf), raw, LABELS, LABELS)
+
+
+def storage_plan(raw: Path, conf: Params | None = None) -> parquet.RowPlan:
+    """The votes read and the join checked (here, before any image is read), then a plan of the rows:
+    one record per Parquet row, then the unreadable vote rows and the voted stems no image has."""
     conf = conf or Params()
     votes, malformed = read_votes(votes_csv(raw, conf))
     join = Join(votes)
     join.check(parquet.stems_and_labels(NAME, raw, LABELS, LABELS), conf.min_join_share)
-    seen: set[str] = set()
-    unvoted = unlabelled = 0
-    for row in parquet.read_rows(NAME, raw, LABELS, LABELS):
-        if isinstance(row, Reject):
-            yield row
-            continue
-        if row.stem is None:
-            yield Reject(None, Reason.MISSING_FIELD, f"{row.where}: the image has no file name, the key of its id")
-            continue
-        stem = join.match(row.stem) or row.stem
-        seen.add(stem)
-        record = image_record(row, stem, votes.get(stem, []))
-        unvoted += stem not in votes
-        unlabelled += isinstance(record, dict) and record["label_original"] is None
-        yield record
+    files = tuple(parquet.parquet_files(NAME, raw))
+    layouts = tuple(parquet.detect_layout(NAME, f, LABELS, LABELS) for f in files)
+    return parquet.RowPlan(NAME, files, layouts, partial(_row_item, join=join, votes=votes),
+                           partial(_finish, votes=votes, malformed=malformed))
+
+
+def _row_item(row: parquet.Row, join: Join, votes: dict[str, list[Vote]]) -> tuple[dict[str, Any] | Reject, Any]:
+    """One Parquet row's record, and its note: [stem, has votes, has a label] (None: no stem)."""
+    if row.stem is None:
+        return Reject(None, Reason.MISSING_FIELD, f"{row.where}: the image has no file name, the key of its id"), None
+    stem = join.match(row.stem) or row.stem
+    record = image_record(row, stem, votes.get(stem, []))
+    return record, [stem, stem in votes, isinstance(record, Reject) or record["label_original"] is not None]
+
+
+def _finish(notes: list[Any], votes: dict[str, list[Vote]], malformed: list[Reject]) -> list[Reject]:
+    kept = [n for n in notes if n is not None]
     log.info("%s: %d image(s) without votes, %d without a majority of True votes: kept unlabelled",
-             NAME, unvoted, unlabelled)
-    yield from malformed
-    for stem in sorted(set(votes) - seen):
-        yield Reject(f"{NAME}/{stem}", Reason.MISSING_IMAGE,
-                     f"{CSV_NAME} has {len(votes[stem])} vote(s) for {stem} but no Parquet image has that name")
+             NAME, sum(1 for n in kept if not n[1]), sum(1 for n in kept if not n[2]))
+    seen = {n[0] for n in kept}
+    return [*malformed, *(Reject(f"{NAME}/{stem}", Reason.MISSING_IMAGE,
+                                 f"{CSV_NAME} has {len(votes[stem])} vote(s) for {stem} but no Parquet image has that "
+                                 "name") for stem in sorted(set(votes) - seen))]
 
 
 def votes_csv(raw: Path, conf: Params) -> Path:
