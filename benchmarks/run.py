@@ -149,8 +149,8 @@ class SizeRun:
         rows.append(Row("curator augment, 1 worker", r["augment_1"], ratio, f"augment {w}w / 1w", ">= 1.7",
                         _target(ratio, 1.7)))
         if "augment_ray" in r:
-            rows.append(Row(f"curator augment, Ray, {w} CPUs", r["augment_ray"], r["augment_ray"].rate /
-                            r["augment"].rate, "augment pool"))
+            rows.append(Row(f"curator augment, Ray Data (local instance), {w} CPUs", r["augment_ray"],
+                            r["augment_ray"].rate / r["augment"].rate, "augment pool"))
         curator = sum(r[s].seconds for s in ("prepare", "normalize", "split", "augment", "publish"))
         naive = r["naive"]
         whole = Result("pipeline", naive.records, curator, curator, max(r[s].max_rss for s in

@@ -38,6 +38,10 @@ ExecutorName = Annotated[str | None, typer.Option(
     "--executor", help="local (process pool) or ray (cluster from $RAY_ADDRESS, else local); default: params.",
 )]
 
+RayAddress = Annotated[str | None, typer.Option(
+    "--ray-address", help="Ray cluster HEAD:PORT for --executor ray (default: $RAY_ADDRESS, else a local instance).",
+)]
+
 
 def _config() -> Config:
     return load_config(_state["params_path"])
@@ -53,9 +57,16 @@ def _publish_folder(name: str, data: Path = Path("data")) -> Path:
     return target
 
 
-def _executor_conf(conf: ExecSection, workers: int | None, executor: str | None) -> ExecSection:
-    """A stage's params section with --workers/--executor applied (prepare and augment share them)."""
+def _executor_conf(conf: ExecSection, workers: int | None, executor: str | None,
+                   ray_address: str | None = None) -> ExecSection:
+    """A stage's params section with --workers/--executor applied (prepare and augment share them);
+    --ray-address is where the Ray executor connects (it reads $RAY_ADDRESS)."""
+    import os
+
     from curator.executor import EXECUTORS
+
+    if ray_address:
+        os.environ["RAY_ADDRESS"] = ray_address
 
     if workers is not None and workers < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--workers")
@@ -173,6 +184,7 @@ def prepare(
     metrics: Metrics = None,
     workers: Workers = None,
     executor: ExecutorName = None,
+    ray_address: RayAddress = None,
 ) -> None:
     """Read one source's raw files into unified records (Parquet shards + rejects.jsonl)."""
     from functools import partial
@@ -181,15 +193,17 @@ def prepare(
     from curator.stages.prepare import run_prepare
 
     config = _config()
-    conf = _executor_conf(config.prepare, workers, executor)
+    conf = _executor_conf(config.prepare, workers, executor, ray_address)
     recipe = get_recipe(source)
     raw = raw or Path("data/raw") / source
     if not raw.exists():
         raise CuratorError(f"{raw} does not exist; run `curator download {source}` first (or pass --raw)")
     source_conf = config.source(source)
     items = partial(recipe.prepare, conf=source_conf)
+    plan = getattr(recipe, "storage_plan", None)  # raw Parquet: Ray Data reads it with --executor ray
     result = run_prepare(source, items, raw, out or Path("data/prepared") / source, conf, metrics_copy=metrics,
-                         source_params=source_conf.model_dump(mode="json", by_alias=True))
+                         source_params=source_conf.model_dump(mode="json", by_alias=True),
+                         plan=plan and partial(plan, conf=source_conf))
     typer.echo(f"prepare {source}: {result['kept']} kept, {result['rejected']} rejected")
 
 
@@ -253,12 +267,13 @@ def augment(
     metrics: Metrics = None,
     workers: Workers = None,
     executor: ExecutorName = None,
+    ray_address: RayAddress = None,
 ) -> None:
     """Add augmented copies of train records (same geometric transform on visible and IR)."""
     arrow_without_pandas()  # this stage is Arrow only: pandas would add ~0.3 s per call
     from curator.stages.augment import run_augment
 
-    conf = _executor_conf(_config().augment, workers, executor)
+    conf = _executor_conf(_config().augment, workers, executor, ray_address)
     if not inputs.exists():
         raise CuratorError(f"{inputs} does not exist; run `curator split` first")
     result = run_augment(inputs, out or Path("data/augmented"), conf, metrics_copy=metrics)

@@ -91,3 +91,19 @@ def test_the_card_says_per_source_what_label_and_groups_mean_and_what_is_unverif
         row = next(line for line in facts.splitlines() if line.startswith(f"| `{source}` |")
                    and info.unverified.replace("|", "\\|") in line)
         assert info.label_meaning.replace("|", "\\|") in row and info.grouping.replace("|", "\\|") in row
+
+
+def test_dimensions_have_one_name_and_scale_and_the_sources_ranges(card):
+    fields = _section(card, "Fields")
+    table = fields.split("### `dimensions`", 1)[1]
+    valence = next(line for line in table.splitlines() if line.startswith("| `valence` |"))
+    assert "emer `Valence` -1..1" in valence and "emonet `Valence` -3..3" in valence
+
+
+def test_source_only_columns_are_in_their_sources_config_only(sample_build):
+    header = read_card_header(sample_build["pub"])
+    columns = {c["config_name"]: set(c["columns"]) for c in header["configs"]}
+    for modality in ("faces", "faces_fine", "thermal", "physio", "eye"):
+        assert not columns[modality] & {"prompt", "demographics", "annotations", "frame_count", "official_split"}
+    assert {"prompt", "annotations"} <= columns["emonet_hq"] and "frame_count" in columns["emer"]
+    assert "official_split" in columns["emer"] and "dimensions" in columns["faces"]

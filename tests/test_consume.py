@@ -174,6 +174,24 @@ def test_croissant_reads_the_train_split_alone_with_the_parquet_rows(sample_buil
                 assert record[f"{config}/{col}"].tobytes() == row[col].tobytes()
 
 
+def test_croissant_has_every_published_record_once(sample_build):
+    import logging
+
+    import mlcroissant as mlc
+
+    from curator.stages.publish_croissant import ALL_RECORDS
+
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    dataset = mlc.Dataset(jsonld=str(sample_build["pub"] / "croissant.json"))
+    got = sorted(r[f"{ALL_RECORDS}/id"].decode() for r in dataset.records(ALL_RECORDS))
+    expected = sorted(row["id"] for source in SOURCES
+                      for split in datasets.load_dataset(str(sample_build["pub"]), source).values() for row in split)
+    assert got == expected and len(set(got)) == len(got)  # every row of every source, each once
+    in_modality = {row["id"] for config in MODALITY
+                   for split in datasets.load_dataset(str(sample_build["pub"]), config).values() for row in split}
+    assert set(got) - in_modality  # rows only a source's own config has (no label at any level) are there too
+
+
 # -- a trainer's first check: the published rows carry a learnable signal
 
 

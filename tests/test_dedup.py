@@ -112,3 +112,22 @@ def test_within_split_duplicates_can_be_dropped_with_a_reason(tmp_path):
     assert [r["reason"] for r in rejects] == ["duplicate_content"]
     metrics = json.loads((tmp_path / "split" / "metrics.json").read_text())
     assert metrics["inputs"] == metrics["kept"] + metrics["rejected"] == 60
+
+
+def test_identical_images_with_conflicting_labels_are_flagged(tmp_path):
+    rows, a, b = _records_with_cross_group_duplicate(5)
+    same = _run(tmp_path / "same", [dict(r) for r in rows])
+    assert same[a] == same[b]
+    leakage = json.loads((tmp_path / "same" / "split" / "leakage.json").read_text())
+    assert leakage["summary"]["identical_with_conflicting_labels"] == 0  # same picture, same label
+    next(r for r in rows if r["id"] == b)["label"] = 2  # now the copy says sadness
+    _run(tmp_path / "other", rows)
+    leakage = json.loads((tmp_path / "other" / "split" / "leakage.json").read_text())
+    cluster = next(c for c in leakage["clusters"] if set(c["record_ids"]) == {a, b})
+    first, second = sorted([a, b])
+    labels = {a: "happiness", b: "sadness"}
+    assert cluster["label_conflicts"] == [{"a": first, "b": second, "a_label": labels[first],
+                                           "b_label": labels[second]}]
+    metrics = json.loads((tmp_path / "other" / "split" / "metrics.json").read_text())
+    assert metrics["duplicates"]["identical_with_conflicting_labels"] == 1
+    assert metrics["inputs"] == metrics["kept"] == 60  # flagged, not dropped: both records kept

@@ -105,7 +105,11 @@ def test_two_models_average_and_agree() -> None:
     fields = emonet_big.vlm_fields(outputs)
     assert fields["label_original"] == "Anger" and fields["scores"][FINE.index("Anger")] == pytest.approx(4 / 7)
     assert fields["agreement"] == pytest.approx(1 - 2 / 3.5)
-    assert fields["dimensions"] == [{"name": "Valence", "value": -2.0}, {"name": "Arousal", "value": 5.0}]
+    assert fields["dimensions"] == [  # EmoNet's guide: Valence -3..3, Arousal 0..7, mapped onto 0..1
+        {"name": "valence", "value": pytest.approx(1 / 6), "original_name": "Valence", "original_value": -2.0,
+         "original_min": -3.0, "original_max": 3.0},
+        {"name": "arousal", "value": pytest.approx(5 / 7), "original_name": "Arousal", "original_value": 5.0,
+         "original_min": 0.0, "original_max": 7.0}]
 
 
 @pytest.mark.parametrize("cell", [
@@ -114,6 +118,7 @@ def test_two_models_average_and_agree() -> None:
     json.dumps({"emotions": {"Anger": {"rating": 9}}}),
     json.dumps({"emotions": {"Anger": {"rating": 3, "reasoning": 7}}}),
     json.dumps({"emotions": {"Anger": 3}, "extra_dimensions": {"Arousal": "hi"}}),
+    json.dumps({"emotions": {"Anger": 3}, "extra_dimensions": {"Valence": 5}}),  # outside the stated -3..3
 ])
 def test_malformed_vlm_output_is_rejected(cell: str) -> None:
     item = layouts.Item("000001", {"bytes": b"x", "path": "000001.jpg"}, "t", None, None, cell)

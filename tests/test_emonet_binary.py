@@ -50,6 +50,8 @@ def _votes(*votes: tuple[str, bool]) -> list[Vote]:
     (_votes(("Anger", True), ("Anger", True), ("Fear", True)), ("Anger", 1.0)),  # same share: more votes
     (_votes(("Fear", True), ("Fear", True), ("Fear", False), ("Anger", True)), ("Anger", 1.0)),  # higher share
     (_votes(("Hopelessness", True), ("Sadness", True)), ("Sadness", 1.0)),  # Hopelessness sorts as Helplessness
+    # one class, two spellings: 2 of 3 votes present, so a majority (tallied apart, neither would be)
+    (_votes(("Hopelessness", True), ("Helplessness", True), ("Helplessness", False)), ("Hopelessness", 2 / 3)),
     ([], (None, None)),
 ])
 def test_vote_label(votes: list[Vote], expected: tuple[str | None, float | None]) -> None:
@@ -123,6 +125,9 @@ def test_hopelessness_survives_to_normalize_as_helplessness(built: dict[str, Pat
     assert len(shard_ids) == 20 and all(r["label_provided"] == "Hopelessness" for r in records if r["id"] in shard_ids)
     voted = [r for r in records if r["label_original"] == "Hopelessness"]
     assert voted and {FINE[r["label_fine"]] for r in voted} == {"Helplessness"}
+    notes = {(a["target"], a["note"]) for r in voted for a in r["annotations"] if a["annotator"] == "human-9"}
+    assert notes == {("Helplessness", "as written: Hopelessness")}  # one name per class in annotations
+    assert not any(a["target"] == "Hopelessness" for r in records for a in r["annotations"] or [])
 
 
 def test_layout_line(built: dict[str, Path]) -> None:

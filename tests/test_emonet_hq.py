@@ -65,7 +65,8 @@ def test_label_cell_family_keys_extra_dimensions_and_merge() -> None:
     assert sum(fields["scores"]) == pytest.approx((4.5 + 3) / 7)  # every other class: absent = 0
     assert fields["label_original"] == "Anger"
     assert fields["agreement"] == pytest.approx(1 - 1.5 / 3.5)  # ratings 6 and 3: sd 1.5
-    assert fields["dimensions"] == [{"name": "Valence", "value": -2.0}]
+    assert [(d["name"], d["value"], d["original_name"], d["original_value"]) for d in fields["dimensions"]] == [
+        ("valence", pytest.approx(1 / 6), "Valence", -2.0)]  # -2 on the guide's -3..3
     assert {a["target"] for a in fields["annotations"]} == {"Anger", "Fear", "Extra Dimensions|Valence"}
 
 
@@ -75,6 +76,7 @@ def test_label_cell_family_keys_extra_dimensions_and_merge() -> None:
     (str([{"human-1": {"Negative Low-Energy Emotions|Anger": 3}}]), "is not in the family"),
     (str([{"human-1": {ANGER: 9}}]), "outside 0-7"),
     (str([{"human-1": {ANGER: "high"}}]), "is not a number"),
+    (str([{"human-1": {"Extra Dimensions|Arousal": 8}}]), "Arousal = 8 is outside the stated range 0..7"),
     (str({"human-1": {ANGER: 3}}), "not a non-empty list"),
     ("[{'human-1': {'Negative High-Energy Emotions|Anger': 3,", "is not a Python literal"),
     ("__import__('os').system('touch PWNED')", "is not a Python literal"),

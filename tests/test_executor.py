@@ -18,12 +18,14 @@ from curator.executor import LocalExecutor, make_executor
 from curator.io.parquet import ShardWriter, shard_paths
 from curator.record.schema import arrow_schema
 from curator.stages import augment as augment_stage
+from curator.stages import raydata
 from curator.stages.augment import run_augment
 from curator.stages.lineage import stamp
 from curator.stages.split import run_split
 from tests.conftest import run_cli
 from tests.test_augment_stage import POLICY, _records
 
+real_map_units = raydata.map_units
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                reason="ray is not installed (pip install -e '.[dev]' brings it)")
 
@@ -84,8 +86,11 @@ def test_ray_executor_gives_byte_identical_augment_output(split_dir, tmp_path, m
     monkeypatch.delenv("RAY_ADDRESS", raising=False)  # a local instance, whatever the environment says
     # a small window: many chunks in flight, so results must be put back in order across chunks
     monkeypatch.setattr(augment_stage, "make_executor", partial(make_executor, window=8))
+    units: list[int] = []  # augment reads the train shards through Ray Data, one unit per row group
+    monkeypatch.setattr(raydata, "map_units", lambda u, *a, **k: units.append(len(u)) or real_map_units(u, *a, **k))
     local = run_augment(split_dir, tmp_path / "local", _conf("local", 2))
     ray_run = run_augment(split_dir, tmp_path / "ray", _conf("ray", 2))
+    assert units and units[0] >= 1
     assert local == ray_run
     assert local["augmented_rows"] > 0
     digests = _shard_digests(tmp_path / "local")

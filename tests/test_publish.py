@@ -41,8 +41,9 @@ def test_croissant_is_valid_and_carries_rai_fields(published):
     assert doc["conformsTo"].startswith("http://mlcommons.org/croissant/1.")
     for key in ("rai:dataCollection", "rai:dataBiases", "rai:dataLimitations", "rai:personalSensitiveInformation"):
         assert doc[key], key
-    # one record set per modality config (a source's rows are these filtered on `source`), plus class names
-    assert {rs["@id"] for rs in doc["recordSet"]} == {"physio", "classes_basic", "classes_fine", "classes_families"}
+    # one record set per modality config, every record once (a source's rows: filtered on `source`), class names
+    assert {rs["@id"] for rs in doc["recordSet"]} == {"physio", "all_records", "classes_basic", "classes_fine",
+                                                      "classes_families"}
     basic = next(rs for rs in doc["recordSet"] if rs["@id"] == "classes_basic")
     assert [row["classes_basic/name"] for row in basic["data"]][:2] == ["neutral", "happiness"]
     assert "\n" not in path.read_text().rstrip("\n")  # compact JSON

@@ -95,9 +95,11 @@ def test_labels_dimensions_and_label_kind(runs: dict[str, Path]) -> None:
         assert row["label_original"] == EMER_CODES[code]  # the code's name, from params
         assert tax.basic[row["label"]] == EMER_CODES[code]  # the sample's names are the basic classes
         assert (row["label_kind"], row["label_felt"], row["label_felt_original"]) == ("expressed", None, None)
-        dims = [(d["name"], d["value"]) for d in row["dimensions"]]
-        assert dims == [("Valence", pytest.approx(valence)), ("Arousal", pytest.approx(arousal)),
-                        ("Intensity", pytest.approx(intensity))]
+        dims = [(d["name"], d["value"], d["original_name"], d["original_value"]) for d in row["dimensions"]]
+        assert dims == [  # the file's values, and on the common 0..1 scale from EMER's -1..1 and 0..3
+            ("valence", pytest.approx((valence + 1) / 2), "Valence", pytest.approx(valence)),
+            ("arousal", pytest.approx((arousal + 1) / 2), "Arousal", pytest.approx(arousal)),
+            ("intensity", pytest.approx(intensity / 3), "Intensity", pytest.approx(intensity))]
         assert row["license"] == emer.INFO.license
 
 

@@ -227,7 +227,11 @@ def test_big_webdataset_records_are_the_vlm_json(run: dict[str, Any]) -> None:
             notes = {a["target"]: a["note"] for a in got["annotations"] if a["annotator"] == model}
             assert all(notes[n] == e["reasoning"] for n, e in answer["emotions"].items())
             assert notes["Extra Dimensions|Valence"] == answer["extra_dimensions"]["Valence"]["reasoning"]
-        assert [d["name"] for d in got["dimensions"]] == ["Arousal", "Valence", "Dominance", "Emotional Vulnerability"]
+        assert [d["name"] for d in got["dimensions"]] == ["arousal", "valence", "dominance", "emotional_vulnerability"]
+        given = answer["extra_dimensions"]  # one model: its ratings are the record's
+        assert {d["original_name"]: d["original_value"] for d in got["dimensions"]} == {
+            n: pytest.approx(e["rating"]) for n, e in given.items()}
+        assert all(0 <= d["value"] <= 1 for d in got["dimensions"])
 
 
 # --------------------------------------------------------------------------- normalize and publish

@@ -93,6 +93,20 @@ def test_ambiguous_stem_rejects_every_file_of_the_group(tmp_path: Path) -> None:
     assert record["id"] == "viri/Sad/IMG_2" and record["infrared"]["path"] == "VIRI-Sad-Ir/IMG_2-ir.JPG"
 
 
+def test_files_that_are_not_images_are_counted_as_stray_and_pillow_formats_kept(tmp_path: Path) -> None:
+    ppm = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(ppm, "PPM")
+    _write(tmp_path / "VIRI-Sad-Vis" / "IMG_1.ppm", ppm.getvalue())
+    _write(tmp_path / "VIRI-Sad-Ir" / "IMG_1_IR.ppm", ppm.getvalue())
+    _write(tmp_path / "VIRI-Sad-Vis" / "notes.txt")
+    _write(tmp_path / "README.md")
+    records, rejects = _split(list(viri.prepare(tmp_path)))
+    assert [r["id"] for r in records] == ["viri/Sad/IMG_1"]
+    assert sorted((r.reason, r.path) for r in rejects) == [(Reason.STRAY_FILE, "README.md"),
+                                                           (Reason.STRAY_FILE, "VIRI-Sad-Vis/notes.txt")]
+    assert all("neither an image nor an archive" in r.detail for r in rejects)
+
+
 def test_mixed_layouts_are_refused(tmp_path: Path) -> None:
     _write(tmp_path / "VIRI-Sad-Vis" / "IMG_1.JPG")
     _write(tmp_path / "IR" / "train" / "Sad" / "IMG_1.JPG")

@@ -34,7 +34,8 @@ dataset, FER2013, stores 48x48. Such an image is rejected as `image_too_small`."
 
 # File names read as images wherever a source is a tree of files (the image itself is then checked by
 # decoding it, whatever its name says).
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jfif", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm",
+                  ".pbm", ".pnm", ".tga", ".jp2", ".j2k", ".pcx", ".sgi", ".ico")  # formats Pillow reads
 
 
 def is_image_name(name: str) -> bool:

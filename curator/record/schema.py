@@ -165,12 +165,24 @@ def config_specs() -> dict[str, dict[str, Any]]:
     return record_spec()["configs"]
 
 
+def source_only_columns() -> list[str]:
+    """Columns only one source's own config carries (record.yaml `scope: source`): what one source
+    alone records, left out of the modality configs that mix sources."""
+    return [name for name, col in record_spec()["columns"].items() if col.get("scope") == "source"]
+
+
+def config_drops(config: str) -> set[str]:
+    """Columns a published config never carries: a modality config's `drop` plus the source-only
+    columns; a per-source config (any other name) drops nothing."""
+    specs = config_specs()
+    return {*specs[config].get("drop", ()), *source_only_columns()} if config in specs else set()
+
+
 def config_features(config: str) -> datasets.Features:
     """Features of one published config: the full record minus the config's dropped columns."""
     import datasets
 
-    specs = config_specs()
-    drop = set(specs[config]["drop"]) if config in specs else set()
+    drop = config_drops(config)
     return datasets.Features({k: v for k, v in features().items() if k not in drop})
 
 

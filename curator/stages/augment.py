@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from itertools import groupby
 from pathlib import Path
@@ -21,16 +21,17 @@ import pyarrow.compute as pc
 
 from curator.config import Augment
 from curator.executor import make_executor
-from curator.io.parquet import iter_batches, shard_paths
+from curator.io.parquet import ShardWriter, iter_batches, shard_paths
 from curator.progress import track
 from curator.reasons import Reason
 from curator.resources import policy_path
+from curator.stages import raydata
 from curator.stages.augment_grid import before_after_grid
 from curator.stages.augment_policy import load_policy
 from curator.stages.augment_rows import Copies, Parent, augment_parent
 from curator.stages.augment_worker import Augmented
 from curator.stages.lineage import Input
-from curator.stages.run import StageRun
+from curator.stages.run import Ledger, StageRun
 
 GRID_ROWS = 8
 WRITE_ROWS = 256
@@ -38,7 +39,7 @@ WRITE_ROWS = 256
 the copy itself, and the driver shares the machine with the workers."""
 
 
-def _parents(train: list[Path], run: StageRun, held: deque) -> Iterator[Parent]:
+def _parents(train: list[Path], run: Ledger, held: deque) -> Iterator[Parent]:
     """Train records with an image, as (id, bytes) for the workers; each one's row in its batch waits in
     `held` (results come back in the same order)."""
     for batch in iter_batches(train, batch_rows=WRITE_ROWS):
@@ -66,7 +67,6 @@ def run_augment(split_dir: Path, out: Path, conf: Augment | None = None, *, metr
     policy = load_policy(policy_file)
     copies = conf.copies
     work = partial(augment_parent, policy=policy, copies=copies, seed=conf.seed, quality=conf.jpeg_quality)
-    grid = {has_ir: {"rows": [], "spares": []} for has_ir in (True, False)}  # report examples
     executor = make_executor(conf.executor, conf.workers)  # Ray: $RAY_ADDRESS or local
     params = {**conf.model_dump(mode="json", include={"policy", "copies", "seed", "jpeg_quality"}),
               "policy_sha256": hashlib.sha256(policy_file.read_bytes()).hexdigest()}
@@ -74,32 +74,50 @@ def run_augment(split_dir: Path, out: Path, conf: Augment | None = None, *, metr
     with StageRun("augment", out, metrics_copy=metrics_copy, **contract) as run, executor as pool:
         train = shard_paths(Path(split_dir) / "train")
         run.metrics["not_applicable"] = 0
-        writer = run.writer(counts=False)
-        held: deque[tuple[pa.Table, int, Parent]] = deque()
-        done: list[tuple[pa.Table, int, Copies]] = []
-        children = 0
-        for result in track(pool.ordered_map(work, _parents(train, run, held)), desc="augment"):
-            table, row, parent = held.popleft()
-            if result.error:
-                source = table.column("source")[row].as_py()
-                reason = result.reason or Reason.AUGMENT_FAILED
-                run.reject(id=parent.id, source=source, reason=reason, detail=result.error)
-                continue
-            run.kept_extra += 1
-            children += len(result.images)
-            done.append((table, row, result))
-            if result.images:
-                _collect_grid(grid, table.column("label")[row].as_py(), parent, result)
-            if len(done) * copies >= WRITE_ROWS:
-                writer.write_table(_child_rows(done, writer.schema))
-                done = []
-        if done:
-            writer.write_table(_child_rows(done, writer.schema))
+        if raydata.on_ray(pool):  # the train shards are on storage: Ray Data reads them where it runs them
+            from curator.stages.augment_raydata import augment_on_ray
+
+            children = augment_on_ray(train, run, work, copies)
+        else:
+            writer = run.writer(counts=False)
+            children = write_children(train, partial(pool.ordered_map, work), writer, run, copies, run.dir)
         run.metrics.update(augmented_rows=children, copies=copies, policy=conf.policy)
-        examples = _grid_examples(grid)
-        if examples:
-            before_after_grid(examples, run.dir / "before_after.png")
     return {"inputs": run.inputs, "kept": run.kept, "augmented_rows": children}
+
+
+def write_children(train: list[Path], results: Callable[[Iterator[Parent]], Iterator[Copies]], writer: ShardWriter,
+                   run: Ledger, copies: int, out: Path) -> int:
+    """Write the children of every train parent, in input order, and the report's before/after grid.
+
+    `results` maps the parents to their Copies in the same order (the executor's ordered_map, or the
+    Ray Data results read back in order): this loop, and so the output bytes, are the same for both.
+    `run` is the StageRun, or a Ledger that a Ray task hands back to it. Returns the children written.
+    """
+    grid: dict[bool, dict[str, list]] = {has_ir: {"rows": [], "spares": []} for has_ir in (True, False)}
+    held: deque[tuple[pa.Table, int, Parent]] = deque()
+    done: list[tuple[pa.Table, int, Copies]] = []
+    children = 0
+    for result in track(results(_parents(train, run, held)), desc="augment"):
+        table, row, parent = held.popleft()
+        if result.error:
+            source = table.column("source")[row].as_py()
+            reason = result.reason or Reason.AUGMENT_FAILED
+            run.reject(id=parent.id, source=source, reason=reason, detail=result.error)
+            continue
+        run.kept_extra += 1
+        children += len(result.images)
+        done.append((table, row, result))
+        if result.images:
+            _collect_grid(grid, table.column("label")[row].as_py(), parent, result)
+        if len(done) * copies >= WRITE_ROWS:
+            writer.write_table(_child_rows(done, writer.schema))
+            done = []
+    if done:
+        writer.write_table(_child_rows(done, writer.schema))
+    examples = _grid_examples(grid)
+    if examples:
+        before_after_grid(examples, out / "before_after.png")
+    return children
 
 
 def _child_rows(done: list[tuple[pa.Table, int, Copies]], schema: pa.Schema) -> pa.Table:

@@ -9,7 +9,7 @@ images crowd some buckets (hundreds to thousands of hashes), so buckets are comp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -258,10 +258,24 @@ def within_split_drops(clusters: list[Cluster]) -> dict[str, str]:
     return {rid: c.record_ids[0] for c in clusters for rid in c.record_ids[1:]}
 
 
+def label_conflicts(cluster: Cluster, label_of: Callable[[str], str | None]) -> list[dict[str, Any]]:
+    """Exact-duplicate pairs of the cluster whose labels differ (both labelled): the same image can
+    hardly show two emotions, so one of the sources (or its label map) is wrong about it."""
+    out = []
+    for e in cluster.edges:
+        if e["kind"] == "exact":
+            a, b = label_of(e["a"]), label_of(e["b"])
+            if a is not None and b is not None and a != b:
+                out.append({"a": e["a"], "b": e["b"], "a_label": a, "b_label": b})
+    return out
+
+
 def leakage_report(clusters: list[Cluster], row_of: dict[str, int], split: np.ndarray, plain: np.ndarray,
-                   dedup: Dedup, split_names: tuple[str, ...]) -> dict[str, Any]:
+                   dedup: Dedup, split_names: tuple[str, ...],
+                   label_of: Callable[[str], str | None] = lambda _: None) -> dict[str, Any]:
     """Every cluster with its ids, distances and final split; `moved` = it would have straddled
-    splits had duplicates not been merged into one group (`plain`: each record's split then)."""
+    splits had duplicates not been merged into one group (`plain`: each record's split then);
+    `label_conflicts` = its identical images labelled differently (`label_of`: a record's label)."""
     entries = []
     for c in clusters:
         rows = [row_of[rid] for rid in c.record_ids]
@@ -271,6 +285,7 @@ def leakage_report(clusters: list[Cluster], row_of: dict[str, int], split: np.nd
             "split": split_names[split[rows[0]]],
             "moved": len(set(plain[rows].tolist())) > 1,
             "kinds": sorted({e["kind"] for e in c.edges}),
+            "label_conflicts": label_conflicts(c, label_of),
         })
     summary = {
         "clusters": len(entries),
@@ -278,6 +293,7 @@ def leakage_report(clusters: list[Cluster], row_of: dict[str, int], split: np.nd
         "exact_clusters": sum("exact" in e["kinds"] for e in entries),
         "near_clusters": sum(e["kinds"] == ["near"] for e in entries),
         "moved_to_one_split": sum(e["moved"] for e in entries),
+        "identical_with_conflicting_labels": sum(len(e["label_conflicts"]) for e in entries),
         "max_distance": dedup.max_distance,
         "dropped_within_split": sum(len(e["record_ids"]) - 1 for e in entries) if dedup.drop_within_split else 0,
     }

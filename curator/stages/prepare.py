@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from curator.reasons import Reason
 from curator.record.record import RecordError, record_problem, strict
 from curator.record.schema import required_columns
 from curator.sources.recipe import PrepareFn, Reject
+from curator.stages import raydata
 from curator.stages.lineage import Input
 from curator.stages.prepare_worker import IMAGE_COLUMNS, Checked, check_images
 from curator.stages.run import StageRun
@@ -52,43 +53,57 @@ def _tasks(items: Iterator[dict[str, Any] | Reject], run: StageRun, required: li
 def run_prepare(
     source: str, prepare: PrepareFn, raw: Path, out: Path, conf: Prepare | None = None, *,
     metrics_copy: Path | None = None, source_params: dict[str, Any] | None = None,
+    plan: Callable[[Path], Any] | None = None,
 ) -> dict[str, Any]:
     """Drive one recipe's prepare() into `out`: records as shards, the rest as rejects.
 
     The image work runs on the executor (prepare.executor, prepare.workers: 1 = in this process);
     everything that depends on order (duplicate ids, rows, rejects, fixes) stays here, in input
     order, so the output bytes are the same for any worker count. `source_params` (the recipe's
-    params) go into the output's lineage.json.
+    params) go into the output's lineage.json. `plan(raw)`, for a recipe whose raw files are Parquet
+    (its `storage_plan`), lets the Ray executor prepare through Ray Data (curator.stages.prepare_raydata).
     """
     conf = conf or Prepare()
     max_pixels = conf.max_image_pixels
     required = required_columns()
-    seen: set[str] = set()
     fixes: list[dict[str, Any]] = []  # images re-encoded upright/8-bit: few, so kept in memory
-    waiting: deque[dict[str, Any] | Reject] = deque()
     check = partial(check_images, max_pixels=max_pixels)
     executor = make_executor(conf.executor, conf.workers)
     params = {"max_image_pixels": max_pixels, "source": source_params or {}}
     contract = {"inputs": [Input(Path(raw), "raw", "--raw")], "params": params}
     with StageRun("prepare", out, source=source, metrics_copy=metrics_copy, **contract) as run, executor as pool:
-        writer = run.writer()
-        batch: list[dict[str, Any]] = []
-        items = track(prepare(Path(raw)), desc=f"prepare {source}")
-        for checked in pool.ordered_map(check, _tasks(items, run, required, seen, waiting)):
-            item = _resolve(waiting.popleft(), checked, seen, fixes)
-            if isinstance(item, Reject):
-                run.reject(id=item.id, reason=item.reason, detail=item.detail, path=item.path)
-                continue
-            batch.append(item)
-            if len(batch) >= 256:
-                writer.write_rows(batch)
-                batch = []
-        writer.write_rows(batch)
+        if plan is not None and raydata.on_ray(pool):  # raw Parquet on storage: Ray Data reads it where it runs
+            from curator.stages.prepare_raydata import prepare_on_ray
+
+            fixes = prepare_on_ray(plan(Path(raw)), run, max_pixels)
+        else:
+            _prepare_here(prepare, raw, run, pool.ordered_map, check, required, fixes, source)
         if fixes:  # only then, so a source without such images keeps its metrics and files as before
             run.metrics["images_normalized"] = dict(sorted(Counter(c for f in fixes for c in f["changes"]).items()))
             (run.dir / "normalized.jsonl").write_text(
                 "".join(json.dumps(f, ensure_ascii=False) + "\n" for f in fixes), encoding="utf-8")
     return {"inputs": run.inputs, "kept": run.kept, "rejected": run.rejects.total}
+
+
+def _prepare_here(prepare: PrepareFn, raw: Path, run: StageRun, ordered_map: Callable[..., Iterator[Any]],
+                  check: Callable[..., Checked | None], required: list[str], fixes: list[dict[str, Any]],
+                  source: str) -> None:
+    """The recipe's items through the executor, resolved and written here, in input order."""
+    seen: set[str] = set()
+    waiting: deque[dict[str, Any] | Reject] = deque()
+    writer = run.writer()
+    batch: list[dict[str, Any]] = []
+    items = track(prepare(Path(raw)), desc=f"prepare {source}")
+    for checked in ordered_map(check, _tasks(items, run, required, seen, waiting)):
+        item = _resolve(waiting.popleft(), checked, seen, fixes)
+        if isinstance(item, Reject):
+            run.reject(id=item.id, reason=item.reason, detail=item.detail, path=item.path)
+            continue
+        batch.append(item)
+        if len(batch) >= 256:
+            writer.write_rows(batch)
+            batch = []
+    writer.write_rows(batch)
 
 
 def _missing_fields(record: dict[str, Any], required: list[str]) -> Reject | None:

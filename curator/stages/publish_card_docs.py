@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from curator.record.schema import column_docs, features, record_spec
+from curator.record.schema import column_docs, features, load_yaml, record_spec
 from curator.sources import get_recipe
 from curator.stages.publish_layout import AUGMENTED
 
@@ -57,7 +57,8 @@ def fields_section(configs: list[Any]) -> list[str]:
     docs = column_docs()
     lines = ["## Fields", "",
              "Generated from `schemas/record.yaml`. A config leaves out the columns it drops and those null in",
-             "every one of its rows. `physio` and `physio_z` are structs of every source's features",
+             "every one of its rows; what one source alone records is in that source's own config only.",
+             "`physio` and `physio_z` are structs of every source's features",
              "(`schemas/physio.yaml`); only the members of the row's own source are set.", "",
              "| field | type | meaning | configs |", "|---|---|---|---|"]
     for name in features():
@@ -66,6 +67,25 @@ def fields_section(configs: list[Any]) -> list[str]:
         meaning = docs[name].replace("|", "\\|")
         required = " (always set)" if columns[name].get("required") else ""
         lines.append(f"| `{name}` | {_type_name(columns[name]['type'])}{required} | {meaning} | {where} |")
+    if any("dimensions" in c.columns for c in configs):
+        lines += ["", *_dimensions_table()]
+    return lines
+
+
+def _dimensions_table() -> list[str]:
+    """The `dimensions` names, the common scale, and how each source states them (schemas/dimensions.yaml)."""
+    spec = load_yaml("dimensions.yaml")
+    low, high = spec["scale"]
+    stated: dict[str, list[str]] = defaultdict(list)
+    for source, given in spec["given"].items():
+        for original, (name, lo, hi) in given.items():
+            stated[name].append(f"{source} `{original}` {lo:g}..{hi:g}")
+    lines = ["### `dimensions`", "",
+             f"One name per dimension and one scale, {low:g}..{high:g}: each value is mapped linearly from the range",
+             "the source states (its low end to the scale's low end). `original_name`, `original_value`,",
+             "`original_min` and `original_max` keep what the source gave.", "",
+             "| name | meaning (low to high) | as the sources state it |", "|---|---|---|"]
+    lines += [f"| `{name}` | {meaning} | {'; '.join(stated[name])} |" for name, meaning in spec["dimensions"].items()]
     return lines
 
 

@@ -19,6 +19,7 @@ import mlcroissant as mlc
 from curator.config import Publish
 from curator.record.schema import load_yaml
 from curator.sources import get_recipe
+from curator.stages.publish_layout import ConfigOutput
 from curator.stages.push import REPO_PLACEHOLDER
 
 _SCALAR_TYPES = {
@@ -82,6 +83,24 @@ def _enumerations(configs: list[Any]) -> list[dict[str, Any]]:
             for rid, feat in seen.items()]
 
 
+ALL_RECORDS = "all_records"
+
+
+def _record_set_configs(configs: list[Any], sources: list[str]) -> list[Any]:
+    """The modality configs, then one set of every record (the per-source configs' files, each row
+    once, filtered on `source` for one source): per-source sets would repeat the schema per source,
+    and leaving them out would lose the rows no modality config has (e.g. EmoNet's unlabelled)."""
+    modality = [c for c in configs if c.name not in sources]
+    per_source = [c for c in configs if c.name in sources]
+    if not per_source:
+        return modality
+    splits = tuple(dict.fromkeys(s for c in per_source for s in c.splits))
+    every = ConfigOutput(ALL_RECORDS, "every published record once, from every source: filter on `source` "
+                         "for one source's records (its Hub config)", [p for c in per_source for p in c.parts],
+                         splits=splits)
+    return [*modality, every]
+
+
 SPLIT_REGEX = r"^(train|validation|test|train_augmented)-.*\.parquet$"
 
 
@@ -96,9 +115,7 @@ def build_croissant(configs: list[Any], sources: list[str], conf: Publish) -> di
     infos = [get_recipe(s).INFO for s in sources]
     name = conf.name
     distribution, record_sets = [], []
-    for cfg in configs:
-        if cfg.name in sources:  # a per-source config = a modality record set filtered on `source`
-            continue
+    for cfg in _record_set_configs(configs, sources):
         file_set = f"{cfg.name}-parquet"
         includes = [p.glob(s) for s in cfg.split_sizes() for p in cfg.parts if p.rows(s)]
         distribution.append({"@type": "cr:FileSet", "@id": file_set, "name": file_set,

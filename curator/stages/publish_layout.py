@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curator.io.parquet import ShardWriter
-from curator.record.schema import config_specs, features, required_columns
+from curator.record.schema import config_drops, config_specs, features, required_columns
 
 AUGMENTED = "train_augmented"  # the split of augmented copies: train's originals stay alone in `train`
 
@@ -117,7 +117,7 @@ def plan_configs(parts: list[Part], splits: list[str]) -> list[ConfigOutput]:
     for name, spec in config_specs().items():
         where, sources = set(spec["where"]), spec.get("sources")
         chosen = [p for p in parts if where <= set(p.facets) and (sources is None or p.source in sources)]
-        configs.append(ConfigOutput(name, spec["doc"], chosen, spec.get("label"), tuple(spec.get("drop", ()))))
+        configs.append(ConfigOutput(name, spec["doc"], chosen, spec.get("label"), tuple(sorted(config_drops(name)))))
     for source in sorted({p.source for p in parts}):
         configs.append(ConfigOutput(source, f"every record of {source}", [p for p in parts if p.source == source]))
     for cfg in configs:

@@ -50,10 +50,12 @@ def verdicts(build: Build) -> list[tuple[str, bool, str]]:
     account = (not problems, "every stage: inputs = kept + rejected, and each stage received what the previous kept"
                if not problems else "; ".join(problems))
     summary = build.leakage.get("summary", {})
-    dup = (True, "none found (no identical or near-identical images)" if not clusters else
+    conflicts = summary.get("identical_with_conflicting_labels", 0)
+    dup = (not conflicts, "none found (no identical or near-identical images)" if not clusters else
            f"{summary.get('clusters')} cluster(s) ({summary.get('exact_clusters')} exact, "
            f"{summary.get('near_clusters')} near), {summary.get('moved_to_one_split')} moved into one split, "
-           f"{summary.get('dropped_within_split')} dropped")
+           f"{summary.get('dropped_within_split')} dropped"
+           + (f"; {conflicts} identical pair(s) labelled differently (section 6)" if conflicts else ""))
     return [("leakage", *leak), ("accounting", *account), ("duplicates", *dup)]
 
 

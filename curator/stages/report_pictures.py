@@ -58,7 +58,8 @@ def duplicates(build: Build) -> str:
                        f"<p>None found: no two images are identical (sha256) or near-identical (dHash within "
                        f"{distance} bits), so no duplicate can leak across splits.</p>")
     split_of = dict(zip(build.records["id"], build.records["split"], strict=True))
-    shown = clusters[:MAX_CLUSTERS]
+    # clusters whose identical images disagree on the label first: someone should look at those
+    shown = sorted(clusters, key=lambda c: not c.get("label_conflicts"))[:MAX_CLUSTERS]
     images = images_by_id(build.data, [r for c in shown for r in c["record_ids"]])
     body = (f"<p>{len(clusters)} cluster(s) of identical or near-identical images (dHash within {distance} bits). "
             "Each row is one cluster; the caption gives each record's split.</p>")
@@ -66,8 +67,11 @@ def duplicates(build: Build) -> str:
         items = [(uri, f"{rid} · {split_of.get(rid, 'dropped')}") for rid in c["record_ids"]
                  if rid in images and (uri := thumb_uri(images[rid], 120))]
         worst = max((e["distance"] for e in c["edges"]), default=0)
+        conflicts = "; ".join(f"identical, labelled {x['a_label']} and {x['b_label']}"
+                              for x in c.get("label_conflicts", []))
         title = (f"{', '.join(c['kinds'])}, max distance {worst}; "
-                 + ("moved into one split" if c["moved"] else "already in one split"))
+                 + ("moved into one split" if c["moved"] else "already in one split")
+                 + (f"; {conflicts}" if conflicts else ""))
         body += strip(items, title)
     if len(clusters) > MAX_CLUSTERS:
         body += f"<p class='note'>{len(clusters) - MAX_CLUSTERS} more cluster(s) in split/leakage.json.</p>"

@@ -39,6 +39,37 @@ class AccountingError(CuratorError):
     """inputs != kept + rejected: a record went missing or was counted twice."""
 
 
+class Ledger:
+    """A stage's accounting kept away from its StageRun (in a Ray task), then applied to it in order.
+
+    It has the StageRun methods a write loop calls (count_input, reject, metrics, kept_extra).
+    """
+
+    def __init__(self) -> None:
+        self.inputs = 0
+        self.kept_extra = 0
+        self.metrics: dict[str, Any] = {}
+        self.rejects: list[dict[str, Any]] = []
+
+    def count_input(self, n: int = 1) -> None:
+        self.inputs += n
+
+    def reject(
+        self, *, id: str | None, reason: Reason, detail: str, path: str | None = None, source: str | None = None
+    ) -> None:
+        self.rejects.append({"id": id, "reason": str(reason), "detail": detail, "path": path, "source": source})
+
+    def apply(self, run: StageRun) -> None:
+        """Add this ledger to `run`: counts, metrics (numbers add up), and the rejects in their order."""
+        run.count_input(self.inputs)
+        run.kept_extra += self.kept_extra
+        for key, value in self.metrics.items():
+            before = run.metrics.get(key)
+            run.metrics[key] = before + value if isinstance(before, int) and isinstance(value, int) else value
+        for reject in self.rejects:
+            run.reject(**reject)
+
+
 class StageRun:
     def __init__(
         self, stage: str, out: Path, *, source: str | None = None, metrics_copy: Path | None = None,

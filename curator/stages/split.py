@@ -82,6 +82,7 @@ def target_counts(total: int, ratios: dict[str, float]) -> tuple[int, ...]:
 
 
 RARE = "(rare classes)"
+UNLABELLED = "(unlabelled)"  # the class of records without any label, for stratifying
 
 
 def _min_groups(ratios: dict[str, float]) -> int:
@@ -169,6 +170,11 @@ class Records:
     group_source: np.ndarray  # per group: index into source_names
     group_ids: pa.Array  # per group: its group_id
 
+    def label_of(self, row: int) -> str | None:
+        """The record's class name (basic, else fine, else the source's text); None when unlabelled."""
+        name = self.class_names[self.cls[row]]
+        return None if name == UNLABELLED else name
+
     def group_name(self, group: int) -> str:
         return f"{self.source_names[self.group_source[group]]}/{self.group_ids[group].as_py()}"
 
@@ -186,7 +192,7 @@ def _read_records(shards: list[Path]) -> Records:
     tax = taxonomy()
     basic, fine = (table.column(c).cast(pa.int64()) for c in ("label", "label_fine"))  # no shards: typed string
     classes = pc.coalesce(pa.array(tax.basic, pa.string()).take(basic), pa.array(tax.fine, pa.string()).take(fine),
-                          table.column("label_original"), pa.scalar("(unlabelled)"))
+                          table.column("label_original"), pa.scalar(UNLABELLED))
     cls, class_names = _sorted_codes(classes, RARE)
     return Records(ids, source, group.ravel(), cls, source_names.to_pylist(), class_names.to_pylist(),
                    keys // len(gid_names), gid_names.take(pa.array(keys % len(gid_names))))
@@ -271,7 +277,8 @@ def run_split(inputs: Path, out: Path, conf: Split | None = None, dedup: Dedup |
             "fitted_on": "train", "method": METHOD, "features": standardization,
         })
         plain = _group_splits(records, records.group, positions, ratios)
-        leakage = leakage_report(clusters, row_of, split, plain[records.group], dedup, SPLITS)
+        leakage = leakage_report(clusters, row_of, split, plain[records.group], dedup, SPLITS,
+                                 label_of=lambda rid: records.label_of(row_of[rid]))
         atomic_write_json(run.dir / "leakage.json", leakage)
         run.metrics.update(_split_metrics(records, split, ratios))
         run.metrics["duplicates"] = leakage["summary"]

@@ -2,8 +2,7 @@
 
 The data is released only after a signed licence form, so there is nothing to download: the
 user points `curator download emer --from DIR` at the folder they received. The layout is the one
-the authors' loader reads (kejun1/EMER, `dataset/SMEAD_dataset.py` in the history; see
-/work/notes/emer_viri.md part A):
+the authors' loader reads (kejun1/EMER, `dataset/SMEAD_dataset.py` in the history; SOURCES.md §5):
 
     new_label.xlsx          first sheet only: ID, Emotion (integer code 0-6), Valence, Arousal (-1..1),
                             Intensity (0..3)
@@ -15,7 +14,8 @@ published: `sources.emer.emotion_codes` and `sources.emer.label_kind` must say t
 `label_original` is the code's name from emotion_codes (the map resolves names, not codes); the
 record's `label_kind` is the param, and normalize keeps a recipe's label_kind over its map's. With
 label_kind felt, `label_felt_original` holds the same name. `dimensions` holds Valence, Arousal and
-Intensity named as in the file. `physio` holds the eye sheet's per-column statistics (eye.py).
+Intensity on the common scale (schemas/dimensions.yaml), the file's values beside them. `physio`
+holds the eye sheet's per-column statistics (eye.py).
 
 `frames: middle` gives one record per sample: the middle frame in natural name order (the authors'
 `sort(key=lambda x: x[-5])` is not temporal); `frames: all` one record per frame, id

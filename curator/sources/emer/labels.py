@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from curator.errors import SchemaError
 from curator.progress import log
 from curator.reasons import Reason
+from curator.record import dimensions
 from curator.sources.recipe import Reject
 
 if TYPE_CHECKING:
@@ -140,10 +141,14 @@ def parse_row(table: LabelTable, excel_row: int, cells: dict[str, Any], n_codes:
     if not 0 <= code < n_codes:
         return Reject(rid, Reason.UNKNOWN_LABEL, f"{where}: Emotion code {code} has no name (sources.{SOURCE}."
                                                  f"emotion_codes names codes 0-{n_codes - 1})", LABEL_FILE)
-    dims = []
+    given = []
     for name in DIMENSIONS:
         try:
-            dims.append({"name": table.headers[name].strip(), "value": _number(cells[name])})
+            given.append((name, _number(cells[name])))
         except (TypeError, ValueError):
             return Reject(rid, Reason.BAD_VALUE, f"{where}: {name}={cells[name]!r} is not a number", LABEL_FILE)
+    try:
+        dims = dimensions.common(SOURCE, given)
+    except ValueError as exc:
+        return Reject(rid, Reason.BAD_VALUE, f"{where}: {exc}", LABEL_FILE)
     return LabelRow(key, code, dims, where)

@@ -12,7 +12,7 @@ spellings and never required.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -154,6 +154,47 @@ def read_rows(source: str, raw: Path, labels: tuple[str, ...] = (),
                     index += 1
         except (pa.ArrowInvalid, OSError) as exc:  # a shard cut short or damaged after its footer was read
             raise unreadable(source, file, exc) from None
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """How a Parquet-fed recipe turns rows into items, in pieces Ray Data can run where the data is.
+
+    `item(row)` gives one row's item (a record or a Reject) and a small JSON-able note; `finish(notes)`
+    gets every row's note in input order (None for a row `read_rows` rejected itself) and returns the
+    items the recipe yields after the rows. The recipe's own prepare() is read_rows + item + finish, so
+    both engines make the same items.
+    """
+
+    source: str
+    files: tuple[Path, ...]
+    layouts: tuple[Layout, ...]  # one per file
+    item: Callable[[Row], tuple[dict[str, Any] | Reject, Any]]
+    finish: Callable[[list[Any]], list[Reject]]
+
+
+def plan_items(plan: RowPlan, raw: Path, labels: tuple[str, ...] = (),
+               coded: tuple[str, ...] = ()) -> Iterator[dict[str, Any] | Reject]:
+    """A recipe's prepare() from its plan: every row's item in order, then what finish adds."""
+    notes: list[Any] = []
+    for row in read_rows(plan.source, raw, labels, coded):
+        item, note = (row, None) if isinstance(row, Reject) else plan.item(row)
+        notes.append(note)
+        yield item
+    yield from plan.finish(notes)
+
+
+def row_group_rows(source: str, layout: Layout, group: int, first_row: int) -> Iterator[Row | Reject]:
+    """The rows of one row group of `layout.file` (the Ray Data unit), as read_rows gives them."""
+    file = layout.file
+    try:
+        table = pq.ParquetFile(file).read_row_group(group, columns=layout.columns())
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise unreadable(source, file, exc) from None
+    for batch in table.to_batches(max_chunksize=_BATCH_ROWS):
+        for values in batch.to_pylist():
+            yield _row(source, layout, values, f"{file.name} row {first_row}")
+            first_row += 1
 
 
 def _decode(layout: Layout, column: str, value: Any) -> Any:

@@ -19,7 +19,8 @@ Record:
   (curator.sources.emonet.spread_agreement); none with one.
 - annotations: one per model and name (is_model, annotator = the model, value = rating,
   note = its reasoning); extra dimensions as target `Extra Dimensions|<name>`.
-- dimensions: each extra dimension, the mean over the models giving it.
+- dimensions: each extra dimension, the mean over the models giving it, on the common scale
+  (schemas/dimensions.yaml).
 Items: each image. Rejects: malformed VLM output (malformed_annotation), none at all or no
 image (missing_field), a metadata row naming a file that is not there (missing_image).
 """
@@ -36,6 +37,7 @@ from pydantic import Field
 from curator.config import Download
 from curator.progress import log
 from curator.reasons import Reason
+from curator.record import dimensions
 from curator.record.taxonomy import taxonomy
 from curator.sources import emonet
 from curator.sources.emonet_big import layouts, vlm
@@ -108,6 +110,12 @@ def _mean(outputs: list[vlm.ModelOutput], name: str) -> float:
     return sum(o.emotions.get(name, (0.0, None))[0] for o in outputs) / len(outputs)
 
 
+def _mean_extra(outputs: list[vlm.ModelOutput], name: str) -> float:
+    """The mean of an extra dimension over the models that give it."""
+    given = [o.extra[name][0] for o in outputs if name in o.extra]
+    return sum(given) / len(given)
+
+
 def vlm_fields(outputs: list[vlm.ModelOutput]) -> dict[str, Any]:
     """scores, label_original, agreement, annotations and dimensions from the models' answers."""
     names = list(dict.fromkeys(n for o in outputs for n in o.emotions))
@@ -124,6 +132,5 @@ def vlm_fields(outputs: list[vlm.ModelOutput]) -> dict[str, Any]:
             for target, (rating, why) in [*o.emotions.items(),
                                           *((f"{emonet.EXTRA}{k}", v) for k, v in o.extra.items())]
         ],
-        "dimensions": [{"name": name, "value": sum(o.extra[name][0] for o in outputs if name in o.extra)
-                        / sum(1 for o in outputs if name in o.extra)} for name in dims],
+        "dimensions": dimensions.common("emonet", ((name, _mean_extra(outputs, name)) for name in dims)),
     }

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from curator.record import dimensions
 from curator.sources import emonet
 
 UNNAMED = "vlm"  # the annotator of an answer that names no model
@@ -93,5 +94,10 @@ def _rated(model: str, entries: dict[Any, Any], bounds: tuple[float, float] | No
             raise ValueError(f"{model}: {emonet.short(name)}: rating {emonet.short(rating)} is not a number{where}")
         if reasoning is not None and not isinstance(reasoning, str):
             raise ValueError(f"{model}: {emonet.short(name)}: reasoning is not text")
+        if bounds is None:  # an extra dimension: the range dimensions.yaml states for EmoNet, if any
+            try:
+                dimensions.check("emonet", str(name), rating)
+            except ValueError as exc:
+                raise ValueError(f"{model}: {exc}") from None
         out[str(name)] = (float(rating), reasoning)
     return out

@@ -16,7 +16,8 @@ Which column is which in the record:
 - label_provided: the Parquet `emotion` name as written. What it means (the emotion the image
   was prompted with, or a confirmed one) is unknown, so it is published beside, not as, the label.
 - agreement: the share of True votes for label_original.
-- annotations: every vote (target = the emotion as written, value 1 present / 0 absent).
+- annotations: every vote (target = the taxonomy's name of the emotion, value 1 present / 0 absent;
+  `note` keeps binary.csv's spelling where it differs, e.g. `as written: Hopelessness`).
 
 The join: a Parquet file stem matches a binary.csv path when equal, or when both are
 integers of equal value (LAION's own tables name the images `9197.jpg`, unpadded). It is
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -91,31 +93,39 @@ def layout(raw: Path, conf: Params) -> str:
 
 
 def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
+    yield from parquet.plan_items(storage_plan(raw, conf), raw, LABELS, LABELS)
+
+
+def storage_plan(raw: Path, conf: Params | None = None) -> parquet.RowPlan:
+    """The votes read and the join checked (here, before any image is read), then a plan of the rows:
+    one record per Parquet row, then the unreadable vote rows and the voted stems no image has."""
     conf = conf or Params()
     votes, malformed = read_votes(votes_csv(raw, conf))
     join = Join(votes)
     join.check(parquet.stems_and_labels(NAME, raw, LABELS, LABELS), conf.min_join_share)
-    seen: set[str] = set()
-    unvoted = unlabelled = 0
-    for row in parquet.read_rows(NAME, raw, LABELS, LABELS):
-        if isinstance(row, Reject):
-            yield row
-            continue
-        if row.stem is None:
-            yield Reject(None, Reason.MISSING_FIELD, f"{row.where}: the image has no file name, the key of its id")
-            continue
-        stem = join.match(row.stem) or row.stem
-        seen.add(stem)
-        record = image_record(row, stem, votes.get(stem, []))
-        unvoted += stem not in votes
-        unlabelled += isinstance(record, dict) and record["label_original"] is None
-        yield record
+    files = tuple(parquet.parquet_files(NAME, raw))
+    layouts = tuple(parquet.detect_layout(NAME, f, LABELS, LABELS) for f in files)
+    return parquet.RowPlan(NAME, files, layouts, partial(_row_item, join=join, votes=votes),
+                           partial(_finish, votes=votes, malformed=malformed))
+
+
+def _row_item(row: parquet.Row, join: Join, votes: dict[str, list[Vote]]) -> tuple[dict[str, Any] | Reject, Any]:
+    """One Parquet row's record, and its note: [stem, has votes, has a label] (None: no stem)."""
+    if row.stem is None:
+        return Reject(None, Reason.MISSING_FIELD, f"{row.where}: the image has no file name, the key of its id"), None
+    stem = join.match(row.stem) or row.stem
+    record = image_record(row, stem, votes.get(stem, []))
+    return record, [stem, stem in votes, isinstance(record, Reject) or record["label_original"] is not None]
+
+
+def _finish(notes: list[Any], votes: dict[str, list[Vote]], malformed: list[Reject]) -> list[Reject]:
+    kept = [n for n in notes if n is not None]
     log.info("%s: %d image(s) without votes, %d without a majority of True votes: kept unlabelled",
-             NAME, unvoted, unlabelled)
-    yield from malformed
-    for stem in sorted(set(votes) - seen):
-        yield Reject(f"{NAME}/{stem}", Reason.MISSING_IMAGE,
-                     f"{CSV_NAME} has {len(votes[stem])} vote(s) for {stem} but no Parquet image has that name")
+             NAME, sum(1 for n in kept if not n[1]), sum(1 for n in kept if not n[2]))
+    seen = {n[0] for n in kept}
+    return [*malformed, *(Reject(f"{NAME}/{stem}", Reason.MISSING_IMAGE,
+                                 f"{CSV_NAME} has {len(votes[stem])} vote(s) for {stem} but no Parquet image has that "
+                                 "name") for stem in sorted(set(votes) - seen))]
 
 
 def votes_csv(raw: Path, conf: Params) -> Path:
@@ -190,20 +200,42 @@ class Join:
 
 
 def vote_label(votes: list[Vote]) -> tuple[str | None, float | None]:
-    """(the emotion with a majority of True votes, its share of True), or (None, None)."""
+    """(the emotion with a majority of True votes, as the first True vote writes it; its share of
+    True), or (None, None). Votes are tallied per taxonomy class: `Hopelessness` and `Helplessness`
+    (its alias) on one image are votes on one emotion."""
     tally: dict[str, list[int]] = {}
+    written: dict[str, str] = {}
     for vote in votes:
-        tally.setdefault(vote.emotion, [0, 0])[0 if vote.present else 1] += 1
-    qualified = [(yes / (yes + no), yes, emotion) for emotion, (yes, no) in tally.items() if yes > no]
+        name = fine_name(vote.emotion)
+        tally.setdefault(name, [0, 0])[0 if vote.present else 1] += 1
+        if vote.present:
+            written.setdefault(name, vote.emotion)
+    qualified = [(yes / (yes + no), yes, name) for name, (yes, no) in tally.items() if yes > no]
     if not qualified:
         return None, None
-    share, _, emotion = min(qualified, key=lambda q: (-q[0], -q[1], _taxonomy_order(q[2])))
-    return emotion, share
+    share, _, name = min(qualified, key=lambda q: (-q[0], -q[1], _taxonomy_order(q[2])))
+    return written[name], share
 
 
-def _taxonomy_order(emotion: str) -> int:
-    resolved = label_map(NAME).resolve(emotion)  # Hopelessness sorts as Helplessness, its alias
-    return resolved.fine if resolved and resolved.fine is not None else len(taxonomy().fine)
+@cache
+def fine_name(emotion: str) -> str:
+    """The taxonomy's fine class name of an emotion as binary.csv writes it (Hopelessness -> Helplessness,
+    through the label map); the text itself when the map does not resolve it to a fine class."""
+    resolved = label_map(NAME).resolve(emotion)
+    return taxonomy().fine[resolved.fine] if resolved and resolved.fine is not None else emotion
+
+
+def _taxonomy_order(name: str) -> int:
+    fine = taxonomy().fine
+    return fine.index(name) if name in fine else len(fine)
+
+
+def _annotation(vote: Vote) -> dict[str, Any]:
+    """One vote: target the taxonomy's name, the spelling binary.csv used in `note` when it differs."""
+    name = fine_name(vote.emotion)
+    return {"annotator": vote.annotator, "is_model": False, "target": name,
+            "value": 1.0 if vote.present else 0.0,
+            "note": None if name == vote.emotion else f"as written: {vote.emotion}"}
 
 
 def image_record(row: parquet.Row, stem: str, votes: list[Vote]) -> dict[str, Any] | Reject:
@@ -212,6 +244,5 @@ def image_record(row: parquet.Row, stem: str, votes: list[Vote]) -> dict[str, An
         return record
     label, share = vote_label(votes)
     record.update(label_original=label, agreement=share, label_provided=row.label,
-                  annotations=[{"annotator": v.annotator, "is_model": False, "target": v.emotion,
-                                "value": 1.0 if v.present else 0.0, "note": None} for v in votes])
+                  annotations=[_annotation(v) for v in votes])
     return record

@@ -23,7 +23,8 @@ Record:
   .spread_agreement); none without a label or with a single expert.
 - annotations: every expert rating as given (is_model false; target = the fine name, or the
   full `Extra Dimensions|X` key), then the joined model rows (is_model true, scale in `note`).
-- dimensions: each `Extra Dimensions|X`, the mean over the experts giving it.
+- dimensions: each `Extra Dimensions|X`, the mean over the experts giving it, on the common scale
+  (schemas/dimensions.yaml).
 
 Items: each Parquet row is one (a malformed label cell is malformed_annotation); each
 malformed hq.csv row is one (malformed_annotation); each hq.csv image that joins no row is one,
@@ -44,6 +45,7 @@ from pydantic import Field
 from curator.config import Download
 from curator.progress import log
 from curator.reasons import Reason
+from curator.record import dimensions
 from curator.record.taxonomy import taxonomy
 from curator.sources import emonet
 from curator.sources.emonet import parquet
@@ -172,7 +174,7 @@ def expert_fields(experts: tuple[Expert, ...]) -> dict[str, Any]:
     ]
     return {"scores": emonet.scores(means), "label_original": top, "agreement": agreement,
             "annotations": annotations,
-            "dimensions": [{"name": name, "value": sum(vs) / len(vs)} for name, vs in dims.items()]}
+            "dimensions": dimensions.common("emonet", ((name, sum(vs) / len(vs)) for name, vs in dims.items()))}
 
 
 def _models(joined: CsvImage | None) -> list[dict[str, Any]]:

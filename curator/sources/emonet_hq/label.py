@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from curator.record import dimensions
 from curator.sources import emonet
 
 Signature = tuple[tuple[str, tuple[tuple[str, float], ...]], ...]
@@ -74,7 +75,8 @@ def record_key(sig: Signature) -> str:
 
 def expert(rater: str, ratings: Mapping[Any, Any]) -> tuple[Expert, int]:
     """Check one rater's dict: `Family|Name` keys of the guide with 0-7 numbers, or
-    `Extra Dimensions|X` with any number. Returns the Expert and how many keys were URL-encoded."""
+    `Extra Dimensions|X` with a number in the range schemas/dimensions.yaml states (any number if it
+    states none). Returns the Expert and how many keys were URL-encoded."""
     emotions: dict[str, float] = {}
     extra: dict[str, float] = {}
     encoded = 0
@@ -84,6 +86,10 @@ def expert(rater: str, ratings: Mapping[Any, Any]) -> tuple[Expert, int]:
         if not emonet.is_number(value):
             raise ValueError(f"{rater}: {key!r} = {emonet.short(value)} is not a number")
         if kind == "extra":
+            try:
+                dimensions.check("emonet", name, value)
+            except ValueError as exc:
+                raise ValueError(f"{rater}: {exc}") from None
             extra[name] = float(value)
         elif not 0 <= value <= emonet.INTENSITY_MAX:
             raise ValueError(f"{rater}: {key!r} = {value} is outside 0-{emonet.INTENSITY_MAX}")

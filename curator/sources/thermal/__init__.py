@@ -86,10 +86,11 @@ def prepare(spec: ThermalSource, raw: Path, conf: ArchiveParams | None = None) -
     """Unpack every archive under `raw` (or read an extracted tree) and yield pairs and rejects."""
     raw = Path(raw)
     pattern = conf.subject_pattern if conf else None
-    archives, loose = scan(spec.name, raw)
-    with unpacked(archives) as extracted:
-        files = find_images(spec.name, spec.expected, raw, extracted, loose)
+    found = scan(spec.name, raw)
+    with unpacked(found.archives) as extracted:
+        files = find_images(spec.name, spec.expected, raw, extracted, found.images, found.left_out)
         yield from pairing.items(spec.name, spec.license, files, re.compile(pattern) if pattern else None)
+    yield from found.left_out
 
 
 def describe(spec: ThermalSource, raw: Path) -> str:
@@ -97,9 +98,9 @@ def describe(spec: ThermalSource, raw: Path) -> str:
     raw = Path(raw)
     if not raw.exists():
         raise CuratorError(f"{spec.name}: {raw} does not exist; expected {spec.expected}")
-    archives, loose = scan(spec.name, raw)
-    with unpacked(archives) as extracted:
-        files = find_images(spec.name, spec.expected, raw, extracted, loose)
+    found = scan(spec.name, raw)
+    with unpacked(found.archives) as extracted:
+        files = find_images(spec.name, spec.expected, raw, extracted, found.images, found.left_out)
     return _layout.describe(spec.name, raw, files)
 
 

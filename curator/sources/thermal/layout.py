@@ -23,8 +23,9 @@ from pathlib import Path, PurePosixPath
 
 from curator.errors import SchemaError
 from curator.io.archive_formats import archive_format, archive_suffix
-from curator.io.images import is_image_name
+from curator.io.images import IMAGE_SUFFIXES, is_image_name
 from curator.reasons import Reason
+from curator.sources.recipe import Reject
 
 log = logging.getLogger(__name__)
 
@@ -212,25 +213,38 @@ def _folders(where: str) -> tuple[str, ...]:
     return tuple(archive_stem(p) or p for p in parts)
 
 
-def scan(name: str, raw: Path) -> tuple[list[Path], list[Path]]:
+@dataclass
+class Scan:
+    """What is under a raw folder: archives, loose images, and the files left out, each with a reason
+    (a reject the recipe yields, so every file is counted)."""
+
+    archives: list[Path]
+    images: list[Path]
+    left_out: list[Reject]
+
+
+def scan(name: str, raw: Path) -> Scan:
     """Archives and loose image files under `raw` (a folder or a single file)."""
     files = [raw] if raw.is_file() else sorted(p for p in raw.rglob("*") if p.is_file())
-    archives, images, other = [], [], Counter()
+    found = Scan([], [], [])
     for f in files:
         rel = f.relative_to(raw).parts if raw.is_dir() else (f.name,)
         if _is_junk(rel) or f.name.endswith(_DOWNLOAD_BOOKKEEPING):
             continue
         if is_image(f.name):
-            images.append(f)
+            found.images.append(f)
         elif is_archive(f):
-            archives.append(f)
+            found.archives.append(f)
         else:
-            other[f.suffix.lower() or f.name] += 1
-    _warn_skipped(name, "file(s) that are neither images nor archives", other)
-    twice = sorted(n for n, k in Counter(a.name for a in archives).items() if k > 1)
+            found.left_out.append(stray(_relative(raw, f), "neither an image nor an archive"))
+    twice = sorted(n for n, k in Counter(a.name for a in found.archives).items() if k > 1)
     if twice:  # fetch.unpacked extracts by archive name: two archives of one name would collide
         raise SchemaError(f"{name}: several archives named {', '.join(twice)}; keep one copy of each")
-    return archives, images
+    return found
+
+
+def stray(where: str, what: str) -> Reject:
+    return Reject(None, Reason.STRAY_FILE, f"{where}: {what} (images: {', '.join(IMAGE_SUFFIXES)})", where)
 
 
 def _warn_skipped(name: str, what: str, counts: Counter[str]) -> None:
@@ -239,14 +253,15 @@ def _warn_skipped(name: str, what: str, counts: Counter[str]) -> None:
 
 
 def find_images(name: str, expected: str, raw: Path, extracted: dict[Path, list[Path]],
-                loose: list[Path]) -> list[ImageFile]:
-    """Every image file of source `name`, placed; SchemaError on anything that cannot be placed."""
-    found, unplaced, skipped, other = [], [], Counter(), Counter()
+                loose: list[Path], left_out: list[Reject]) -> list[ImageFile]:
+    """Every image file of source `name`, placed; SchemaError on anything that cannot be placed.
+    Archive members that are not images are appended to `left_out` as rejects."""
+    found, unplaced, skipped = [], [], Counter()
     for file, where in _candidates(raw, extracted, loose):
         if _is_junk(PurePosixPath(where).parts):
             continue
         if not is_image(where):
-            other[PurePosixPath(where).suffix.lower() or file.name] += 1
+            left_out.append(stray(where, "an archive member that is not an image"))
             continue
         folders = _folders(where)
         dataset = dataset_of(folders)
@@ -258,8 +273,7 @@ def find_images(name: str, expected: str, raw: Path, extracted: dict[Path, list[
             unplaced.append(where)
         else:
             found.append(ImageFile(file, where, placement))
-    _warn_skipped(name, "image(s) of another dataset", skipped)
-    _warn_skipped(name, "archive member(s) that are not images", other)
+    _warn_skipped(name, "image(s) of another dataset", skipped)  # that dataset's recipe reads them
     _check_found(name, expected, raw, found, unplaced)
     return found
 

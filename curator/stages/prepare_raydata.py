@@ -1,0 +1,116 @@
+"""prepare with `--executor ray` for a recipe whose raw files are Parquet (a `storage_plan`).
+
+Each Ray Data task takes one row group of a raw shard from storage and does, per row, what the pool
+path does per item up to the order-dependent part: the recipe's item (`plan.item`), the stage's
+field check, and the image check (`check_images`, the pool's per-record function). It writes one
+event row per item with `write_parquet`: a candidate record (fixed bytes and hashes in place), an
+image reject that still yields to a duplicate id, or a plain reject. One Ray task then replays the
+pool path's decisions in input order (duplicate ids; `_resolve`'s rules) and writes the shards 256
+records per call, as `run_prepare` does: the same rows, row groups and bytes. The driver gets the
+accounting, the fixes and the recipe's notes back, never a record.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from curator.io.parquet import ShardWriter
+from curator.reasons import Reason
+from curator.record.schema import arrow_schema, required_columns
+from curator.sources.emonet.parquet import RowPlan, row_group_rows
+from curator.sources.recipe import Reject
+from curator.stages import raydata
+from curator.stages.prepare_worker import check_images
+from curator.stages.run import Ledger, StageRun
+
+META = [pa.field("_kind", pa.string()), pa.field("_id", pa.string()), pa.field("_reject", pa.string()),
+        pa.field("_fixes", pa.string()), pa.field("_note", pa.string())]
+WRITE_ROWS = 256  # records per write call, as run_prepare batches them
+
+
+def _events_schema() -> pa.Schema:
+    return pa.schema([*raydata.KEY_FIELDS, *arrow_schema(), *META])
+
+
+def _reject(item: Reject) -> str:
+    return json.dumps({"id": item.id, "reason": str(item.reason), "detail": item.detail, "path": item.path})
+
+
+def prepare_unit(unit: dict[str, Any], plan: RowPlan, max_pixels: int) -> pa.Table:
+    """One event per row of one row group (a Ray Data task)."""
+    from curator.stages.prepare import _image_task, _missing_fields  # the pool path's own rules
+
+    required = required_columns()
+    layout = plan.layouts[unit["file"]]
+    events = []
+    for row, read in enumerate(row_group_rows(plan.source, layout, unit["row_group"], unit["first_row"])):
+        item, note = (read, None) if isinstance(read, Reject) else plan.item(read)
+        if not isinstance(item, Reject):
+            item = _missing_fields(item, required) or item
+        event: dict[str, Any] = {"_unit": unit["unit"], "_row": row, "_note": json.dumps(note)}
+        if isinstance(item, Reject):
+            events.append({**event, "_kind": "reject", "_id": item.id, "_reject": _reject(item)})
+            continue
+        checked = check_images(_image_task(item, set()), max_pixels)
+        if checked.bad is not None:
+            bad = checked.bad
+            reject = Reject(item["id"], bad.reason, f"{bad.column}: {bad.detail}", item[bad.column].get("path"))
+            events.append({**event, "_kind": "bad", "_id": item["id"], "_reject": _reject(reject)})
+            continue
+        fixes = []
+        for fix in checked.fixed:  # as _resolve applies them; listed only if the record is kept
+            value = item[fix.column]
+            fixes.append({"id": item["id"], "column": fix.column, "path": value.get("path"),
+                          "changes": list(fix.changes), "from": fix.was})
+            item[fix.column] = {**value, "bytes": fix.data}
+        item["hashes"] = checked.hashes
+        events.append({**item, **event, "_kind": "row", "_id": item["id"], "_fixes": json.dumps(fixes)})
+    return pa.Table.from_pylist(events, schema=_events_schema())
+
+
+def write_in_order(scratch: Path, out: Path) -> tuple[Ledger, list[dict[str, Any]], list[Any]]:
+    """The ordered pass (a Ray task): run_prepare's decisions and writes, fed from the events."""
+    ledger, fixes, notes = Ledger(), [], []
+    columns = arrow_schema().names
+    writer = ShardWriter(out, arrow_schema())
+    seen: set[str] = set()
+    batch: list[dict[str, Any]] = []
+    for events in raydata.ordered_batches(scratch):
+        for event in events.to_pylist():
+            ledger.count_input()
+            notes.append(json.loads(event["_note"]))
+            rid, kind = event["_id"], event["_kind"]
+            if kind != "reject" and rid in seen:
+                ledger.reject(id=rid, reason=Reason.DUPLICATE_ID, detail=f"id {rid} already seen; kept the first")
+            elif kind != "row":
+                ledger.reject(**json.loads(event["_reject"]))
+            else:
+                fixes += json.loads(event["_fixes"])
+                seen.add(rid)
+                batch.append({c: event[c] for c in columns})
+                if len(batch) >= WRITE_ROWS:
+                    writer.write_rows(batch)
+                    batch = []
+    writer.write_rows(batch)
+    writer.close()
+    ledger.kept_extra = writer.rows
+    return ledger, fixes, notes
+
+
+def prepare_on_ray(plan: RowPlan, run: StageRun, max_pixels: int) -> list[dict[str, Any]]:
+    """Prepare `plan`'s rows into `run.dir` with Ray Data, then the recipe's closing items; returns the fixes."""
+    scratch = run.dir / raydata.SCRATCH
+    units = raydata.row_group_units(list(plan.files))
+    raydata.map_units(units, partial(prepare_unit, plan=plan, max_pixels=max_pixels), scratch)
+    ledger, fixes, notes = raydata.on_cluster(write_in_order, scratch, run.dir)
+    raydata.drop_scratch(scratch)
+    ledger.apply(run)
+    for item in plan.finish(notes):  # the recipe's closing items: rejects, as in the pool path
+        run.count_input()
+        run.reject(id=item.id, reason=item.reason, detail=item.detail, path=item.path)
+    return fixes
