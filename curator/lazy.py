@@ -57,6 +57,8 @@ def arrow_without_pandas() -> None:
     try:
         pa.lib._pandas_api.have_pandas  # noqa: B018 - the probe: pyarrow tries the import once, here
         pa.array([None])  # and so does its C++ converter (for pandas' null values)
+    except Exception:  # a pyarrow without this private probe: pandas loads as usual, only later
+        pass
     finally:
         sys.meta_path.remove(hide)
 
