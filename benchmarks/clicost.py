@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from benchmarks.measure import run_command
-from benchmarks.run import RESULTS, _entry, _load
+from benchmarks.run import _entry, _load, publish_entry
 
 TARGET = 0.5  # seconds per call, the bound
 HELP = ("prepare", "normalize", "split", "augment", "publish")
@@ -81,12 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         lines.append(f"| `{what}` | {median:.3f} | {low:.3f} | {high:.3f} | {'' if met is None else '<= 0.5'} "
                      f"| {verdict} |")
     lines += ["", f"Total benchmark time {time.perf_counter() - start:.0f} s."]
-    entry = _entry(args, command, load_before, lines)
-    print("\n" + entry)
-    if args.record:
-        with RESULTS.open("a") as fh:
-            fh.write("\n" + entry)
-        print(f"appended to {RESULTS}")
+    publish_entry(_entry(args, command, load_before, lines), args.record)
 
 
 if __name__ == "__main__":

@@ -328,9 +328,13 @@ def main(argv: list[str] | None = None) -> None:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     sections.append(f"Total benchmark time {time.perf_counter() - start:.0f} s.")
-    entry = _entry(args, command.strip(), load_before, sections)
+    publish_entry(_entry(args, command.strip(), load_before, sections), args.record)
+
+
+def publish_entry(entry: str, record: bool) -> None:
+    """Print a dated entry and, unless --no-record, append it to RESULTS.md (every benchmark module)."""
     print("\n" + entry)
-    if args.record:
+    if record:
         if not RESULTS.exists():
             RESULTS.write_text("# Benchmark results\n\nAppended by `python -m benchmarks.run`; newest last.\n\n")
         with RESULTS.open("a") as fh:

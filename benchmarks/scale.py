@@ -22,7 +22,7 @@ from multiprocessing import Pool
 from pathlib import Path
 
 from benchmarks.measure import Process, run_command
-from benchmarks.run import RESULTS, _entry, _fmt_bytes, _load
+from benchmarks.run import _entry, _fmt_bytes, _load, publish_entry
 
 STAGES = ("prepare", "normalize", "split", "augment", "publish")
 SHARD = 1000  # samples per tar, as WebDataset shards of small images usually hold
@@ -181,12 +181,7 @@ def main(argv: list[str] | None = None) -> None:
         sections += [f"### Peak RSS from {small} to {large} images", "", *_growth_table(small, large, runs), ""]
     sections.append(f"Total benchmark time {time.perf_counter() - start:.0f} s; per-record costs above feed the "
                     "projection in the note below.")
-    entry = _entry(args, command, load_before, sections)
-    print("\n" + entry)
-    if args.record:
-        with RESULTS.open("a") as fh:
-            fh.write("\n" + entry)
-        print(f"appended to {RESULTS}")
+    publish_entry(_entry(args, command, load_before, sections), args.record)
 
 
 if __name__ == "__main__":
