@@ -58,36 +58,17 @@ def physio_features_of(source: str) -> list[str]:
     return list(load_yaml("physio.yaml").get(source, {}))
 
 
-def _feature(spec: Any) -> Any:
-    """Translate one type expression of record.yaml into a datasets feature."""
-    import datasets
-
-    taxonomy = load_yaml("taxonomy.yaml")
-    if spec == "image":
-        return datasets.Image()
-    if spec == "physio":
-        return {name: datasets.Value(dtype) for name, dtype in physio_fields().items()}
-    if isinstance(spec, str) and spec in _SCALARS:
-        return datasets.Value(spec)
-    if isinstance(spec, dict) and "class_label" in spec:
-        return datasets.ClassLabel(names=list(taxonomy[spec["class_label"]]))
-    if isinstance(spec, dict) and "list" in spec:
-        length = spec.get("length", -1)
-        if isinstance(length, str):  # a taxonomy level: one entry per class
-            length = len(taxonomy[length])
-        return datasets.List(_feature(spec["list"]), length=length)
-    if isinstance(spec, dict) and "struct" in spec:
-        return {name: _feature(sub) for name, sub in spec["struct"].items()}
-    raise SchemaError(f"record.yaml: unknown type expression {spec!r}")
-
-
 @cache
 def features() -> datasets.Features:
     """HF Features of the full unified record (ClassLabel names from the taxonomy)."""
     import datasets
 
-    cols = record_spec()["columns"]
-    return datasets.Features({name: _feature(col["type"]) for name, col in cols.items()})
+    return datasets.Features.from_dict(_hf_features())
+
+
+def _hf_features() -> dict[str, Any]:
+    """Every column's feature in the dict form `datasets` reads and writes (Features.to_dict)."""
+    return {name: _hf_feature(col["type"]) for name, col in record_spec()["columns"].items()}
 
 
 @cache
@@ -102,7 +83,7 @@ def arrow_schema() -> pa.Schema:
 
     cols = record_spec()["columns"]
     fields = [pa.field(name, _arrow_type(col["type"])) for name, col in cols.items()]
-    hf = {"info": {"features": {name: _hf_feature(col["type"]) for name, col in cols.items()}}}
+    hf = {"info": {"features": _hf_features()}}
     return pa.schema(fields).with_metadata({"huggingface": json.dumps(hf)})
 
 
@@ -110,7 +91,7 @@ _ARROW_SCALARS = {"string": "string", "bool": "bool_", "int64": "int64", "float3
 
 
 def _arrow_type(spec: Any) -> pa.DataType:
-    """The Arrow type `datasets` stores one record.yaml type expression as (see _feature)."""
+    """The Arrow type `datasets` stores one record.yaml type expression as (see _hf_feature)."""
     import pyarrow as pa
 
     if spec == "image":
@@ -130,7 +111,8 @@ def _arrow_type(spec: Any) -> pa.DataType:
 
 
 def _hf_feature(spec: Any) -> Any:
-    """One type expression as `datasets.Features.to_dict()` writes it into the `huggingface` metadata."""
+    """One type expression of record.yaml as `datasets.Features.to_dict()` writes it (features() reads
+    it back with from_dict; the `huggingface` metadata of the shards holds it as it is)."""
     if spec == "image":
         return {"_type": "Image"}
     if spec == "physio":
