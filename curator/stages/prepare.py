@@ -120,6 +120,11 @@ def _missing_fields(record: dict[str, Any], required: list[str]) -> Reject | Non
     return Reject(record.get("id"), Reason.INVALID_RECORD, problem)
 
 
+def duplicate(rid: str) -> Reject:
+    """The reject of a record whose id an earlier kept record has."""
+    return Reject(rid, Reason.DUPLICATE_ID, f"id {rid} already seen; kept the first")
+
+
 def _resolve(item: dict[str, Any] | Reject, checked: Checked | None, seen: set[str],
              fixes: list[dict[str, Any]]) -> dict[str, Any] | Reject:
     """Decide one item, in input order: the record, with its fixed bytes and hashes, or a Reject.
@@ -132,7 +137,7 @@ def _resolve(item: dict[str, Any] | Reject, checked: Checked | None, seen: set[s
     if isinstance(item, Reject):
         return item
     if item["id"] in seen:
-        return Reject(item["id"], Reason.DUPLICATE_ID, f"id {item['id']} already seen; kept the first")
+        return duplicate(item["id"])
     if checked is None:  # _image_task skips only Rejects and ids in `seen`, and `seen` only grows
         raise RuntimeError(f"prepare: no image check for {item['id']}")
     if checked.bad is not None:

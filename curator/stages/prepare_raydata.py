@@ -20,11 +20,11 @@ from typing import Any
 import pyarrow as pa
 
 from curator.io.parquet import ShardWriter
-from curator.reasons import Reason
 from curator.record.schema import arrow_schema, required_columns
 from curator.sources.emonet.parquet import RowPlan, row_group_rows
 from curator.sources.recipe import Reject
 from curator.stages import raydata
+from curator.stages.prepare import _image_task, _missing_fields, _resolve, duplicate  # the pool path's own rules
 from curator.stages.prepare_worker import check_images
 from curator.stages.run import Ledger, StageRun
 
@@ -43,8 +43,6 @@ def _reject(item: Reject) -> str:
 
 def prepare_unit(unit: dict[str, Any], plan: RowPlan, max_pixels: int) -> pa.Table:
     """One event per row of one row group (a Ray Data task)."""
-    from curator.stages.prepare import _image_task, _missing_fields  # the pool path's own rules
-
     required = required_columns()
     layout = plan.layouts[unit["file"]]
     events = []
@@ -56,20 +54,13 @@ def prepare_unit(unit: dict[str, Any], plan: RowPlan, max_pixels: int) -> pa.Tab
         if isinstance(item, Reject):
             events.append({**event, "_kind": "reject", "_id": item.id, "_reject": _reject(item)})
             continue
-        checked = check_images(_image_task(item, set()), max_pixels)
-        if checked.bad is not None:
-            bad = checked.bad
-            reject = Reject(item["id"], bad.reason, f"{bad.column}: {bad.detail}", item[bad.column].get("path"))
-            events.append({**event, "_kind": "bad", "_id": item["id"], "_reject": _reject(reject)})
+        # everything _resolve decides but the duplicate check, which needs every earlier row (write_in_order)
+        fixes: list[dict[str, Any]] = []  # listed only if the record is kept
+        resolved = _resolve(item, check_images(_image_task(item, set()), max_pixels), set(), fixes)
+        if isinstance(resolved, Reject):
+            events.append({**event, "_kind": "bad", "_id": item["id"], "_reject": _reject(resolved)})
             continue
-        fixes = []
-        for fix in checked.fixed:  # as _resolve applies them; listed only if the record is kept
-            value = item[fix.column]
-            fixes.append({"id": item["id"], "column": fix.column, "path": value.get("path"),
-                          "changes": list(fix.changes), "from": fix.was})
-            item[fix.column] = {**value, "bytes": fix.data}
-        item["hashes"] = checked.hashes
-        events.append({**item, **event, "_kind": "row", "_id": item["id"], "_fixes": json.dumps(fixes)})
+        events.append({**resolved, **event, "_kind": "row", "_id": item["id"], "_fixes": json.dumps(fixes)})
     return pa.Table.from_pylist(events, schema=_events_schema())
 
 
@@ -86,7 +77,8 @@ def write_in_order(scratch: Path, out: Path) -> tuple[Ledger, list[dict[str, Any
             notes.append(json.loads(event["_note"]))
             rid, kind = event["_id"], event["_kind"]
             if kind != "reject" and rid in seen:
-                ledger.reject(id=rid, reason=Reason.DUPLICATE_ID, detail=f"id {rid} already seen; kept the first")
+                dup = duplicate(rid)
+                ledger.reject(id=dup.id, reason=dup.reason, detail=dup.detail)
             elif kind != "row":
                 ledger.reject(**json.loads(event["_reject"]))
             else:
