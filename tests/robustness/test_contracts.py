@@ -18,7 +18,7 @@ import yaml
 
 from tests.conftest import ROOT
 from tests.robustness import workspace
-from tests.robustness.helpers import assert_accounting, assert_one_line_error, outcome, parallel
+from tests.robustness.helpers import assert_accounting, assert_one_line_error, outcome
 from tests.robustness.workspace import PUBLISHED, cli, state
 
 
@@ -187,21 +187,16 @@ def broken_map(ws: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def runs(pipeline_ws: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    root = tmp_path_factory.mktemp("contracts")
-
-    def on_copy(name: str, scenario: Any) -> Any:
-        return lambda: scenario(workspace.copy(pipeline_ws, root / name))
-
-    return parallel({
-        "stale_augment": on_copy("stale", stale_augment),
-        "taxonomy": on_copy("taxonomy", reordered_taxonomy),
-        "kinds": on_copy("kinds", lambda ws: refusals(ws, KIND_CASES)),
-        "paths": on_copy("paths", lambda ws: refusals(ws, PATH_CASES)),
-        "no_manifest": on_copy("no-manifest", no_manifest),
-        "schema": on_copy("schema", changed_schema),
-        "params": on_copy("params", params_refusals),
-        "include": on_copy("include", include_one_source),
-        "broken_map": on_copy("broken-map", broken_map),
+    return workspace.on_copies(pipeline_ws, tmp_path_factory.mktemp("contracts"), {
+        "stale_augment": stale_augment,
+        "taxonomy": reordered_taxonomy,
+        "kinds": lambda ws: refusals(ws, KIND_CASES),
+        "paths": lambda ws: refusals(ws, PATH_CASES),
+        "no_manifest": no_manifest,
+        "schema": changed_schema,
+        "params": params_refusals,
+        "include": include_one_source,
+        "broken_map": broken_map,
     })
 
 

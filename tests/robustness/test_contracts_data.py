@@ -19,7 +19,7 @@ import yaml
 
 from curator.io.parquet import iter_records
 from tests.robustness import workspace
-from tests.robustness.helpers import assert_accounting, assert_one_line_error, outcome, parallel
+from tests.robustness.helpers import assert_accounting, assert_one_line_error, outcome
 from tests.robustness.workspace import PUBLISHED, cli
 
 # --- scenarios --------------------------------------------------------------------------------
@@ -162,16 +162,11 @@ TAMPER = {
 
 @pytest.fixture(scope="module")
 def runs(pipeline_ws: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    root = tmp_path_factory.mktemp("contracts-data")
-
-    def on_copy(name: str, scenario: Any) -> Any:
-        return lambda: scenario(workspace.copy(pipeline_ws, root / name))
-
-    return parallel({
-        "physio": on_copy("physio", physio_overflow),
-        "mirror": on_copy("mirror", manual_mirror),
-        "formats": on_copy("formats", image_formats),
-        "tampered": on_copy("tampered", tampered_folders),
+    return workspace.on_copies(pipeline_ws, tmp_path_factory.mktemp("contracts-data"), {
+        "physio": physio_overflow,
+        "mirror": manual_mirror,
+        "formats": image_formats,
+        "tampered": tampered_folders,
     })
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -22,7 +25,7 @@ from curator.stages.publish import run_publish
 from curator.stages.split import run_split
 from curator.testing.samples import builders
 from tests.conftest import ROOT, run_cli
-from tests.robustness.helpers import snapshot
+from tests.robustness.helpers import parallel, snapshot
 
 SOURCES = ("kaggle_physio", "viri")
 PARAMS = {
@@ -58,6 +61,12 @@ def copy(base: Path, to: Path) -> Path:
     """A private copy of the workspace (a few MB) for one test to change."""
     shutil.copytree(base, to, symlinks=True, ignore=shutil.ignore_patterns(".*.lock"))
     return to
+
+
+def on_copies(base: Path, root: Path, scenarios: dict[str, Callable[[Path], Any]]) -> dict[str, Any]:
+    """Each scenario run on its own copy of the workspace (folder named after it), side by side."""
+    return parallel({name: partial(lambda fn, to: fn(copy(base, to)), fn, root / name)
+                     for name, fn in scenarios.items()})
 
 
 def cli(ws: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
