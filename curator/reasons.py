@@ -45,6 +45,8 @@ class Reason(str, Enum):
     # deliberately left out by recipes (excluded, not lost): each counts as an input and a reject
     SOURCE_AUGMENTED_COPY = "source_augmented_copy", "the source's own augmented or re-saved copy of an original"
     UNSUPPORTED_MODALITY = "unsupported_modality", "an image view the record has no column for (VIRI's MSX)"
+    OTHER_DATASET = "other_dataset", "an image of the other study in a shared download (VIRI in NVIE's or the " \
+        "reverse): left out here, that study's recipe reads it"
     UNJOINED_ANNOTATION = "unjoined_annotation", "annotation rows for an image no record matches (EmoNet hq.csv rows " \
         "whose content signature matches no Parquet row): left out, counted"
     # taxonomy (normalize)

@@ -331,7 +331,9 @@ def test_reversed_member_order_still_pairs_by_content(runs: dict) -> None:
 def test_extracted_training_tree_pairs_and_keeps_agreeing_splits(runs: dict) -> None:
     run = _run(runs, "training")
     records = run.records()
-    assert len(records) == 30 and not run.rejects()
+    (other,) = run.rejects()  # NVIE's image in the shared tree: an input, left out with its reason
+    assert len(records) == 30 and other["reason"] == "other_dataset"
+    assert other["path"] == "NVIE/IR/train/fear/S001_fear_01.JPG" and "an image of nvie, not viri" in other["detail"]
     _assert_paired_by_content(records)
     assert {r["label_original"] for r in records} == VIRI_CLASSES
     assert all(r["image"]["path"].startswith("VIRI/tran_val_test/Visible/") for r in records)
@@ -343,7 +345,6 @@ def test_extracted_training_tree_pairs_and_keeps_agreeing_splits(runs: dict) -> 
         if r not in conflicts:
             assert r["official_split"] == splits[f"{r['label_original']}/{thermal.pair_key(r['image']['path'])}"]
     stderr = run.stderr()
-    assert "viri: skipped 1 image(s) of another dataset" in stderr
     assert "viri: 2 pair(s) have their visible and IR files in different official splits" in stderr
 
 

@@ -14,7 +14,6 @@ Placed per file, from the folders above it (an archive counts as a folder named 
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -27,7 +26,6 @@ from curator.io.images import IMAGE_SUFFIXES, is_image_name
 from curator.reasons import Reason
 from curator.sources.recipe import Reject
 
-log = logging.getLogger(__name__)
 
 DATASETS = ("viri", "nvie")  # dataset tokens that may prefix folders/archives of a mixed download
 # Split folder -> the authors' own name for it (their folders are train/val/test).
@@ -247,16 +245,11 @@ def stray(where: str, what: str) -> Reject:
     return Reject(None, Reason.STRAY_FILE, f"{where}: {what} (images: {', '.join(IMAGE_SUFFIXES)})", where)
 
 
-def _warn_skipped(name: str, what: str, counts: Counter[str]) -> None:
-    if counts:
-        log.warning("%s: skipped %d %s: %s", name, sum(counts.values()), what, dict(sorted(counts.items())))
-
-
 def find_images(name: str, expected: str, raw: Path, extracted: dict[Path, list[Path]],
                 loose: list[Path], left_out: list[Reject]) -> list[ImageFile]:
     """Every image file of source `name`, placed; SchemaError on anything that cannot be placed.
-    Archive members that are not images are appended to `left_out` as rejects."""
-    found, unplaced, skipped = [], [], Counter()
+    Archive members that are not images, and images of the other study, are appended to `left_out` as rejects."""
+    found, unplaced = [], []
     for file, where in _candidates(raw, extracted, loose):
         if _is_junk(PurePosixPath(where).parts):
             continue
@@ -265,15 +258,14 @@ def find_images(name: str, expected: str, raw: Path, extracted: dict[Path, list[
             continue
         folders = _folders(where)
         dataset = dataset_of(folders)
-        if dataset and dataset != name:  # the other study's data in a shared download
-            skipped[dataset] += 1
+        if dataset and dataset != name:  # the other study's data in a shared download: its recipe reads it
+            left_out.append(Reject(None, Reason.OTHER_DATASET, f"{where}: an image of {dataset}, not {name}", where))
             continue
         placement = place(folders, where)
         if placement is None:
             unplaced.append(where)
         else:
             found.append(ImageFile(file, where, placement))
-    _warn_skipped(name, "image(s) of another dataset", skipped)  # that dataset's recipe reads them
     _check_found(name, expected, raw, found, unplaced)
     return found
 
