@@ -141,3 +141,15 @@ def test_validate_names_a_row_without_the_default_label_and_a_copy_among_origina
     assert "config physio: data/kaggle_physio/physio.label/train-00000-of-00001.parquet: 1 row(s) without " \
            "`label`, its default label" in proc.stderr
     assert "physio.label/train-00000-of-00001.parquet: 1 augmented row(s) in the train split" in proc.stderr
+
+
+def test_train_digests_from_stored_hashes_equal_hashing_the_bytes(sample_build):
+    """publish takes train images' sha256 from prepare's `hashes` instead of hashing them again: the same
+    digests, for every train record of the sample build (visible, infrared and image-less ones)."""
+    from curator.stages.publish import _Router
+
+    table = pa.concat_tables(pq.read_table(p) for p in sorted((sample_build["root"] / "split" / "train")
+                                                                .glob("*.parquet")))
+    assert table.num_rows > 0 and table.column("hashes").null_count < table.num_rows
+    stored = _Router._image_digests(table, stored=True)
+    assert stored.equals(_Router._image_digests(table))

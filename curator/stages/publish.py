@@ -102,16 +102,29 @@ class _Router:
         return table.set_column(index, "redistributable", column)
 
     @staticmethod
-    def _image_digests(table: pa.Table) -> pa.Array:
-        """Per row, one sha256 over its images' digests (a missing image counted as missing)."""
+    def _image_digests(table: pa.Table, *, stored: bool = False) -> pa.Array:
+        """Per row, one sha256 over its images' sha256 digests (a missing image counted as missing).
+
+        `stored`: take an image's sha256 from the record's `hashes` (prepare took it over these very
+        bytes; nothing after prepare changes them) and hash the bytes only where it is absent.
+        Augmented copies have no `hashes`: their bytes are always hashed.
+        """
         columns = [pc.struct_field(table.column(c).combine_chunks(), "bytes").to_pylist() for c in IMAGE_COLUMNS]
-        return pa.array([hashlib.sha256(b"".join(b"\0" if b is None else b"\1" + hashlib.sha256(b).digest()
-                                                 for b in row)).digest()
-                         for row in zip(*columns, strict=True)], pa.binary(32))
+        known = ([pc.struct_field(table.column("hashes").combine_chunks(), f"{c}_sha256").to_pylist()
+                  for c in IMAGE_COLUMNS] if stored else [[None] * table.num_rows for _ in IMAGE_COLUMNS])
+
+        def digest(data: bytes | None, hexed: str | None) -> bytes:
+            if data is None:
+                return b"\0"
+            return b"\1" + (bytes.fromhex(hexed) if hexed else hashlib.sha256(data).digest())
+
+        return pa.array([hashlib.sha256(b"".join(digest(d, h) for d, h in zip(data, hexed, strict=True))).digest()
+                         for data, hexed in zip(zip(*columns, strict=True), zip(*known, strict=True), strict=True)],
+                        pa.binary(32))
 
     def _remember(self, table: pa.Table) -> None:
         self._train_ids.append(table.column("id").combine_chunks())
-        self._train_digests.append(self._image_digests(table))
+        self._train_digests.append(self._image_digests(table, stored=True))
 
     def _drop_unchanged(self, table: pa.Table) -> pa.Table:
         """An augmented copy whose every image equals its parent's teaches nothing new: rejected."""
