@@ -57,16 +57,19 @@ def on_ray(pool: Any) -> bool:
 
 
 def row_group_units(files: list[Path]) -> list[dict[str, Any]]:
-    """One unit per row group of each file, in input order, from the footers only."""
+    """One unit per row group of each file, in input order, from the footers only (`first_row`: its
+    first row's index in its file; `offset`: in all the files)."""
     units: list[dict[str, Any]] = []
+    offset = 0
     for index, path in enumerate(files):
         meta = pq.ParquetFile(path).metadata
         first = 0
         for group in range(meta.num_row_groups):
             rows = meta.row_group(group).num_rows
             units.append({"unit": len(units), "file": index, "path": str(path), "row_group": group,
-                          "first_row": first, "rows": rows})
+                          "first_row": first, "offset": offset, "rows": rows})
             first += rows
+            offset += rows
     return units
 
 
@@ -79,15 +82,20 @@ def _quiet() -> None:
     logging.getLogger("ray.data").setLevel(logging.ERROR)  # its notes (e.g. "progress bars disabled") too
 
 
-def _one_unit(batch: pa.Table, fn: Callable[..., pa.Table], kwargs: dict[str, Any]) -> pa.Table:
+def _one_unit(batch: pa.Table, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Iterator[pa.Table]:
     (unit,) = batch.to_pylist()
-    return fn(unit, **kwargs)
+    result = fn(unit, **kwargs)
+    if isinstance(result, pa.Table):
+        yield result
+    else:  # a unit too big for one table (a whole WebDataset tar) comes as several, in order
+        yield from result
 
 
 def map_units(units: list[dict[str, Any]], fn: Callable[..., pa.Table], scratch: Path, **kwargs: Any) -> None:
     """Run `fn(unit, **kwargs)` for every unit as Ray Data tasks; their tables go to `scratch` as Parquet.
 
-    `fn` returns a table whose first columns are KEY (the unit and the row within it), possibly empty.
+    `fn` returns a table, or yields tables in row order, whose first columns are KEY (the unit and the
+    row within it), possibly empty.
     """
     if not units:
         return

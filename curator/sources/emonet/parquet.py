@@ -172,6 +172,38 @@ class RowPlan:
     item: Callable[[Row], tuple[dict[str, Any] | Reject, Any]]
     finish: Callable[[list[Any]], list[Reject]]
 
+    def units(self) -> list[dict[str, Any]]:
+        """One unit per row group (from the footers)."""
+        from curator.stages.raydata import row_group_units
+
+        return row_group_units(list(self.files))
+
+    def unit_items(self, unit: dict[str, Any]) -> Iterator[tuple[dict[str, Any] | Reject, Any]]:
+        layout = self.layouts[unit["file"]]
+        for read in row_group_rows(self.source, layout, unit["row_group"], unit["first_row"]):
+            yield (read, None) if isinstance(read, Reject) else self.item(read)
+
+
+@dataclass(frozen=True)
+class UnitPlan:
+    """A storage plan whose recipe lists its own units (row groups, tars...) and reads one unit's items.
+
+    The same contract as RowPlan's: `unit_items(unit)` yields (item, note) for each item of the unit in
+    input order, `finish(notes)` gets every note in input order and returns the closing items. Units are
+    small JSON-able dicts with `unit`, their index in input order.
+    """
+
+    source: str
+    listed: tuple[dict[str, Any], ...]
+    items: Callable[[dict[str, Any]], Iterator[tuple[dict[str, Any] | Reject, Any]]]
+    finish: Callable[[list[Any]], list[Reject]]
+
+    def units(self) -> list[dict[str, Any]]:
+        return list(self.listed)
+
+    def unit_items(self, unit: dict[str, Any]) -> Iterator[tuple[dict[str, Any] | Reject, Any]]:
+        return self.items(unit)
+
 
 def plan_items(plan: RowPlan, raw: Path, labels: tuple[str, ...] = (),
                coded: tuple[str, ...] = ()) -> Iterator[dict[str, Any] | Reject]:
