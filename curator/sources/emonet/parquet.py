@@ -142,13 +142,15 @@ def image_stem(path: Any) -> str | None:
 
 
 def read_rows(source: str, raw: Path, labels: tuple[str, ...] = (),
-              coded: tuple[str, ...] = ()) -> Iterator[Row | Reject]:
-    """Every row of every shard, streamed `_BATCH_ROWS` at a time."""
+              coded: tuple[str, ...] = (), *, images: bool = True) -> Iterator[Row | Reject]:
+    """Every row of every shard, streamed `_BATCH_ROWS` at a time (images=False: without the image
+    column, so a row's image is {bytes: None, path: None})."""
     for file in parquet_files(source, raw):
         layout = detect_layout(source, file, labels, coded)
+        columns = [c for c in layout.columns() if images or c != layout.image]
         try:
             index = 0
-            for batch in pq.ParquetFile(file).iter_batches(batch_size=_BATCH_ROWS, columns=layout.columns()):
+            for batch in pq.ParquetFile(file).iter_batches(batch_size=_BATCH_ROWS, columns=columns):
                 for values in batch.to_pylist():
                     yield _row(source, layout, values, f"{file.name} row {index}")
                     index += 1
