@@ -1,4 +1,4 @@
-"""Ray Data for stages whose input is already on storage (Parquet shards), with `--executor ray`.
+"""Ray Data for stages whose input is already on storage (Parquet shards, tars), with `--executor ray`.
 
 The per-record work runs as Ray Data tasks that read their part of the input from storage, run the
 same per-record function as the process pool, and write what they produced with Ray Data's
@@ -14,6 +14,10 @@ write task). A unit is one row group of one input file: `ray.data.from_items(uni
 `map_batches` (one unit per call: it reads that row group with pyarrow and runs the per-record
 function) → `write_parquet`. Each output row carries its key (`_unit`, `_row`), so the ordered pass
 (`ordered_batches`) reads the scratch files back in input order, and refuses any that overlap.
+The same holds for WebDataset tars (emonet_big): `ray.data.read_webdataset` decodes members its own
+way and gives no sample position, so a unit is one tar, read in the task by the very `datasets`
+builder the pool path streams it with (the samples, keys and `<tar>:<key>` are the same), and a
+unit too big for one table yields several in order.
 
 That ordered pass, which writes the project's shard layout, is one Ray task (`on_cluster`): a
 shard is one sequential file, so this part is not parallel; it costs what the process pool's
