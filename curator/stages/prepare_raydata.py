@@ -3,13 +3,13 @@
 The plan lists units (a row group of a Parquet shard, a WebDataset tar: `plan.units()`). Each Ray
 Data task takes one unit from storage and does, per item, what the pool path does per item up to
 the order-dependent part: the recipe's item (`plan.unit_items`, the same per-row function as the
-recipe's prepare()), the stage's
-field check, and the image check (`check_images`, the pool's per-record function). It writes one
-event row per item with `write_parquet`: a candidate record (fixed bytes and hashes in place), an
-image reject that still yields to a duplicate id, or a plain reject. One Ray task then replays the
-pool path's decisions in input order (duplicate ids; `_resolve`'s rules) and writes the shards 256
-records per call, as `run_prepare` does: the same rows, row groups and bytes. The driver gets the
-accounting, the fixes and the recipe's notes back, never a record.
+recipe's prepare()), the stage's field check, and the image check (`check_images`, the pool's
+per-record function). It writes one event row per item with `write_parquet`: a candidate record
+(fixed bytes and hashes in place), an image reject that still yields to a duplicate id, or a plain
+reject. One Ray task then replays the pool path's decisions in input order (duplicate ids;
+`_resolve`'s rules) and writes the shards 256 records per call, as `run_prepare` does: the same rows,
+row groups and bytes. The driver gets the accounting, the fixes and the recipe's notes back, never a
+record.
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ def layout(raw: Path, conf: Params) -> str:
     return f"{shards}; {extra}"
 
 
-class _Tally:
+class Tally:
     """What prepare counts beside its items, logged at the end."""
 
     def __init__(self) -> None:
@@ -118,7 +118,7 @@ def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | 
     hub = emonet.Hub(NAME, conf or Params())
     found = emonet.annotation_csv(hub, raw, CSV_NAME, required=False)
     baselines = Baselines(found) if found else None
-    tally = _Tally()
+    tally = Tally()
     for row in parquet.read_rows(NAME, raw, LABELS):
         yield row if isinstance(row, Reject) else image_record(row, baselines, tally)
     if baselines is not None:
@@ -135,15 +135,15 @@ def storage_plan(raw: Path, conf: Params | None = None) -> parquet.UnitPlan:
     return plan(raw, conf or Params())
 
 
-def image_record(row: parquet.Row, baselines: Baselines | None, tally: _Tally) -> dict[str, Any] | Reject:
-    label = _label(row)
+def image_record(row: parquet.Row, baselines: Baselines | None, tally: Tally) -> dict[str, Any] | Reject:
+    label = label_of(row)
     if isinstance(label, Reject):
         return label
     key, joined = decide(row, label, baselines, tally)
     return build(row, label, key, joined)
 
 
-def _label(row: parquet.Row) -> Label | Reject:
+def label_of(row: parquet.Row) -> Label | Reject:
     if row.label is None:
         return Reject(None, Reason.MISSING_FIELD, f"{row.where}: the label cell is empty")
     try:
@@ -152,7 +152,7 @@ def _label(row: parquet.Row) -> Label | Reject:
         return Reject(None, Reason.MALFORMED_ANNOTATION, f"{row.where}: label {exc}", row.image.get("path") or None)
 
 
-def decide(row: parquet.Row, label: Label, baselines: Baselines | None, tally: _Tally) -> tuple[str, CsvImage | None]:
+def decide(row: parquet.Row, label: Label, baselines: Baselines | None, tally: Tally) -> tuple[str, CsvImage | None]:
     """What a row's record takes from the rows before it, in file order: its id key (suffixed when an
     earlier row had the same signature) and the hq.csv image it joins (claimed by the first row with
     that signature whose record is made: a row whose demographics base_record rejects claims none)."""
@@ -181,7 +181,7 @@ def build(row: parquet.Row, label: Label, key: str, joined: CsvImage | None) -> 
     return record
 
 
-def _count(label: Label, tally: _Tally) -> None:
+def _count(label: Label, tally: Tally) -> None:
     fine = len(taxonomy().fine)
     missing = [fine - len(e.emotions) for e in label.experts]
     tally.missing += sum(missing)
