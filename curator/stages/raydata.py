@@ -60,23 +60,6 @@ def on_ray(pool: Any) -> bool:
     return isinstance(pool, RayExecutor)
 
 
-def row_group_units(files: list[Path]) -> list[dict[str, Any]]:
-    """One unit per row group of each file, in input order, from the footers only (`first_row`: its
-    first row's index in its file; `offset`: in all the files)."""
-    units: list[dict[str, Any]] = []
-    offset = 0
-    for index, path in enumerate(files):
-        meta = pq.ParquetFile(path).metadata
-        first = 0
-        for group in range(meta.num_row_groups):
-            rows = meta.row_group(group).num_rows
-            units.append({"unit": len(units), "file": index, "path": str(path), "row_group": group,
-                          "first_row": first, "offset": offset, "rows": rows})
-            first += rows
-            offset += rows
-    return units
-
-
 def _quiet() -> None:
     """No progress bars or per-dataset log lines on the CLI's stderr (they go to Ray's log folder)."""
     ray = _ray()

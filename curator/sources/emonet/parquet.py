@@ -176,7 +176,7 @@ class RowPlan:
 
     def units(self) -> list[dict[str, Any]]:
         """One unit per row group (from the footers)."""
-        from curator.stages.raydata import row_group_units
+        from curator.io.parquet import row_group_units
 
         return row_group_units(list(self.files))
 

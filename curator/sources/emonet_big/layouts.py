@@ -181,7 +181,7 @@ def storage_units(found: Found) -> tuple[list[dict[str, Any]], dict[str, Any]] |
     """Ray Data units where the data is on storage: a row group of a Parquet shard, or one tar (read by
     the same `datasets` builder as `stream`, so its samples are the same); with what every unit needs
     to read (`unit_items`' context). None for an image folder (its images are read from the driver)."""
-    from curator.stages.raydata import row_group_units
+    from curator.io.parquet import row_group_units
 
     if found.kind == "parquet":
         return row_group_units(list(found.files)), {"layout": _parquet_layout(found)}

@@ -37,7 +37,7 @@ from curator.sources.recipe import Reject
 
 def plan(raw: Path, conf: hq.Params) -> parquet.UnitPlan:
     """The pre-pass (decisions for every row, in file order), then one unit per row group carrying its own."""
-    from curator.stages.raydata import row_group_units
+    from curator.io.parquet import row_group_units
 
     found = emonet.annotation_csv(emonet.Hub(hq.NAME, conf), raw, hq.CSV_NAME, required=False)
     baselines = Baselines(found) if found else None
