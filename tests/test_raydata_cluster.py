@@ -1,9 +1,11 @@
-"""Ray Data on a two-node local cluster: EmoNet-Face Binary prepare and augment, byte-identical to the pool.
+"""Ray Data on a two-node local cluster: EmoNet-Face prepare and augment, byte-identical to the pool.
 
 Two `ray start` nodes on this machine, one CPU each (`--head`, then `--address=` the head), with token
 authentication and a small object store. The real CLI runs each stage twice, with the process pool and
-with `--executor ray --ray-address 127.0.0.1:PORT`, and every output file must be the same bytes. The
-dirty sample has a truncated image and a repeated id, so the order-dependent decisions are exercised.
+with `--executor ray --ray-address 127.0.0.1:PORT`, and every output file must be the same bytes, and
+the recipe's closing log lines the same. Binary's dirty sample has a truncated image and a repeated id;
+HQ's gets rows repeated in later row groups (ids -2, -3, hq.csv joined to the first); Big's is
+WebDataset tars with a non-image: the order-dependent decisions are exercised on every plan kind.
 
 Each node runs `ray start --block` in its own session, so teardown ends exactly those processes (their
 process groups, then anything left that names this cluster's temp dir), never other Ray instances on
@@ -26,6 +28,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from curator.testing.samples import build_samples
@@ -139,10 +143,20 @@ def _same(a: Path, b: Path) -> None:
         assert left[name] == right[name], f"{name} differs between {a.name} and {b.name}"
 
 
-def test_prepare_and_augment_on_two_nodes_match_the_pool(cluster, tmp_path):
-    samples = tmp_path / "samples"
-    build_samples(samples, dirty=True)  # a truncated image and a repeated id among the binary rows
-    raw = samples / "emonet_binary"
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("samples")
+    build_samples(out, dirty=True)
+    return out
+
+
+def _recipe_lines(stderr: str, source: str) -> list[str]:
+    """What the recipe logged (its counts at the end), without the stage's own progress lines."""
+    return [line.split(f"{source}: ", 1)[1] for line in stderr.splitlines() if f"{source}: " in line]
+
+
+def test_prepare_and_augment_on_two_nodes_match_the_pool(cluster, samples, tmp_path):
+    raw = samples / "emonet_binary"  # a truncated image and a repeated id among the binary rows
     ray_args = ["--executor", "ray", "--ray-address", cluster["address"]]
     env = cluster["env"]
 
@@ -163,3 +177,27 @@ def test_prepare_and_augment_on_two_nodes_match_the_pool(cluster, tmp_path):
             env=env, cwd=tmp_path, timeout=STAGE_TIMEOUT)
     _same(tmp_path / "a_pool", tmp_path / "a_ray")
     assert (tmp_path / "a_ray" / "before_after.png").is_file()
+
+
+@pytest.mark.parametrize("source", ["emonet_hq", "emonet_big"])
+def test_prepare_hq_and_big_on_two_nodes_match_the_pool(cluster, samples, tmp_path, source):
+    raw = shutil.copytree(samples / source, tmp_path / "raw")
+    if source == "emonet_hq":  # rows 0 and 1 again, row 0 a third time, in later row groups than the first
+        (shard,) = raw.rglob("*.parquet")
+        table = pq.read_table(shard)
+        pq.write_table(pa.concat_tables([table, table.slice(0, 2), table.slice(0, 1)]), shard, row_group_size=7)
+    ray_args = ["--executor", "ray", "--ray-address", cluster["address"]]
+    pool = run_cli("prepare", source, "--raw", str(raw), "--out", str(tmp_path / "pool"), "--workers", "2",
+                   env=cluster["env"], cwd=tmp_path)
+    ray = run_cli("prepare", source, "--raw", str(raw), "--out", str(tmp_path / "ray"), *ray_args,
+                  env=cluster["env"], cwd=tmp_path, timeout=STAGE_TIMEOUT)
+    _same(tmp_path / "pool", tmp_path / "ray")
+    assert _recipe_lines(ray.stderr, source) == _recipe_lines(pool.stderr, source)
+    rejects = (tmp_path / "ray" / "rejects.jsonl").read_text()
+    if source == "emonet_hq":
+        ids = [i for f in sorted((tmp_path / "ray").glob("*.parquet")) for i in pq.read_table(f, columns=["id"])["id"]]
+        assert sum(str(i).endswith("-3") for i in ids) == 1 and '"unjoined_annotation"' in rejects
+        assert any("repeat an earlier row" in line for line in _recipe_lines(ray.stderr, source))
+    else:
+        assert '"not_an_image"' in rejects
+    assert not (tmp_path / "ray" / ".raydata").exists()

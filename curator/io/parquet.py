@@ -206,3 +206,20 @@ def read_columns(location: Path | Iterable[Path], columns: list[str]) -> pa.Tabl
     if not paths:
         return pa.table({c: pa.array([], pa.string()) for c in columns})
     return pa.concat_tables(pq.read_table(p, columns=columns) for p in paths)
+
+
+def row_group_units(files: list[Path]) -> list[dict[str, Any]]:
+    """One unit per row group of each file, in input order, from the footers only (`first_row`: its
+    first row's index in its file; `offset`: in all the files)."""
+    units: list[dict[str, Any]] = []
+    offset = 0
+    for index, path in enumerate(files):
+        meta = pq.ParquetFile(path).metadata
+        first = 0
+        for group in range(meta.num_row_groups):
+            rows = meta.row_group(group).num_rows
+            units.append({"unit": len(units), "file": index, "path": str(path), "row_group": group,
+                          "first_row": first, "offset": offset, "rows": rows})
+            first += rows
+            offset += rows
+    return units

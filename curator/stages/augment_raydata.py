@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curator.errors import CuratorError
-from curator.io.parquet import ShardWriter
+from curator.io.parquet import ShardWriter, row_group_units
 from curator.reasons import Reason
 from curator.record.schema import arrow_schema
 from curator.stages import raydata
@@ -84,7 +84,7 @@ def write_in_order(train: list[Path], scratch: Path, out: Path, copies: int) -> 
 def augment_on_ray(train: list[Path], run: StageRun, work: Callable[[Parent], Copies], copies: int) -> int:
     """Augment `train` into `run.dir` with Ray Data; returns the children written."""
     scratch = run.dir / raydata.SCRATCH
-    raydata.map_units(raydata.row_group_units(train), augment_unit, scratch, work=work)
+    raydata.map_units(row_group_units(train), augment_unit, scratch, work=work)
     ledger, children = raydata.on_cluster(write_in_order, train, scratch, run.dir, copies)
     raydata.drop_scratch(scratch)
     ledger.apply(run)

@@ -60,8 +60,9 @@ def run_prepare(
     The image work runs on the executor (prepare.executor, prepare.workers: 1 = in this process);
     everything that depends on order (duplicate ids, rows, rejects, fixes) stays here, in input
     order, so the output bytes are the same for any worker count. `source_params` (the recipe's
-    params) go into the output's lineage.json. `plan(raw)`, for a recipe whose raw files are Parquet
-    (its `storage_plan`), lets the Ray executor prepare through Ray Data (curator.stages.prepare_raydata).
+    params) go into the output's lineage.json. `plan(raw)`, for a recipe whose raw files are on storage
+    (its `storage_plan`; None for a layout it reads otherwise), lets the Ray executor prepare through Ray
+    Data (curator.stages.prepare_raydata).
     """
     conf = conf or Prepare()
     max_pixels = conf.max_image_pixels
@@ -72,10 +73,11 @@ def run_prepare(
     params = {"max_image_pixels": max_pixels, "source": source_params or {}}
     contract = {"inputs": [Input(Path(raw), "raw", "--raw")], "params": params}
     with StageRun("prepare", out, source=source, metrics_copy=metrics_copy, **contract) as run, executor as pool:
-        if plan is not None and raydata.on_ray(pool):  # raw Parquet on storage: Ray Data reads it where it runs
+        storage = plan(Path(raw)) if plan is not None and raydata.on_ray(pool) else None  # None: not on storage
+        if storage is not None:  # raw Parquet / tars on storage: Ray Data reads them where it runs
             from curator.stages.prepare_raydata import prepare_on_ray
 
-            fixes = prepare_on_ray(plan(Path(raw)), run, max_pixels)
+            fixes = prepare_on_ray(storage, run, max_pixels)
         else:
             _prepare_here(prepare, raw, run, pool.ordered_map, check, required, fixes, source)
         if fixes:  # only then, so a source without such images keeps its metrics and files as before

@@ -1,18 +1,21 @@
-"""prepare with `--executor ray` for a recipe whose raw files are Parquet (a `storage_plan`).
+"""prepare with `--executor ray` for a recipe whose raw files are on storage (a `storage_plan`).
 
-Each Ray Data task takes one row group of a raw shard from storage and does, per row, what the pool
-path does per item up to the order-dependent part: the recipe's item (`plan.item`), the stage's
-field check, and the image check (`check_images`, the pool's per-record function). It writes one
-event row per item with `write_parquet`: a candidate record (fixed bytes and hashes in place), an
-image reject that still yields to a duplicate id, or a plain reject. One Ray task then replays the
-pool path's decisions in input order (duplicate ids; `_resolve`'s rules) and writes the shards 256
-records per call, as `run_prepare` does: the same rows, row groups and bytes. The driver gets the
-accounting, the fixes and the recipe's notes back, never a record.
+The plan lists units (a row group of a Parquet shard, a WebDataset tar: `plan.units()`). Each Ray
+Data task takes one unit from storage and does, per item, what the pool path does per item up to
+the order-dependent part: the recipe's item (`plan.unit_items`, the same per-row function as the
+recipe's prepare()), the stage's field check, and the image check (`check_images`, the pool's
+per-record function). It writes one event row per item with `write_parquet`: a candidate record
+(fixed bytes and hashes in place), an image reject that still yields to a duplicate id, or a plain
+reject. One Ray task then replays the pool path's decisions in input order (duplicate ids;
+`_resolve`'s rules) and writes the shards 256 records per call, as `run_prepare` does: the same rows,
+row groups and bytes. The driver gets the accounting, the fixes and the recipe's notes back, never a
+record.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ import pyarrow as pa
 
 from curator.io.parquet import ShardWriter
 from curator.record.schema import arrow_schema, required_columns
-from curator.sources.emonet.parquet import RowPlan, row_group_rows
+from curator.sources.emonet.parquet import RowPlan, UnitPlan
 from curator.sources.recipe import Reject
 from curator.stages import raydata
 from curator.stages.prepare import _image_task, _missing_fields, _resolve, duplicate  # the pool path's own rules
@@ -41,13 +44,14 @@ def _reject(item: Reject) -> str:
     return json.dumps({"id": item.id, "reason": str(item.reason), "detail": item.detail, "path": item.path})
 
 
-def prepare_unit(unit: dict[str, Any], plan: RowPlan, max_pixels: int) -> pa.Table:
-    """One event per row of one row group (a Ray Data task)."""
+def prepare_unit(unit: dict[str, Any], plan: RowPlan | UnitPlan, max_pixels: int) -> Iterator[pa.Table]:
+    """One event per item of one unit (a Ray Data task), WRITE_ROWS events per table."""
     required = required_columns()
-    layout = plan.layouts[unit["file"]]
     events = []
-    for row, read in enumerate(row_group_rows(plan.source, layout, unit["row_group"], unit["first_row"])):
-        item, note = (read, None) if isinstance(read, Reject) else plan.item(read)
+    for row, (item, note) in enumerate(plan.unit_items(unit)):
+        if len(events) >= WRITE_ROWS:
+            yield pa.Table.from_pylist(events, schema=_events_schema())
+            events = []
         if not isinstance(item, Reject):
             item = _missing_fields(item, required) or item
         event: dict[str, Any] = {"_unit": unit["unit"], "_row": row, "_note": json.dumps(note)}
@@ -61,7 +65,7 @@ def prepare_unit(unit: dict[str, Any], plan: RowPlan, max_pixels: int) -> pa.Tab
             events.append({**event, "_kind": "bad", "_id": item["id"], "_reject": _reject(resolved)})
             continue
         events.append({**resolved, **event, "_kind": "row", "_id": item["id"], "_fixes": json.dumps(fixes)})
-    return pa.Table.from_pylist(events, schema=_events_schema())
+    yield pa.Table.from_pylist(events, schema=_events_schema())
 
 
 def write_in_order(scratch: Path, out: Path) -> tuple[Ledger, list[dict[str, Any]], list[Any]]:
@@ -94,10 +98,10 @@ def write_in_order(scratch: Path, out: Path) -> tuple[Ledger, list[dict[str, Any
     return ledger, fixes, notes
 
 
-def prepare_on_ray(plan: RowPlan, run: StageRun, max_pixels: int) -> list[dict[str, Any]]:
-    """Prepare `plan`'s rows into `run.dir` with Ray Data, then the recipe's closing items; returns the fixes."""
+def prepare_on_ray(plan: RowPlan | UnitPlan, run: StageRun, max_pixels: int) -> list[dict[str, Any]]:
+    """Prepare `plan`'s items into `run.dir` with Ray Data, then the recipe's closing items; returns the fixes."""
     scratch = run.dir / raydata.SCRATCH
-    units = raydata.row_group_units(list(plan.files))
+    units = plan.units()
     raydata.map_units(units, partial(prepare_unit, plan=plan, max_pixels=max_pixels), scratch)
     ledger, fixes, notes = raydata.on_cluster(write_in_order, scratch, run.dir)
     raydata.drop_scratch(scratch)

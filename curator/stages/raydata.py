@@ -1,4 +1,4 @@
-"""Ray Data for stages whose input is already on storage (Parquet shards), with `--executor ray`.
+"""Ray Data for stages whose input is already on storage (Parquet shards, tars), with `--executor ray`.
 
 The per-record work runs as Ray Data tasks that read their part of the input from storage, run the
 same per-record function as the process pool, and write what they produced with Ray Data's
@@ -14,6 +14,10 @@ write task). A unit is one row group of one input file: `ray.data.from_items(uni
 `map_batches` (one unit per call: it reads that row group with pyarrow and runs the per-record
 function) → `write_parquet`. Each output row carries its key (`_unit`, `_row`), so the ordered pass
 (`ordered_batches`) reads the scratch files back in input order, and refuses any that overlap.
+The same holds for WebDataset tars (emonet_big): `ray.data.read_webdataset` decodes members its own
+way and gives no sample position, so a unit is one tar, read in the task by the very `datasets`
+builder the pool path streams it with (the samples, keys and `<tar>:<key>` are the same), and a
+unit too big for one table yields several in order.
 
 That ordered pass, which writes the project's shard layout, is one Ray task (`on_cluster`): a
 shard is one sequential file, so this part is not parallel; it costs what the process pool's
@@ -56,20 +60,6 @@ def on_ray(pool: Any) -> bool:
     return isinstance(pool, RayExecutor)
 
 
-def row_group_units(files: list[Path]) -> list[dict[str, Any]]:
-    """One unit per row group of each file, in input order, from the footers only."""
-    units: list[dict[str, Any]] = []
-    for index, path in enumerate(files):
-        meta = pq.ParquetFile(path).metadata
-        first = 0
-        for group in range(meta.num_row_groups):
-            rows = meta.row_group(group).num_rows
-            units.append({"unit": len(units), "file": index, "path": str(path), "row_group": group,
-                          "first_row": first, "rows": rows})
-            first += rows
-    return units
-
-
 def _quiet() -> None:
     """No progress bars or per-dataset log lines on the CLI's stderr (they go to Ray's log folder)."""
     ray = _ray()
@@ -79,15 +69,20 @@ def _quiet() -> None:
     logging.getLogger("ray.data").setLevel(logging.ERROR)  # its notes (e.g. "progress bars disabled") too
 
 
-def _one_unit(batch: pa.Table, fn: Callable[..., pa.Table], kwargs: dict[str, Any]) -> pa.Table:
+def _one_unit(batch: pa.Table, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Iterator[pa.Table]:
     (unit,) = batch.to_pylist()
-    return fn(unit, **kwargs)
+    result = fn(unit, **kwargs)
+    if isinstance(result, pa.Table):
+        yield result
+    else:  # a unit too big for one table (a whole WebDataset tar) comes as several, in order
+        yield from result
 
 
 def map_units(units: list[dict[str, Any]], fn: Callable[..., pa.Table], scratch: Path, **kwargs: Any) -> None:
     """Run `fn(unit, **kwargs)` for every unit as Ray Data tasks; their tables go to `scratch` as Parquet.
 
-    `fn` returns a table whose first columns are KEY (the unit and the row within it), possibly empty.
+    `fn` returns a table, or yields tables in row order, whose first columns are KEY (the unit and the
+    row within it), possibly empty.
     """
     if not units:
         return

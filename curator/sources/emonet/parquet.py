@@ -142,13 +142,15 @@ def image_stem(path: Any) -> str | None:
 
 
 def read_rows(source: str, raw: Path, labels: tuple[str, ...] = (),
-              coded: tuple[str, ...] = ()) -> Iterator[Row | Reject]:
-    """Every row of every shard, streamed `_BATCH_ROWS` at a time."""
+              coded: tuple[str, ...] = (), *, images: bool = True) -> Iterator[Row | Reject]:
+    """Every row of every shard, streamed `_BATCH_ROWS` at a time (images=False: without the image
+    column, so a row's image is {bytes: None, path: None})."""
     for file in parquet_files(source, raw):
         layout = detect_layout(source, file, labels, coded)
+        columns = [c for c in layout.columns() if images or c != layout.image]
         try:
             index = 0
-            for batch in pq.ParquetFile(file).iter_batches(batch_size=_BATCH_ROWS, columns=layout.columns()):
+            for batch in pq.ParquetFile(file).iter_batches(batch_size=_BATCH_ROWS, columns=columns):
                 for values in batch.to_pylist():
                     yield _row(source, layout, values, f"{file.name} row {index}")
                     index += 1
@@ -171,6 +173,38 @@ class RowPlan:
     layouts: tuple[Layout, ...]  # one per file
     item: Callable[[Row], tuple[dict[str, Any] | Reject, Any]]
     finish: Callable[[list[Any]], list[Reject]]
+
+    def units(self) -> list[dict[str, Any]]:
+        """One unit per row group (from the footers)."""
+        from curator.io.parquet import row_group_units
+
+        return row_group_units(list(self.files))
+
+    def unit_items(self, unit: dict[str, Any]) -> Iterator[tuple[dict[str, Any] | Reject, Any]]:
+        layout = self.layouts[unit["file"]]
+        for read in row_group_rows(self.source, layout, unit["row_group"], unit["first_row"]):
+            yield (read, None) if isinstance(read, Reject) else self.item(read)
+
+
+@dataclass(frozen=True)
+class UnitPlan:
+    """A storage plan whose recipe lists its own units (row groups, tars...) and reads one unit's items.
+
+    The same contract as RowPlan's: `unit_items(unit)` yields (item, note) for each item of the unit in
+    input order, `finish(notes)` gets every note in input order and returns the closing items. Units are
+    small JSON-able dicts with `unit`, their index in input order.
+    """
+
+    source: str
+    listed: tuple[dict[str, Any], ...]
+    items: Callable[[dict[str, Any]], Iterator[tuple[dict[str, Any] | Reject, Any]]]
+    finish: Callable[[list[Any]], list[Reject]]
+
+    def units(self) -> list[dict[str, Any]]:
+        return list(self.listed)
+
+    def unit_items(self, unit: dict[str, Any]) -> Iterator[tuple[dict[str, Any] | Reject, Any]]:
+        return self.items(unit)
 
 
 def plan_items(plan: RowPlan, raw: Path, labels: tuple[str, ...] = (),

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from curator.reasons import Reason
 from curator.record import dimensions
 from curator.record.taxonomy import taxonomy
 from curator.sources import emonet
+from curator.sources.emonet.parquet import UnitPlan
 from curator.sources.emonet_big import layouts, vlm
 from curator.sources.recipe import Reject
 
@@ -69,13 +71,46 @@ def layout(raw: Path, conf: Params) -> str:
 
 
 def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
+    notes = []
+    for item in layouts.stream(NAME, layouts.detect(NAME, raw)):
+        record, note = item_and_note(item)
+        notes.append(note)
+        yield record
+    yield from finish(notes)
+
+
+def storage_plan(raw: Path, conf: Params | None = None) -> UnitPlan | None:
+    """With `--executor ray`: Parquet row groups or WebDataset tars as Ray Data units, read where they are
+    and turned into records by the same item_and_note as prepare(); None for an image folder, which
+    prepare() reads from the driver (its images then checked on Ray tasks, as before)."""
     found = layouts.detect(NAME, raw)
-    missing = [0, 0]  # names left out, model outputs leaving some out
-    for item in layouts.stream(NAME, found):
-        yield image_record(item, missing)
-    if missing[0]:
+    listed = layouts.storage_units(found)
+    if listed is None:
+        return None
+    units, context = listed
+    return UnitPlan(NAME, tuple(units), partial(_unit_items, found=found, context=context), finish)
+
+
+def _unit_items(unit: dict[str, Any], found: layouts.Found,
+                context: dict[str, Any]) -> Iterator[tuple[dict[str, Any] | Reject, Any]]:
+    for item in layouts.unit_items(NAME, found, unit, context):
+        yield item_and_note(item)
+
+
+def item_and_note(item: layouts.Item) -> tuple[dict[str, Any] | Reject, list[int] | None]:
+    """One item's record and its note: [names left out, outputs leaving some out] when it left any out."""
+    missing = [0, 0]
+    record = image_record(item, missing)
+    return record, missing if missing[0] else None
+
+
+def finish(notes: list[Any]) -> list[Reject]:
+    """After the last item: the count of left-out ratings logged (no closing items)."""
+    left_out, outputs = sum(n[0] for n in notes if n), sum(n[1] for n in notes if n)
+    if left_out:
         log.warning("%s: %d emotion rating(s) left out of %d model output(s), counted as 0 (the spec requires "
-                    "all %d)", NAME, missing[0], missing[1], len(taxonomy().fine))
+                    "all %d)", NAME, left_out, outputs, len(taxonomy().fine))
+    return []
 
 
 def record_id(item: layouts.Item) -> str:

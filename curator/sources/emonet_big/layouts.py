@@ -23,8 +23,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from curator.errors import CuratorError
+from curator.lazy import lazy
 from curator.sources import emonet
 from curator.sources.emonet import parquet
+
+pq = lazy("pyarrow.parquet")
 
 METADATA = ("metadata.jsonl", "metadata.csv")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
@@ -108,18 +111,27 @@ def _pick(names: Any, wanted: tuple[str, ...]) -> str | None:
 
 def _parquet(found: Found) -> Iterator[Item]:
     ds = _datasets()
-    # pyarrow reads each schema first: an unknown layout or a file that is not Parquet is a one-line
-    # error naming the file, before datasets sees it
-    layouts = [parquet.detect_layout("emonet_big", f, LABELS) for f in found.files]
-    layout = layouts[0]
+    layout = _parquet_layout(found)
     stream = ds.load_dataset("parquet", data_files={"train": [str(f) for f in found.files]}, split="train",
                              streaming=True).cast_column(layout.image, ds.Image(decode=False))
     for index, row in enumerate(stream):
-        cell = row[layout.image] or {}
-        stem = parquet.image_stem(cell.get("path"))
-        yield Item(stem, {"bytes": cell.get("bytes"), "path": cell.get("path") or None}, f"row {index}",
-                   row.get(layout.prompt) if layout.prompt else None,
-                   row.get(layout.demographics) if layout.demographics else None, row[layout.label])
+        yield _parquet_item(layout, row, index)
+
+
+def _parquet_layout(found: Found) -> parquet.Layout:
+    # pyarrow reads each schema first: an unknown layout or a file that is not Parquet is a one-line
+    # error naming the file, before datasets sees it; the first file's layout reads them all, as datasets does
+    checked = [parquet.detect_layout("emonet_big", f, LABELS) for f in found.files]
+    return checked[0]
+
+
+def _parquet_item(layout: parquet.Layout, row: dict[str, Any], index: int) -> Item:
+    """One Parquet row (as `datasets` or pyarrow gives it) as an Item: `index` counts rows over all files."""
+    cell = row[layout.image] or {}
+    stem = parquet.image_stem(cell.get("path"))
+    return Item(stem, {"bytes": cell.get("bytes"), "path": cell.get("path") or None}, f"row {index}",
+                row.get(layout.prompt) if layout.prompt else None,
+                row.get(layout.demographics) if layout.demographics else None, row[layout.label])
 
 
 def _tar_fields(files: tuple[Path, ...]) -> set[str]:
@@ -135,25 +147,64 @@ def _tar_fields(files: tuple[Path, ...]) -> set[str]:
 
 
 def _webdataset(found: Found) -> Iterator[Item]:
+    yield from _tars(found.files, _tar_fields(found.files))
+
+
+def _tars(files: tuple[Path, ...], fields: set[str]) -> Iterator[Item]:
+    """The samples of `files` (all the tars, or one: datasets reads each tar on its own), typed by the
+    member fields of all the tars."""
     ds = _datasets()
-    fields = _tar_fields(found.files)
     images = sorted(f for f in fields if f".{f.lower()}" in IMAGE_EXTENSIONS)
     features = {"__key__": ds.Value("string"), "__url__": ds.Value("string"),
                 **{f: ds.Image(decode=False) for f in images},
                 **{f: ds.Json() for f in fields if f in JSON_FIELDS}}
     if "txt" in fields:
         features["txt"] = ds.Value("string")
-    stream = ds.load_dataset("webdataset", data_files={"train": [str(f) for f in found.files]}, split="train",
+    stream = ds.load_dataset("webdataset", data_files={"train": [str(f) for f in files]}, split="train",
                              streaming=True, features=ds.Features(features))
     for sample in stream:
-        present = [sample[f] for f in images if sample.get(f) is not None]
-        key, where = sample["__key__"], f"{Path(sample['__url__']).name}:{sample['__key__']}"
-        missing = None if len(present) == 1 else "no image member" if not present else "several image members"
-        image = present[0] if len(present) == 1 else {"bytes": None, "path": None}
-        annotations = next((sample[f] for f in JSON_FIELDS if sample.get(f) is not None), None)
-        meta = annotations if isinstance(annotations, dict) else {}
-        yield Item(key, image, where, sample.get("txt") or meta.get("prompt"), meta.get("demographics"),
-                   annotations, missing)
+        yield _sample_item(sample, images)
+
+
+def _sample_item(sample: dict[str, Any], images: list[str]) -> Item:
+    present = [sample[f] for f in images if sample.get(f) is not None]
+    key, where = sample["__key__"], f"{Path(sample['__url__']).name}:{sample['__key__']}"
+    missing = None if len(present) == 1 else "no image member" if not present else "several image members"
+    image = present[0] if len(present) == 1 else {"bytes": None, "path": None}
+    annotations = next((sample[f] for f in JSON_FIELDS if sample.get(f) is not None), None)
+    meta = annotations if isinstance(annotations, dict) else {}
+    return Item(key, image, where, sample.get("txt") or meta.get("prompt"), meta.get("demographics"),
+                annotations, missing)
+
+
+def storage_units(found: Found) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+    """Ray Data units where the data is on storage: a row group of a Parquet shard, or one tar (read by
+    the same `datasets` builder as `stream`, so its samples are the same); with what every unit needs
+    to read (`unit_items`' context). None for an image folder (its images are read from the driver)."""
+    from curator.io.parquet import row_group_units
+
+    if found.kind == "parquet":
+        return row_group_units(list(found.files)), {"layout": _parquet_layout(found)}
+    if found.kind == "webdataset":
+        units = [{"unit": index, "path": str(file)} for index, file in enumerate(found.files)]
+        return units, {"fields": _tar_fields(found.files)}
+    return None
+
+
+def unit_items(source: str, found: Found, unit: dict[str, Any], context: dict[str, Any]) -> Iterator[Item]:
+    """The items of one unit, as `stream` gives them (a Ray Data task)."""
+    try:
+        if found.kind == "webdataset":
+            yield from _tars((Path(unit["path"]),), context["fields"])
+            return
+        layout = context["layout"]
+        table = pq.ParquetFile(unit["path"]).read_row_group(unit["row_group"], columns=layout.columns())
+        for index, row in enumerate(table.to_pylist(), start=unit["offset"]):
+            yield _parquet_item(layout, row, index)
+    except CuratorError:
+        raise
+    except Exception as exc:  # as in stream: one line, never a traceback
+        raise _failed(source, found, exc) from None
 
 
 def _columns(metadata: Path) -> list[str]:

@@ -88,7 +88,7 @@ def layout(raw: Path, conf: Params) -> str:
     return f"{shards}; {extra}"
 
 
-class _Tally:
+class Tally:
     """What prepare counts beside its items, logged at the end."""
 
     def __init__(self) -> None:
@@ -118,7 +118,7 @@ def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | 
     hub = emonet.Hub(NAME, conf or Params())
     found = emonet.annotation_csv(hub, raw, CSV_NAME, required=False)
     baselines = Baselines(found) if found else None
-    tally = _Tally()
+    tally = Tally()
     for row in parquet.read_rows(NAME, raw, LABELS):
         yield row if isinstance(row, Reject) else image_record(row, baselines, tally)
     if baselines is not None:
@@ -127,30 +127,61 @@ def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | 
     tally.log(baselines)
 
 
-def image_record(row: parquet.Row, baselines: Baselines | None, tally: _Tally) -> dict[str, Any] | Reject:
+def storage_plan(raw: Path, conf: Params | None = None) -> parquet.UnitPlan:
+    """With `--executor ray`: row groups as Ray Data units, the order-dependent ids and joins decided
+    first from the label column (curator.sources.emonet_hq.storage explains why)."""
+    from curator.sources.emonet_hq.storage import plan
+
+    return plan(raw, conf or Params())
+
+
+def image_record(row: parquet.Row, baselines: Baselines | None, tally: Tally) -> dict[str, Any] | Reject:
+    label = label_of(row)
+    if isinstance(label, Reject):
+        return label
+    key, joined = decide(row, label, baselines, tally)
+    return build(row, label, key, joined)
+
+
+def label_of(row: parquet.Row) -> Label | Reject:
     if row.label is None:
         return Reject(None, Reason.MISSING_FIELD, f"{row.where}: the label cell is empty")
     try:
-        label = parse_label(row.label)
+        return parse_label(row.label)
     except ValueError as exc:
         return Reject(None, Reason.MALFORMED_ANNOTATION, f"{row.where}: label {exc}", row.image.get("path") or None)
+
+
+def decide(row: parquet.Row, label: Label, baselines: Baselines | None, tally: Tally) -> tuple[str, CsvImage | None]:
+    """What a row's record takes from the rows before it, in file order: its id key (suffixed when an
+    earlier row had the same signature) and the hq.csv image it joins (claimed by the first row with
+    that signature whose record is made: a row whose demographics base_record rejects claims none)."""
     base = record_key(label.signature)
     tally.keys[base] += 1
     key = base if tally.keys[base] == 1 else f"{base}-{tally.keys[base]}"
+    try:
+        emonet.parse_demographics(row.demographics)
+    except ValueError:
+        return key, None  # build's base_record rejects this row
+    joined = baselines.claim(label.signature) if baselines is not None else None  # once: the first row wins
+    _count(label, tally)
+    return key, joined
+
+
+def build(row: parquet.Row, label: Label, key: str, joined: CsvImage | None) -> dict[str, Any] | Reject:
+    """One row's record (or Reject) once its key and join are decided."""
     image = {"bytes": row.image.get("bytes"), "path": row.image.get("path") or None}
     record = emonet.base_record(NAME, f"{NAME}/{key}", image, row.prompt, row.demographics, row.where)
     if isinstance(record, Reject):
         return record
-    joined = baselines.claim(label.signature) if baselines is not None else None  # once: the first row wins
     if joined is not None and image["path"] is None:
         image["path"] = joined.name  # the file name the Parquet lost
-    _count(label, tally)
     record.update(expert_fields(label.experts))
     record["annotations"] += _models(joined)
     return record
 
 
-def _count(label: Label, tally: _Tally) -> None:
+def _count(label: Label, tally: Tally) -> None:
     fine = len(taxonomy().fine)
     missing = [fine - len(e.emotions) for e in label.experts]
     tally.missing += sum(missing)
