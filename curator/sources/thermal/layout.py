@@ -26,7 +26,6 @@ from curator.io.images import IMAGE_SUFFIXES, is_image_name
 from curator.reasons import Reason
 from curator.sources.recipe import Reject
 
-
 DATASETS = ("viri", "nvie")  # dataset tokens that may prefix folders/archives of a mixed download
 # Split folder -> the authors' own name for it (their folders are train/val/test).
 SPLITS = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
