@@ -13,7 +13,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import datasets
 import mlcroissant as mlc
 
 from curator.config import Publish
@@ -27,28 +26,32 @@ _SCALAR_TYPES = {
 }
 
 
-def _field(record_set: str, name: str, feature: Any, file_set: str, path: tuple[str, ...] = ()) -> dict[str, Any]:
-    """One Croissant field for an HF feature: scalars, class labels, images, structs and lists."""
+def _field(record_set: str, name: str, feature: dict[str, Any], file_set: str,
+           path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One Croissant field for an HF feature in dict form (Features.to_dict): scalars, class labels,
+    images, structs and lists."""
     field: dict[str, Any] = {"@type": "cr:Field", "@id": f"{record_set}/{'/'.join((*path, name))}", "name": name}
-    repeated = isinstance(feature, datasets.List)
-    inner = feature.feature if repeated else feature
+    repeated = feature.get("_type") == "List"
+    inner = feature["feature"] if repeated else feature
     if repeated:
-        field["cr:arrayShape"] = str(feature.length) if feature.length and feature.length > 0 else "-1"
+        length = feature.get("length", -1)
+        field["cr:arrayShape"] = str(length) if length > 0 else "-1"
         field["cr:isArray"] = True
-    if isinstance(inner, dict):
+    kind = inner.get("_type")
+    if kind is None:  # a struct
         field["subField"] = [_field(record_set, sub, feat, file_set, (*path, name)) for sub, feat in inner.items()]
         return field
     # nested values: read the top-level column, then pick the member (as the Hub's own Croissant does)
     json_path = ".".join((*path[1:], name)) if path else None
-    if isinstance(inner, datasets.ClassLabel):
+    if kind == "ClassLabel":
         field["description"] = f"class index into the `{_enum_id(inner)}` enumeration"
         field["dataType"] = "sc:Integer"
         field["references"] = {"field": {"@id": f"{_enum_id(inner)}/index"}}
-    elif isinstance(inner, datasets.Image):
+    elif kind == "Image":
         field["dataType"] = "sc:ImageObject"
         json_path = "bytes"
     else:
-        field["dataType"] = _SCALAR_TYPES.get(inner.dtype, "sc:Text")
+        field["dataType"] = _SCALAR_TYPES.get(inner["dtype"], "sc:Text")
     source: dict[str, Any] = {"fileSet": {"@id": file_set}, "extract": {"column": path[0] if path else name}}
     if json_path:
         source["transform"] = {"jsonPath": json_path}
@@ -60,26 +63,26 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))  # three EmoNet-Face configs share one licence and one paper
 
 
-def _enum_id(feature: datasets.ClassLabel) -> str:
-    """`classes_<taxonomy level>`: the level whose class list this is."""
-    levels = load_yaml("taxonomy.yaml")
-    return next((f"classes_{level}" for level, names in levels.items()
-                 if isinstance(names, dict | list) and list(names) == feature.names), f"classes_{len(feature.names)}")
+def _enum_id(feature: dict[str, Any]) -> str:
+    """`classes_<taxonomy level>`: the level whose class list this is (a ClassLabel in dict form)."""
+    levels, names = load_yaml("taxonomy.yaml"), feature["names"]
+    return next((f"classes_{level}" for level, level_names in levels.items()
+                 if isinstance(level_names, dict | list) and list(level_names) == names), f"classes_{len(names)}")
 
 
 def _enumerations(configs: list[Any]) -> list[dict[str, Any]]:
     """One enumeration record set per class list (basic, fine), shared by every config."""
-    seen: dict[str, datasets.ClassLabel] = {}
+    seen: dict[str, dict[str, Any]] = {}
     for cfg in configs:
         for feat in cfg.features.values():
-            if isinstance(feat, datasets.ClassLabel):
+            if feat.get("_type") == "ClassLabel":
                 seen.setdefault(_enum_id(feat), feat)
     return [{"@type": "cr:RecordSet", "@id": rid, "name": rid, "dataType": "sc:Enumeration",
-             "description": f"class index -> name ({len(feat.names)} classes, taxonomy.yaml)",
+             "description": f"class index -> name ({len(feat['names'])} classes, taxonomy.yaml)",
              "key": {"@id": f"{rid}/index"},
              "field": [{"@type": "cr:Field", "@id": f"{rid}/index", "name": "index", "dataType": "sc:Integer"},
                        {"@type": "cr:Field", "@id": f"{rid}/name", "name": "name", "dataType": "sc:Text"}],
-             "data": [{f"{rid}/index": i, f"{rid}/name": n} for i, n in enumerate(feat.names)]}
+             "data": [{f"{rid}/index": i, f"{rid}/name": n} for i, n in enumerate(feat["names"])]}
             for rid, feat in seen.items()]
 
 
