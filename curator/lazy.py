@@ -43,7 +43,7 @@ def arrow_without_pandas() -> None:
     the first time whenever it is installed. Here its first check runs with pandas hidden, so
     pyarrow records "no pandas" for those passive checks. Anything that really asks pyarrow for
     pandas (`to_pandas`, `from_pandas`) makes it import pandas then, as usual. Called by the CLI
-    commands whose stages work on Arrow alone (normalize, split, augment); a no-op once pandas
+    commands whose stages work on Arrow alone (prepare, normalize, split, augment, publish); a no-op once pandas
     is imported.
     """
     import sys
