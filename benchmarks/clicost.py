@@ -1,9 +1,10 @@
 """The fixed cost of a CLI call: `python -m benchmarks.clicost [--repeat 7]`.
 
 A DVC pipeline over seven sources calls `curator` about 20 times, so what each call pays before it
-does any work adds up. Times, as whole processes (median of --repeat runs, after one warm-up):
-the interpreter alone, `curator <stage> --help` for each stage, and real stage calls on the
-30-record VIRI sample (prepare, normalize, split, augment, publish), which do almost no work.
+does any work adds up. Times, as whole processes (median of --repeat rounds of one run per
+command, after one warm-up round): the interpreter alone, `curator <stage> --help` for each stage,
+and real stage calls on the 30-record VIRI sample (prepare, normalize, split, augment, publish),
+which do almost no work.
 CPU seconds (the process and its pool workers) are reported beside the wall time: they move less
 with the machine's load. Bytecode is cached as in an installed package (the warm-up run writes it,
 even if PYTHONDONTWRITEBYTECODE is set here: recompiling curator's modules added ~0.1 s per call).
@@ -57,18 +58,21 @@ def measure(ws: Path, repeat: int) -> list[Row]:
                                                    ([sys.executable, "-c", "pass"], False)}
     commands.update({f"curator {s} --help": (_cli(s, "--help"), True) for s in HELP})
     commands.update({f"curator {k}": (v, True) for k, v in _calls(ws).items()})
-    rows = []
-    for what, (cmd, judged) in commands.items():
-        times, cpus = [], []
-        for i in range(repeat + 1):  # the first run warms the page cache and is not counted
+    times: dict[str, list[float]] = {what: [] for what in commands}
+    cpus: dict[str, list[float]] = {what: [] for what in commands}
+    # round robin (every command once per round, in pipeline order): a burst of load from elsewhere
+    # on the machine slows one round of every command, not every run of one command
+    for i in range(repeat + 1):  # the first round warms the page cache and is not counted
+        for what, (cmd, _) in commands.items():
             done = run_command(cmd, ws / "logs" / "cmd.log", cwd=ws)
             if i:
-                times.append(done.wall)
-                cpus.append(done.cpu or 0.0)
-        median, cpu = statistics.median(times), statistics.median(cpus)
-        rows.append((what, median, min(times), max(times), cpu, median <= TARGET if judged else None))
-        print(f"  {what:<45} median {median:.3f} s (min {min(times):.3f}, max {max(times):.3f}, CPU {cpu:.3f})",
-              flush=True)
+                times[what].append(done.wall)
+                cpus[what].append(done.cpu or 0.0)
+    rows = []
+    for what, (_, judged) in commands.items():
+        t, median, cpu = times[what], statistics.median(times[what]), statistics.median(cpus[what])
+        rows.append((what, median, min(t), max(t), cpu, median <= TARGET if judged else None))
+        print(f"  {what:<45} median {median:.3f} s (min {min(t):.3f}, max {max(t):.3f}, CPU {cpu:.3f})", flush=True)
     return rows
 
 
