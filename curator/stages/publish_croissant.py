@@ -9,6 +9,7 @@ of every publish call. Tests validate the file with mlcroissant and read records
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from pathlib import Path
@@ -182,7 +183,7 @@ _FIRST = ("@context", "@type", "name", "description", "conformsTo")  # then the 
 def dataset_metadata(fields: dict[str, Any]) -> dict[str, Any]:
     """`mlcroissant.Metadata(**fields).to_json()` for these fields without importing mlcroissant: a
     one-item list is written as its item, empty values are left out, keys in mlcroissant's order."""
-    doc: dict[str, Any] = {"@context": CONTEXT, "@type": "sc:Dataset", "conformsTo": CONFORMS_TO}
+    doc: dict[str, Any] = {"@context": copy.deepcopy(CONTEXT), "@type": "sc:Dataset", "conformsTo": CONFORMS_TO}
     for key, value in fields.items():
         value = value[0] if isinstance(value, list) and len(value) == 1 else value
         if value or isinstance(value, bool):
