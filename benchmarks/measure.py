@@ -64,12 +64,14 @@ def _sample_tree(pid: int, stop: threading.Event, peak: list[int]) -> None:
 
 @dataclass
 class Process:
-    """A finished command: its wall time, the largest single process's maxrss, the tree's peak sum."""
+    """A finished command: its wall time, the largest single process's maxrss, the tree's peak sum,
+    and the CPU seconds (user + system) of the process and the children it waited for."""
 
     wall: float
     max_rss: int
     tree_rss: int | None
     stdout: str
+    cpu: float | None = None
 
     @property
     def peak(self) -> int:
@@ -95,7 +97,7 @@ def run_command(cmd: list[str], log: Path, env: dict[str, str] | None = None, cw
     if proc.returncode != 0:
         tail = "".join(log.read_text().splitlines(keepends=True)[-15:])
         raise RuntimeError(f"`{' '.join(cmd[:4])} ...` failed ({proc.returncode}):\n{tail}")
-    return Process(wall, usage.ru_maxrss * 1024, peak[0] or None, out)
+    return Process(wall, usage.ru_maxrss * 1024, peak[0] or None, out, usage.ru_utime + usage.ru_stime)
 
 
 def run_job(name: str, log: Path, env: dict[str, str] | None = None, **kwargs: Any) -> Result:

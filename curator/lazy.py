@@ -10,6 +10,8 @@ put in sys.modules until it is really imported (tests check that set).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -43,8 +45,8 @@ def arrow_without_pandas() -> None:
     the first time whenever it is installed. Here its first check runs with pandas hidden, so
     pyarrow records "no pandas" for those passive checks. Anything that really asks pyarrow for
     pandas (`to_pandas`, `from_pandas`) makes it import pandas then, as usual. Called by the CLI
-    commands whose stages work on Arrow alone (normalize, split, augment); a no-op once pandas
-    is imported.
+    commands whose stages work on Arrow alone (prepare, normalize, split, augment, publish); a
+    no-op once pandas is imported.
     """
     import sys
 
@@ -52,20 +54,36 @@ def arrow_without_pandas() -> None:
         return
     import pyarrow as pa
 
-    hide = _HidePandas()
+    with hidden("pandas"):
+        try:
+            pa.lib._pandas_api.have_pandas  # noqa: B018 - the probe: pyarrow tries the import once, here
+            pa.array([None])  # and so does its C++ converter (for pandas' null values)
+        except Exception:  # a pyarrow without this private probe: pandas loads as usual, only later
+            pass
+
+
+@contextmanager
+def hidden(*names: str) -> Iterator[None]:
+    """Within the block, `import name` (and its submodules) fails as if the package were not
+    installed; afterwards it imports as usual. For a library that imports an optional package at
+    import time and works without it (albumentations' Hub mixin and huggingface_hub). A package
+    already imported stays visible (sys.modules is consulted first)."""
+    import sys
+
+    hide = _Hide(names)
     sys.meta_path.insert(0, hide)
     try:
-        pa.lib._pandas_api.have_pandas  # noqa: B018 - the probe: pyarrow tries the import once, here
-        pa.array([None])  # and so does its C++ converter (for pandas' null values)
-    except Exception:  # a pyarrow without this private probe: pandas loads as usual, only later
-        pass
+        yield
     finally:
         sys.meta_path.remove(hide)
 
 
-class _HidePandas:
-    """A finder that makes `import pandas` fail (a None in sys.modules does not stop Cython's import)."""
+class _Hide:
+    """A finder that makes `import name` fail (a None in sys.modules does not stop Cython's import)."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
 
     def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        if name == "pandas" or name.startswith("pandas."):
+        if any(name == n or name.startswith(n + ".") for n in self.names):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)

@@ -50,3 +50,27 @@ def test_arrow_schema_is_what_datasets_derives():
     ours, theirs = arrow_schema(), features().arrow_schema
     assert ours.equals(theirs, check_metadata=True)
     assert ours.metadata == theirs.metadata
+
+
+def test_card_yaml_features_are_what_datasets_writes():
+    """publish writes the card's `dataset_info.features` without importing `datasets`: for the full
+    record and each config's columns it must be exactly `Features._to_yaml_list()`, and
+    `Features._from_yaml_list` must read it back to the same Features."""
+    full = schema.hf_features()
+    assert schema.features().to_dict() == full
+    subsets = {"all": list(full), **{c: [k for k in full if k not in schema.config_drops(c)]
+                                    for c in schema.config_specs()}}
+    for name, cols in subsets.items():
+        ours = schema.yaml_features({c: full[c] for c in cols})
+        theirs = datasets.Features({c: schema.features()[c] for c in cols})._to_yaml_list()
+        assert ours == theirs, name
+        assert datasets.Features._from_yaml_list(ours) == datasets.Features({c: schema.features()[c] for c in cols})
+    kinds = {f.get("_type") for f in full.values()}
+    assert {"Value", "Image", "ClassLabel", "List", None} <= kinds  # every branch is exercised
+
+
+def test_card_yaml_features_refuse_an_unknown_type():
+    import pytest
+
+    with pytest.raises(schema.SchemaError, match="LargeList"):
+        schema.yaml_features({"x": {"feature": {"dtype": "int64", "_type": "Value"}, "_type": "LargeList"}})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import lzma
 import re
+import sys
 import tarfile
 import zipfile
 import zlib
@@ -19,10 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
-
-import py7zr
-import py7zr.exceptions
-from py7zr.io import Py7zIO
 
 from curator.errors import ExtractionError
 from curator.io.archive_formats import archive_suffix
@@ -36,12 +33,26 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _CORRUPT = (
     zipfile.BadZipFile,
     tarfile.TarError,
-    py7zr.exceptions.ArchiveError,
     zlib.error,
     lzma.LZMAError,
     EOFError,
     NotImplementedError,  # zipfile: a compression method it cannot read
 )
+
+
+def _7z_error(name: str) -> type[BaseException]:
+    """One of py7zr's exception classes, once a 7z reader has loaded py7zr; before that, none of
+    them can be raised, and a class never raised stands in (py7zr loads only for a 7z archive)."""
+    errors = sys.modules.get("py7zr.exceptions")
+    return getattr(errors, name) if errors is not None else _NeverRaised
+
+
+class _NeverRaised(Exception):
+    pass
+
+
+def _corrupt() -> tuple[type[BaseException], ...]:
+    return (*_CORRUPT, _7z_error("ArchiveError"))
 
 
 def extract(
@@ -95,9 +106,9 @@ def _extract_into(archive: Path, dest: Path, label: str, depth: int, limits: _Li
         with contextlib.closing(open_reader(archive, label)) as reader:
             members = _check_members(reader.members(), writer)
             reader.extract(writer)
-    except _CORRUPT as e:
+    except _corrupt() as e:
         raise _refuse(label, writer.current, f"corrupt or unsupported archive ({e})") from None
-    except py7zr.exceptions.PasswordRequired:  # 7z with encrypted headers: no names to show
+    except _7z_error("PasswordRequired"):  # 7z with encrypted headers: no names to show
         raise _refuse(label, writer.current, "encrypted archive (password required)") from None
     finally:
         writer.close()
@@ -234,8 +245,9 @@ class _Writer:
             raise _refuse(self.label, self.current, f"cannot create directory ({e.strerror})") from None
 
 
-class _Output(Py7zIO):
-    """A write-only member file that counts its bytes (and is a Py7zIO for py7zr)."""
+class _Output:
+    """A write-only member file that counts its bytes (with the methods of py7zr's Py7zIO, which the
+    7z reader hands it to; py7zr calls them and checks no type)."""
 
     def __init__(self, writer: _Writer, f: BinaryIO, declared: int) -> None:
         self.writer, self.f, self.declared, self.count = writer, f, declared, 0

@@ -205,7 +205,9 @@ def read_columns(location: Path | Iterable[Path], columns: list[str]) -> pa.Tabl
     paths = shard_paths(location)
     if not paths:
         return pa.table({c: pa.array([], pa.string()) for c in columns})
-    return pa.concat_tables(pq.read_table(p, columns=columns) for p in paths)
+    # ParquetFile, not pq.read_table: the same columns of one file, without loading pyarrow.dataset
+    # (~0.01 s of every split call) for a path it would only treat as a one-file dataset
+    return pa.concat_tables(pq.ParquetFile(p).read(columns=columns) for p in paths)
 
 
 def row_group_units(files: list[Path]) -> list[dict[str, Any]]:

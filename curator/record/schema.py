@@ -63,12 +63,46 @@ def features() -> datasets.Features:
     """HF Features of the full unified record (ClassLabel names from the taxonomy)."""
     import datasets
 
-    return datasets.Features.from_dict(_hf_features())
+    return datasets.Features.from_dict(hf_features())
 
 
-def _hf_features() -> dict[str, Any]:
-    """Every column's feature in the dict form `datasets` reads and writes (Features.to_dict)."""
+@cache
+def hf_features() -> dict[str, Any]:
+    """Every column's feature in the dict form `datasets` reads and writes (Features.to_dict), in
+    record order. Publish derives the card's `features` and the Croissant fields from it without
+    importing `datasets` (~0.8 s of a CLI call); callers must not modify it (cached)."""
     return {name: _hf_feature(col["type"]) for name, col in record_spec()["columns"].items()}
+
+
+def columns() -> list[str]:
+    """Every column of the unified record, in record.yaml order."""
+    return list(record_spec()["columns"])
+
+
+def yaml_features(feats: dict[str, Any]) -> list[dict[str, Any]]:
+    """`Features._to_yaml_list()` of features in dict form (a subset of hf_features()): the card's
+    `dataset_info.features`, without importing `datasets` (a test compares the two)."""
+    return [{"name": name, **_yaml_feature(feat)} for name, feat in feats.items()]
+
+
+def _yaml_feature(feat: dict[str, Any]) -> dict[str, Any]:
+    """One feature as the Hub's card YAML writes it: `dtype: x` for a value or an image, class names
+    keyed by their index as strings, lists as `list:` plus `length`, structs as `struct:` lists."""
+    kind = feat.get("_type")
+    if kind == "Value":
+        return {"dtype": feat["dtype"]}
+    if kind == "Image":
+        return {"dtype": "image"}
+    if kind == "ClassLabel":
+        return {"dtype": {"class_label": {"names": {str(i): n for i, n in enumerate(feat["names"])}}}}
+    if kind == "List":
+        inner = _yaml_feature(feat["feature"])
+        # a list of values or of structs is written without the `dtype:` / `struct:` level
+        listed = inner[next(iter(inner))] if list(inner) in (["dtype"], ["struct"]) else inner
+        return {"list": listed, **{k: v for k, v in feat.items() if k not in ("feature", "_type")}}
+    if kind is None:
+        return {"struct": [{"name": name, **_yaml_feature(sub)} for name, sub in feat.items()]}
+    raise SchemaError(f"record.yaml: no card YAML form for feature type {kind!r}")
 
 
 @cache
@@ -83,7 +117,7 @@ def arrow_schema() -> pa.Schema:
 
     cols = record_spec()["columns"]
     fields = [pa.field(name, _arrow_type(col["type"])) for name, col in cols.items()]
-    hf = {"info": {"features": _hf_features()}}
+    hf = {"info": {"features": hf_features()}}
     return pa.schema(fields).with_metadata({"huggingface": json.dumps(hf)})
 
 

@@ -16,7 +16,6 @@ from curator.config import Download
 from curator.errors import CuratorError
 from curator.io.atomic import atomic_write_json
 from curator.io.checksums import load_registry
-from curator.io.download import download_with_registry
 from curator.io.paths import check_paths
 from curator.resources import packaged_registry, project_registry
 
@@ -44,6 +43,10 @@ def download_files(source: str, urls: list[str], out: Path, conf: Download) -> l
     params `download.record_checksums: true` (or `curator download --record-checksums`) trusts
     and records files the registry does not know yet.
     """
+    # the HTTP client (http.client, ssl, urllib.request, email) loads here, not with the recipes
+    # that import this module: every CLI call imports every recipe
+    from curator.io.download import download_with_registry
+
     paths = []
     for url in urls:
         name = url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]

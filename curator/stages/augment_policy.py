@@ -21,7 +21,13 @@ from typing import Any
 # process, every worker included). setdefault keeps an explicit user choice.
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-import albumentations as A
+from curator.lazy import hidden
+
+# albumentations imports huggingface_hub (~0.15 s, with httpx and asyncio) for its optional Hub
+# mixin (Compose.save_pretrained/from_pretrained), which curator never calls; without the package it
+# defines the same transforms. A process that has huggingface_hub already keeps it as it is.
+with hidden("huggingface_hub"):
+    import albumentations as A
 import numpy as np
 import yaml
 

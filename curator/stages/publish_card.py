@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from curator.config import BuildFacts, Publish
-from curator.record.schema import features
+from curator.record.schema import columns, yaml_features
 from curator.record.taxonomy import label_map, taxonomy
 from curator.resources import known_checksums
 from curator.sources import get_recipe
@@ -68,7 +68,7 @@ def card_header(configs: list[Any], sources: list[str], conf: Publish) -> dict[s
     header["dataset_info"] = [
         {
             "config_name": c.name,
-            "features": c.features._to_yaml_list(),
+            "features": yaml_features(c.features),
             "splits": [{"name": s, **sizes} for s, sizes in c.split_sizes().items()],
         }
         for c in configs
@@ -78,7 +78,7 @@ def card_header(configs: list[Any], sources: list[str], conf: Publish) -> dict[s
 
 def _config_entry(c: Any, default: bool) -> dict[str, Any]:
     entry: dict[str, Any] = {"config_name": c.name, "data_files": c.data_files()}
-    if len(c.columns) < len(features()):  # the Parquet builder reads only these columns of the shared files
+    if len(c.columns) < len(columns()):  # the Parquet builder reads only these columns of the shared files
         entry["columns"] = c.columns
     if default:
         entry["default"] = True

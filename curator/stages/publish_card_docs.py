@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from curator.record.schema import column_docs, features, load_yaml, record_spec
+from curator.record.schema import column_docs, load_yaml, record_spec
 from curator.sources import get_recipe
 from curator.stages.publish_layout import AUGMENTED
 
@@ -61,7 +61,7 @@ def fields_section(configs: list[Any]) -> list[str]:
              "`physio` and `physio_z` are structs of every source's features",
              "(`schemas/physio.yaml`); only the members of the row's own source are set.", "",
              "| field | type | meaning | configs |", "|---|---|---|---|"]
-    for name in features():
+    for name in columns:
         having = [c.name for c in configs if name in c.columns]
         where = ", ".join(f"`{n}`" for n in having) or "none in this build"
         meaning = docs[name].replace("|", "\\|")

@@ -1,20 +1,19 @@
 """croissant.json: Croissant 1.x metadata (with its Responsible-AI fields) of a published folder.
 
-The dataset-level metadata (context, licences, RAI fields) is built with mlcroissant's own classes;
-the record sets are plain JSON-LD derived from each config's HF features, in the form mlcroissant
-writes them: building them as mlcroissant objects and serialising took ~4 s per publish, whatever
-the data size. Tests validate the file with mlcroissant and read records through it.
+Plain JSON-LD in the form mlcroissant writes it: the dataset-level metadata (context, licences, RAI
+fields) as `mlcroissant.Metadata(...).to_json()` gives it (a test compares the two), the record
+sets derived from each config's HF features. Building them as mlcroissant objects and serialising
+took ~4 s per publish, whatever the data size, and importing mlcroissant (it imports pandas) ~0.4 s
+of every publish call. Tests validate the file with mlcroissant and read records through it.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from pathlib import Path
 from typing import Any
-
-import datasets
-import mlcroissant as mlc
 
 from curator.config import Publish
 from curator.record.schema import load_yaml
@@ -27,28 +26,32 @@ _SCALAR_TYPES = {
 }
 
 
-def _field(record_set: str, name: str, feature: Any, file_set: str, path: tuple[str, ...] = ()) -> dict[str, Any]:
-    """One Croissant field for an HF feature: scalars, class labels, images, structs and lists."""
+def _field(record_set: str, name: str, feature: dict[str, Any], file_set: str,
+           path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One Croissant field for an HF feature in dict form (Features.to_dict): scalars, class labels,
+    images, structs and lists."""
     field: dict[str, Any] = {"@type": "cr:Field", "@id": f"{record_set}/{'/'.join((*path, name))}", "name": name}
-    repeated = isinstance(feature, datasets.List)
-    inner = feature.feature if repeated else feature
+    repeated = feature.get("_type") == "List"
+    inner = feature["feature"] if repeated else feature
     if repeated:
-        field["cr:arrayShape"] = str(feature.length) if feature.length and feature.length > 0 else "-1"
+        length = feature.get("length", -1)
+        field["cr:arrayShape"] = str(length) if length > 0 else "-1"
         field["cr:isArray"] = True
-    if isinstance(inner, dict):
+    kind = inner.get("_type")
+    if kind is None:  # a struct
         field["subField"] = [_field(record_set, sub, feat, file_set, (*path, name)) for sub, feat in inner.items()]
         return field
     # nested values: read the top-level column, then pick the member (as the Hub's own Croissant does)
     json_path = ".".join((*path[1:], name)) if path else None
-    if isinstance(inner, datasets.ClassLabel):
+    if kind == "ClassLabel":
         field["description"] = f"class index into the `{_enum_id(inner)}` enumeration"
         field["dataType"] = "sc:Integer"
         field["references"] = {"field": {"@id": f"{_enum_id(inner)}/index"}}
-    elif isinstance(inner, datasets.Image):
+    elif kind == "Image":
         field["dataType"] = "sc:ImageObject"
         json_path = "bytes"
     else:
-        field["dataType"] = _SCALAR_TYPES.get(inner.dtype, "sc:Text")
+        field["dataType"] = _SCALAR_TYPES.get(inner["dtype"], "sc:Text")
     source: dict[str, Any] = {"fileSet": {"@id": file_set}, "extract": {"column": path[0] if path else name}}
     if json_path:
         source["transform"] = {"jsonPath": json_path}
@@ -60,26 +63,26 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))  # three EmoNet-Face configs share one licence and one paper
 
 
-def _enum_id(feature: datasets.ClassLabel) -> str:
-    """`classes_<taxonomy level>`: the level whose class list this is."""
-    levels = load_yaml("taxonomy.yaml")
-    return next((f"classes_{level}" for level, names in levels.items()
-                 if isinstance(names, dict | list) and list(names) == feature.names), f"classes_{len(feature.names)}")
+def _enum_id(feature: dict[str, Any]) -> str:
+    """`classes_<taxonomy level>`: the level whose class list this is (a ClassLabel in dict form)."""
+    levels, names = load_yaml("taxonomy.yaml"), feature["names"]
+    return next((f"classes_{level}" for level, level_names in levels.items()
+                 if isinstance(level_names, dict | list) and list(level_names) == names), f"classes_{len(names)}")
 
 
 def _enumerations(configs: list[Any]) -> list[dict[str, Any]]:
     """One enumeration record set per class list (basic, fine), shared by every config."""
-    seen: dict[str, datasets.ClassLabel] = {}
+    seen: dict[str, dict[str, Any]] = {}
     for cfg in configs:
         for feat in cfg.features.values():
-            if isinstance(feat, datasets.ClassLabel):
+            if feat.get("_type") == "ClassLabel":
                 seen.setdefault(_enum_id(feat), feat)
     return [{"@type": "cr:RecordSet", "@id": rid, "name": rid, "dataType": "sc:Enumeration",
-             "description": f"class index -> name ({len(feat.names)} classes, taxonomy.yaml)",
+             "description": f"class index -> name ({len(feat['names'])} classes, taxonomy.yaml)",
              "key": {"@id": f"{rid}/index"},
              "field": [{"@type": "cr:Field", "@id": f"{rid}/index", "name": "index", "dataType": "sc:Integer"},
                        {"@type": "cr:Field", "@id": f"{rid}/name", "name": "name", "dataType": "sc:Text"}],
-             "data": [{f"{rid}/index": i, f"{rid}/name": n} for i, n in enumerate(feat.names)]}
+             "data": [{f"{rid}/index": i, f"{rid}/name": n} for i, n in enumerate(feat["names"])]}
             for rid, feat in seen.items()]
 
 
@@ -113,7 +116,6 @@ def _split_field(name: str, file_set: str) -> dict[str, Any]:
 
 def build_croissant(configs: list[Any], sources: list[str], conf: Publish) -> dict[str, Any]:
     infos = [get_recipe(s).INFO for s in sources]
-    name = conf.name
     distribution, record_sets = [], []
     for cfg in _record_set_configs(configs, sources):
         file_set = f"{cfg.name}-parquet"
@@ -124,8 +126,13 @@ def build_croissant(configs: list[Any], sources: list[str], conf: Publish) -> di
         record_sets.append({"@type": "cr:RecordSet", "@id": cfg.name, "name": cfg.name, "description": cfg.doc,
                             "field": [_split_field(cfg.name, file_set), *fields]})
     record_sets += _enumerations(configs)
-    metadata = mlc.Metadata(
-        name=name,
+    return {**dataset_metadata(dataset_fields(infos, conf)), "distribution": distribution, "recordSet": record_sets}
+
+
+def dataset_fields(infos: list[Any], conf: Publish) -> dict[str, Any]:
+    """The dataset-level fields, as keyword arguments of `mlcroissant.Metadata`."""
+    return dict(
+        name=conf.name,
         description="Facial-emotion data from several sources, labels mapped into one taxonomy "
                     "(8 basic classes, 40 EmoNet-Face classes), split 70/15/15 without subject leakage.",
         license=_unique([i.license for i in infos]),
@@ -145,7 +152,44 @@ def build_croissant(configs: list[Any], sources: list[str], conf: Publish) -> di
                            "workplaces or education, no biometric categorisation of real people.",
         personal_sensitive_information=["faces of real people (VIRI, NVIE, EMER, Kaggle features)"],
     )
-    return {**metadata.to_json(), "distribution": distribution, "recordSet": record_sets}
+
+
+# Croissant 1.0: its JSON-LD context, and the JSON-LD key of each dataset_fields() keyword, as
+# mlcroissant 1.x writes them
+CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
+CONTEXT: dict[str, Any] = {
+    "@language": "en", "@vocab": "https://schema.org/", "citeAs": "cr:citeAs", "column": "cr:column",
+    "conformsTo": "dct:conformsTo", "cr": "http://mlcommons.org/croissant/", "rai": "http://mlcommons.org/croissant/RAI/",
+    "data": {"@id": "cr:data", "@type": "@json"}, "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
+    "dct": "http://purl.org/dc/terms/", "equivalentProperty": "cr:equivalentProperty",
+    "examples": {"@id": "cr:examples", "@type": "@json"}, "extract": "cr:extract", "field": "cr:field",
+    "fileProperty": "cr:fileProperty", "fileObject": "cr:fileObject", "fileSet": "cr:fileSet", "format": "cr:format",
+    "includes": "cr:includes", "isLiveDataset": "cr:isLiveDataset", "jsonPath": "cr:jsonPath", "key": "cr:key",
+    "md5": "cr:md5", "parentField": "cr:parentField", "path": "cr:path", "recordSet": "cr:recordSet",
+    "references": "cr:references", "regex": "cr:regex", "repeated": "cr:repeated", "replace": "cr:replace",
+    "samplingRate": "cr:samplingRate", "sc": "https://schema.org/", "separator": "cr:separator", "source": "cr:source",
+    "subField": "cr:subField", "transform": "cr:transform",
+}
+_KEYS = {"name": "name", "description": "description", "license": "license", "url": "url", "cite_as": "citeAs",
+         "version": "version", "data_collection": "rai:dataCollection",
+         "data_preprocessing_protocol": "rai:dataPreprocessingProtocol",
+         "data_annotation_protocol": "rai:dataAnnotationProtocol", "data_biases": "rai:dataBiases",
+         "data_limitations": "rai:dataLimitations", "data_use_cases": "rai:dataUseCases",
+         "data_social_impact": "rai:dataSocialImpact",
+         "personal_sensitive_information": "rai:personalSensitiveInformation"}
+_FIRST = ("@context", "@type", "name", "description", "conformsTo")  # then the rest sorted, as mlcroissant does
+
+
+def dataset_metadata(fields: dict[str, Any]) -> dict[str, Any]:
+    """`mlcroissant.Metadata(**fields).to_json()` for these fields without importing mlcroissant: a
+    one-item list is written as its item, empty values are left out, keys in mlcroissant's order."""
+    doc: dict[str, Any] = {"@context": copy.deepcopy(CONTEXT), "@type": "sc:Dataset", "conformsTo": CONFORMS_TO}
+    for key, value in fields.items():
+        value = value[0] if isinstance(value, list) and len(value) == 1 else value
+        if value or isinstance(value, bool):
+            doc[_KEYS[key]] = value
+    first = [k for k in _FIRST if k in doc]
+    return {k: doc[k] for k in [*first, *sorted(k for k in doc if k not in first)]}
 
 
 def write_croissant(folder: Path, configs: list[Any], sources: list[str], conf: Publish) -> Path:
@@ -157,6 +201,8 @@ def write_croissant(folder: Path, configs: list[Any], sources: list[str], conf: 
 
 def validate_croissant(path: Path) -> list[str]:
     """Problems mlcroissant finds in the file (empty when valid)."""
+    import mlcroissant as mlc  # ~0.4 s: only validation needs it
+
     logging.getLogger("absl").setLevel(logging.ERROR)  # mlcroissant logs warnings through absl
     try:
         mlc.Dataset(jsonld=str(path))

@@ -13,12 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import datasets
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from curator.io.parquet import ShardWriter
-from curator.record.schema import config_drops, config_specs, features, required_columns
+from curator.record.schema import columns, config_drops, config_specs, hf_features, required_columns
 
 AUGMENTED = "train_augmented"  # the split of augmented copies: train's originals stay alone in `train`
 
@@ -26,7 +25,7 @@ AUGMENTED = "train_augmented"  # the split of augmented copies: train's original
 def facet_columns() -> list[str]:
     """The columns configs select on, in record order (derived from every config's `where`)."""
     wanted = {col for spec in config_specs().values() for col in spec["where"]}
-    return [col for col in features() if col in wanted]
+    return [col for col in columns() if col in wanted]
 
 
 @dataclass
@@ -84,12 +83,14 @@ class ConfigOutput:
         """Columns the config carries: not dropped, and set somewhere in it (required ones always, and
         `augmented_from`: the one filter that tells originals from copies in every config)."""
         filled = set().union(*(p.filled for p in self.parts)) | {*required_columns(), "augmented_from"}
-        return [c for c in features() if c not in self.drop and c in filled]
+        return [c for c in columns() if c not in self.drop and c in filled]
 
     @property
-    def features(self) -> datasets.Features:
-        full = features()
-        return datasets.Features({c: full[c] for c in self.columns})
+    def features(self) -> dict[str, Any]:
+        """The config's features in the dict form `datasets` writes (Features.to_dict): the card and
+        the Croissant are derived from it without importing `datasets`."""
+        full = hf_features()
+        return {c: full[c] for c in self.columns}
 
     def split_sizes(self) -> dict[str, dict[str, int]]:
         out = {}
