@@ -68,3 +68,21 @@ def test_cli_cost_benchmark_times_help_and_tiny_stage_calls():
     assert proc.returncode == 0, proc.stderr[-3000:]
     for what in ("curator normalize --help", "curator normalize (30 records)", "curator publish (30 records"):
         assert re.search(rf"^\| `{re.escape(what)}.*\| (yes|\*\*no\*\*) \|$", proc.stdout, re.M), what
+
+
+def test_versus_benchmark_alternates_prepare_and_the_bare_decode_loop(tmp_path):
+    """`benchmarks.versus` (prepare against the bare decode loop, whole processes): both rows, the
+    pair-by-pair verdict, and prepare's output really written; RESULTS.md untouched with --no-record."""
+    results = ROOT / "benchmarks" / "RESULTS.md"
+    recorded = results.read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.versus", "--n", str(N), "--sizes", "64", "--rounds", "1", "--no-record",
+         "--work", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert re.search(r"^\| bare full-decode loop \| [\d.]+ \| [\d.]+ \|$", proc.stdout, re.M), proc.stdout
+    assert re.search(r"^\| curator prepare \| [\d.]+ \| [\d.]+ \|$", proc.stdout, re.M), proc.stdout
+    assert re.search(r"prepare / bare loop, pair by pair \(median\): speed \*\*[\d.]+×\*\*", proc.stdout)
+    assert len(list((tmp_path / "prepared64").rglob("*.parquet"))) >= 1
+    assert results.read_bytes() == recorded
