@@ -59,6 +59,9 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def clone_checkout(dest: Path) -> Path:
     """`git clone` of this checkout, plus its uncommitted changes committed in the clone only."""
     _run(["git", "clone", "-q", str(ROOT), str(dest)], ROOT.parent)
+    # on a branch even when the checkout under test is a detached HEAD (as CI systems check out a
+    # commit): `dvc import` of the clone needs its HEAD to name a branch (origin/HEAD in its own clone)
+    git(["checkout", "-q", "-B", "main"], dest)
     diff = _run(["git", "diff", "HEAD", "--binary"], ROOT)
     if diff.strip():
         git(["apply", "--binary", "-"], dest, stdin=diff)
