@@ -83,3 +83,18 @@ def test_emonet_binary_units_give_the_pool_items(tmp_path: Path, caplog) -> None
     binary_samples.build(tmp_path, 3, True)
     pool, units, logged = _both(emonet_binary, tmp_path / "emonet_binary", caplog)
     assert units == pool and any("without votes" in m for m in logged)
+
+
+@pytest.mark.parametrize(("name", "content"), [("train-00000.parquet", b"not parquet"), ("00000.tar", b"junk")])
+def test_a_damaged_big_shard_is_the_same_one_line_error_on_both_engines(name: str, content: bytes,
+                                                                         tmp_path: Path) -> None:
+    """A file that is not what its name says fails listing the Ray Data units as it fails prepare():
+    one CuratorError naming the source, never a pyarrow or tarfile exception."""
+    from curator.errors import CuratorError
+
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(CuratorError) as pool:
+        list(emonet_big.prepare(tmp_path))
+    with pytest.raises(CuratorError) as units:
+        emonet_big.storage_plan(tmp_path)
+    assert str(units.value) == str(pool.value) and str(pool.value).startswith("emonet_big: ")

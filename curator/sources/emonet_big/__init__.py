@@ -84,7 +84,7 @@ def storage_plan(raw: Path, conf: Params | None = None) -> UnitPlan | None:
     and turned into records by the same item_and_note as prepare(); None for an image folder, which
     prepare() reads from the driver (its images then checked on Ray tasks, as before)."""
     found = layouts.detect(NAME, raw)
-    listed = layouts.storage_units(found)
+    listed = layouts.storage_units(NAME, found)
     if listed is None:
         return None
     units, context = listed

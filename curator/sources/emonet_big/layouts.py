@@ -177,17 +177,23 @@ def _sample_item(sample: dict[str, Any], images: list[str]) -> Item:
                 annotations, missing)
 
 
-def storage_units(found: Found) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+def storage_units(source: str, found: Found) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
     """Ray Data units where the data is on storage: a row group of a Parquet shard, or one tar (read by
     the same `datasets` builder as `stream`, so its samples are the same); with what every unit needs
     to read (`unit_items`' context). None for an image folder (its images are read from the driver)."""
     from curator.io.parquet import row_group_units
 
-    if found.kind == "parquet":
-        return row_group_units(list(found.files)), {"layout": _parquet_layout(found)}
-    if found.kind == "webdataset":
-        units = [{"unit": index, "path": str(file)} for index, file in enumerate(found.files)]
-        return units, {"fields": _tar_fields(found.files)}
+    try:
+        if found.kind == "parquet":
+            layout = _parquet_layout(found)  # first: a file that is not Parquet is a one-line error naming it
+            return row_group_units(list(found.files)), {"layout": layout}
+        if found.kind == "webdataset":
+            units = [{"unit": index, "path": str(file)} for index, file in enumerate(found.files)]
+            return units, {"fields": _tar_fields(found.files)}
+    except CuratorError:
+        raise
+    except Exception as exc:  # a damaged tar or footer: one line, as stream() says it
+        raise _failed(source, found, exc) from None
     return None
 
 
