@@ -109,17 +109,16 @@ class _Router:
         bytes; nothing after prepare changes them) and hash the bytes only where it is absent.
         Augmented copies have no `hashes`: their bytes are always hashed.
         """
-        columns = [pc.struct_field(table.column(c).combine_chunks(), "bytes").to_pylist() for c in IMAGE_COLUMNS]
-        known = ([pc.struct_field(table.column("hashes").combine_chunks(), f"{c}_sha256").to_pylist()
-                  for c in IMAGE_COLUMNS] if stored else [[None] * table.num_rows for _ in IMAGE_COLUMNS])
-
-        def digest(data: bytes | None, hexed: str | None) -> bytes:
-            if data is None:
-                return b"\0"
-            return b"\1" + (bytes.fromhex(hexed) if hexed else hashlib.sha256(data).digest())
-
-        return pa.array([hashlib.sha256(b"".join(digest(d, h) for d, h in zip(data, hexed, strict=True))).digest()
-                         for data, hexed in zip(zip(*columns, strict=True), zip(*known, strict=True), strict=True)],
+        per_column = []
+        for column in IMAGE_COLUMNS:
+            data = pc.struct_field(table.column(column).combine_chunks(), "bytes")
+            hexed = (pc.struct_field(table.column("hashes").combine_chunks(), f"{column}_sha256").to_pylist()
+                     if stored else [None] * table.num_rows)
+            # an image's bytes become a Python object only when they must be hashed here
+            per_column.append([b"\0" if not present else b"\1" + (
+                bytes.fromhex(known) if known else hashlib.sha256(data[row].as_py()).digest())
+                for row, (present, known) in enumerate(zip(pc.is_valid(data).to_pylist(), hexed, strict=True))])
+        return pa.array([hashlib.sha256(b"".join(parts)).digest() for parts in zip(*per_column, strict=True)],
                         pa.binary(32))
 
     def _remember(self, table: pa.Table) -> None:
