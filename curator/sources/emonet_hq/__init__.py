@@ -121,10 +121,14 @@ def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | 
     tally = Tally()
     for row in parquet.read_rows(NAME, raw, LABELS):
         yield row if isinstance(row, Reject) else image_record(row, baselines, tally)
-    if baselines is not None:
-        yield from baselines.malformed
-        yield from baselines.leftovers()
+    yield from closing(baselines, tally)
+
+
+def closing(baselines: Baselines | None, tally: Tally) -> list[Reject]:
+    """What prepare yields after the rows: hq.csv's malformed rows and unjoined images; logs the tally."""
+    items = [*baselines.malformed, *baselines.leftovers()] if baselines is not None else []
     tally.log(baselines)
+    return items
 
 
 def storage_plan(raw: Path, conf: Params | None = None) -> parquet.UnitPlan:

@@ -80,6 +80,4 @@ def _unit_items(unit: dict[str, Any], layouts: tuple[parquet.Layout, ...]) -> It
 
 def _finish(notes: list[Any], baselines: Baselines | None, tally: hq.Tally) -> list[Reject]:
     """prepare()'s closing items and log, from the pre-pass's baselines and tally."""
-    closing = [*baselines.malformed, *baselines.leftovers()] if baselines is not None else []
-    tally.log(baselines)
-    return closing
+    return hq.closing(baselines, tally)
