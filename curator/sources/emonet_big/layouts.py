@@ -18,6 +18,7 @@ import csv
 import json
 import tarfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -90,19 +91,24 @@ def _datasets() -> Any:
     return datasets
 
 
-def _failed(source: str, found: Found, exc: Exception) -> CuratorError:
-    return CuratorError(f"{source}: datasets could not read the {found.describe()}: {emonet.one_line(exc)}")
+@contextmanager
+def _one_line(source: str, found: Found) -> Iterator[None]:
+    """Whatever reading `found` raises becomes one CuratorError line naming the layout (datasets,
+    pyarrow, tarfile and fsspec raise many types): never a traceback, on either engine."""
+    try:
+        yield
+    except CuratorError:
+        raise
+    except Exception as exc:
+        raise CuratorError(f"{source}: datasets could not read the {found.describe()}: "
+                           f"{emonet.one_line(exc)}") from None
 
 
 def stream(source: str, found: Found) -> Iterator[Item]:
     """Every image of the layout, in file order."""
     reader = {"parquet": _parquet, "webdataset": _webdataset, "imagefolder": _imagefolder}[found.kind]
-    try:
+    with _one_line(source, found):
         yield from reader(found)
-    except CuratorError:
-        raise
-    except Exception as exc:  # datasets, pyarrow and fsspec raise many types; one line, never a traceback
-        raise _failed(source, found, exc) from None
 
 
 def _pick(names: Any, wanted: tuple[str, ...]) -> str | None:
@@ -183,34 +189,29 @@ def storage_units(source: str, found: Found) -> tuple[list[dict[str, Any]], dict
     to read (`unit_items`' context). None for an image folder (its images are read from the driver)."""
     from curator.io.parquet import row_group_units
 
-    try:
+    with _one_line(source, found):  # a damaged tar or footer: as stream() says it
         if found.kind == "parquet":
             layout = _parquet_layout(found)  # first: a file that is not Parquet is a one-line error naming it
             return row_group_units(list(found.files)), {"layout": layout}
         if found.kind == "webdataset":
             units = [{"unit": index, "path": str(file)} for index, file in enumerate(found.files)]
             return units, {"fields": _tar_fields(found.files)}
-    except CuratorError:
-        raise
-    except Exception as exc:  # a damaged tar or footer: one line, as stream() says it
-        raise _failed(source, found, exc) from None
     return None
 
 
 def unit_items(source: str, found: Found, unit: dict[str, Any], context: dict[str, Any]) -> Iterator[Item]:
     """The items of one unit, as `stream` gives them (a Ray Data task)."""
-    try:
+    with _one_line(source, found):
         if found.kind == "webdataset":
             yield from _tars((Path(unit["path"]),), context["fields"])
             return
         layout = context["layout"]
         table = pq.ParquetFile(unit["path"]).read_row_group(unit["row_group"], columns=layout.columns())
-        for index, row in enumerate(table.to_pylist(), start=unit["offset"]):
-            yield _parquet_item(layout, row, index)
-    except CuratorError:
-        raise
-    except Exception as exc:  # as in stream: one line, never a traceback
-        raise _failed(source, found, exc) from None
+        index = unit["offset"]
+        for batch in table.to_batches(max_chunksize=256):  # Python rows a batch at a time, not the whole group
+            for row in batch.to_pylist():
+                yield _parquet_item(layout, row, index)
+                index += 1
 
 
 def _columns(metadata: Path) -> list[str]:
