@@ -220,21 +220,21 @@ def _synthetic_prepare(raw: Path) -> Iterator[dict[str, Any]]:
 
 def prepare(images: str, out: str, workers: int = 1, executor: str = "local") -> int:
     from curator.config import Prepare
-    from curator.stages.prepare import run_prepare
+    from curator.stages.prepare.stage import run_prepare
 
     conf = Prepare(workers=workers, executor=executor)
     return run_prepare(SOURCE, _synthetic_prepare, Path(images), Path(out), conf)["inputs"]
 
 
 def normalize(prepared: str, out: str) -> int:
-    from curator.stages.normalize import run_normalize
+    from curator.stages.normalize.stage import run_normalize
 
     return run_normalize([Path(prepared)], Path(out))["inputs"]
 
 
 def split(normalized: str, out: str) -> int:
     from curator.config import Ratios, Split
-    from curator.stages.split import run_split
+    from curator.stages.split.stage import run_split
 
     conf = Split(seed=SPLIT["seed"], ratios=Ratios(**SPLIT["ratios"]))
     return run_split(Path(normalized), Path(out), conf)["inputs"]
@@ -242,7 +242,7 @@ def split(normalized: str, out: str) -> int:
 
 def augment(split_dir: str, out: str, workers: int, copies: int, executor: str = "local") -> int:
     from curator.config import Augment
-    from curator.stages.augment import run_augment
+    from curator.stages.augment.stage import run_augment
 
     conf = Augment(policy=str(POLICY), copies=copies, seed=0, workers=workers, jpeg_quality=JPEG_QUALITY,
                    executor=executor)
@@ -251,7 +251,7 @@ def augment(split_dir: str, out: str, workers: int, copies: int, executor: str =
 
 def publish(split_dir: str, augmented: str, out: str) -> int:
     from curator.config import Augment, BuildFacts
-    from curator.stages.publish import run_publish
+    from curator.stages.publish.stage import run_publish
 
     facts = BuildFacts(augment=Augment(policy=str(POLICY)))
     return run_publish(Path(split_dir), Path(out), facts=facts, augmented=Path(augmented))["inputs"]
@@ -268,8 +268,11 @@ PRELOAD = {
     "spin": [], "decode": ["PIL.Image"], "decode_encode": ["PIL.Image"],
     "albumentations": ["albumentations", "cv2", "PIL.Image", "yaml"],
     "naive_datasets": ["albumentations", "datasets", "PIL.Image", "yaml"],
-    "prepare": ["curator.stages.prepare", "curator.record.schema"], "normalize": ["curator.stages.normalize"],
-    "split": ["curator.stages.split"], "augment": ["curator.stages.augment"], "publish": ["curator.stages.publish"],
+    "prepare": ["curator.stages.prepare.stage", "curator.record.schema"],
+    "normalize": ["curator.stages.normalize.stage"],
+    "split": ["curator.stages.split.stage"],
+    "augment": ["curator.stages.augment.stage"],
+    "publish": ["curator.stages.publish.stage"],
 }
 
 

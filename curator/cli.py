@@ -17,7 +17,7 @@ from curator.config import Config, load_config
 from curator.errors import CuratorError
 from curator.io.paths import check_paths, check_report_out
 from curator.lazy import arrow_without_pandas
-from curator.progress import setup_logging
+from curator.pipeline.progress import setup_logging
 
 ExecSection = TypeVar("ExecSection", bound=Any)  # a params section with workers and executor
 
@@ -63,7 +63,7 @@ def _executor_conf(conf: ExecSection, workers: int | None, executor: str | None,
     --ray-address is where the Ray executor connects (it reads $RAY_ADDRESS)."""
     import os
 
-    from curator.executor import EXECUTORS
+    from curator.pipeline.executor import EXECUTORS
 
     if ray_address:
         os.environ["RAY_ADDRESS"] = ray_address
@@ -194,7 +194,7 @@ def prepare(
     from functools import partial
 
     from curator.sources import get_recipe
-    from curator.stages.prepare import run_prepare
+    from curator.stages.prepare.stage import run_prepare
 
     config = _config()
     conf = _executor_conf(config.prepare, workers, executor, ray_address)
@@ -217,8 +217,8 @@ def inspect(
     path: Annotated[Path, typer.Argument(help="A download of that source (folder or file), as you have it.")],
 ) -> None:
     """Report what the recipe makes of a real download: layout, labels, groups, problems. Writes nothing."""
+    from curator.commands.inspect import hints, inspect_source
     from curator.sources import get_recipe
-    from curator.stages.inspect import hints, inspect_source
 
     conf = _config().source(source)
     found = inspect_source(source, get_recipe(source), path, conf)
@@ -236,7 +236,7 @@ def normalize(
 ) -> None:
     """Map every source label into the taxonomy (schemas/); unknown labels become rejects."""
     arrow_without_pandas()  # this stage is Arrow only: pandas would add ~0.3 s per call
-    from curator.stages.normalize import run_normalize
+    from curator.stages.normalize.stage import run_normalize
 
     if not inputs:
         inputs = [Path("data/prepared") / s for s in _config().sources.enabled]
@@ -255,7 +255,7 @@ def split(
 ) -> None:
     """Assign train/validation/test: group-disjoint, stratified per source and class."""
     arrow_without_pandas()  # this stage is Arrow only: pandas would add ~0.3 s per call
-    from curator.stages.split import run_split
+    from curator.stages.split.stage import run_split
 
     if not inputs.exists():
         raise CuratorError(f"{inputs} does not exist; run `curator normalize` first")
@@ -275,7 +275,7 @@ def augment(
 ) -> None:
     """Add augmented copies of train records (same geometric transform on visible and IR)."""
     arrow_without_pandas()  # this stage is Arrow only: pandas would add ~0.3 s per call
-    from curator.stages.augment import run_augment
+    from curator.stages.augment.stage import run_augment
 
     conf = _executor_conf(_config().augment, workers, executor, ray_address)
     if not inputs.exists():
@@ -293,7 +293,7 @@ def publish(
 ) -> None:
     """Write the Hub-ready folder: Parquet shards per config/split, dataset card, taxonomy."""
     arrow_without_pandas()  # this stage is Arrow only: pandas would add ~0.3 s per call
-    from curator.stages.publish import run_publish
+    from curator.stages.publish.stage import run_publish
 
     config = _config()
     if not inputs.exists():
@@ -315,7 +315,7 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="Where index.html and plots/ go.")] = Path("reports"),
 ) -> None:
     """Write reports/index.html: counts, sample grids, augmentation, rejects, leakage, provenance."""
-    from curator.stages.report import run_report
+    from curator.stages.report.stage import run_report
 
     published = published or _publish_folder(_config().publish.name, data)
     if not (published / "README.md").is_file():
@@ -327,7 +327,7 @@ def report(
 @app.command()
 def validate(folder: Annotated[Path, typer.Argument(help="A published dataset folder.")]) -> None:
     """Check a published folder: shard schemas, split disjointness, card counts, Croissant."""
-    from curator.stages.validate import validate_folder
+    from curator.commands.validate import validate_folder
 
     problems = validate_folder(folder)
     if problems:
@@ -346,8 +346,8 @@ def push(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be uploaded; no network.")] = False,
 ) -> None:
     """Upload a published folder to the Hugging Face Hub (token from HF_TOKEN or `hf auth login`)."""
-    from curator.stages.push import push as hub_push
-    from curator.stages.push_licensing import restricted_sources
+    from curator.commands.licensing import restricted_sources
+    from curator.commands.push import push as hub_push
 
     config = _config()
     hub_push(folder, repo_id, private=private, revision=revision, dry_run=dry_run,

@@ -24,7 +24,7 @@ import yaml
 from curator.config import render_defaults
 from curator.dvcdeps import write_links
 from curator.errors import CuratorError
-from curator.progress import log
+from curator.pipeline.progress import log
 from curator.resources import packaged
 from curator.sources import all_recipes, recipe_samples
 from curator.testing.files import serve_directory

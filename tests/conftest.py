@@ -65,11 +65,11 @@ def _sample_prepare(source: str):
 def sample_build(tmp_path_factory) -> dict:
     """All seven sample sources through prepare, normalize, split, augment and publish (in-process)."""
     from curator.config import Augment, BuildFacts, Publish, Split
-    from curator.stages.augment import run_augment
-    from curator.stages.normalize import run_normalize
-    from curator.stages.prepare import run_prepare
-    from curator.stages.publish import run_publish
-    from curator.stages.split import run_split
+    from curator.stages.augment.stage import run_augment
+    from curator.stages.normalize.stage import run_normalize
+    from curator.stages.prepare.stage import run_prepare
+    from curator.stages.publish.stage import run_publish
+    from curator.stages.split.stage import run_split
     from curator.testing.samples import build_samples
 
     root = tmp_path_factory.mktemp("consume")

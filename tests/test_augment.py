@@ -1,4 +1,4 @@
-"""curator.stages.augment_worker: policy file, determinism, visible/IR alignment, IR isolation, replay, grid."""
+"""curator.stages.augment.worker: policy file, determinism, visible/IR alignment, IR isolation, replay, grid."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from curator.errors import CuratorError, SchemaError
-from curator.stages import augment_worker as augment_module
-from curator.stages.augment_grid import GRID_COLUMNS, GRID_HEADER_PX, before_after_grid
-from curator.stages.augment_policy import Policy, load_policy, policy_from_composes, policy_to_yaml
-from curator.stages.augment_worker import Augmented, augment_copies, augment_one, record_seed, replay
+from curator.stages.augment.grid import GRID_COLUMNS, GRID_HEADER_PX, before_after_grid
+from curator.stages.augment.policy import Policy, load_policy, policy_from_composes, policy_to_yaml
+from curator.stages.augment import worker as augment_module
+from curator.stages.augment.worker import Augmented, augment_copies, augment_one, record_seed, replay
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "pipelines" / "augment" / "default.yaml"
 DISTORTIONS = {"GridDistortion", "ElasticTransform", "OpticalDistortion"}
@@ -300,7 +300,7 @@ def test_before_after_grid_size_and_blank_ir(policy: Policy, tmp_path: Path) -> 
 @pytest.mark.parametrize("size", [1, 2, 4])
 def test_a_tiny_image_is_an_augment_failed_reason_not_a_crash(size: int) -> None:
     from curator.reasons import Reason
-    from curator.stages.augment_rows import Parent, augment_parent
+    from curator.stages.augment.rows import Parent, augment_parent
 
     buf = io.BytesIO()
     Image.new("RGB", (size, size), (100, 50, 20)).save(buf, "PNG")

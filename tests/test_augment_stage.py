@@ -13,11 +13,11 @@ from PIL import Image, ImageDraw
 
 from curator.config import Augment, Split
 from curator.io.parquet import ShardWriter, iter_records, shard_paths
+from curator.pipeline.lineage import stamp
 from curator.record.record import empty_record
 from curator.record.schema import arrow_schema
-from curator.stages.augment import run_augment
-from curator.stages.lineage import stamp
-from curator.stages.split import run_split
+from curator.stages.augment.stage import run_augment
+from curator.stages.split.stage import run_split
 from tests.conftest import ROOT, run_cli
 
 POLICY = str(ROOT / "pipelines" / "augment" / "default.yaml")

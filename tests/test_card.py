@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from curator.commands.validate import read_card_header
 from curator.record.schema import features
-from curator.stages.publish_card import LOOPBACK, redact_loopback
-from curator.stages.validate import read_card_header
+from curator.stages.publish.card import LOOPBACK, redact_loopback
 from tests.conftest import ALL_SOURCES as SOURCES
 
 
@@ -79,8 +79,8 @@ def test_loopback_addresses_are_redacted():
 
 
 def test_the_card_says_per_source_what_label_and_groups_mean_and_what_is_unverified(card, sample_build):
+    from curator.commands.validate import read_card_header
     from curator.sources import get_recipe
-    from curator.stages.validate import read_card_header
 
     facts = _section(card, "Grouping")
     sources = sorted({c["config_name"] for c in read_card_header(sample_build["pub"])["configs"]} & {

@@ -15,11 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+from curator.commands.validate import read_card_header
 from curator.record.schema import config_specs
 from curator.record.taxonomy import taxonomy
-from curator.stages.publish_layout import AUGMENTED
-from curator.stages.split import SPLITS
-from curator.stages.validate import read_card_header
+from curator.stages.publish.layout import AUGMENTED
+from curator.stages.split.stage import SPLITS
 from curator.testing.samples import read_pair_code
 from tests.conftest import ALL_SOURCES as SOURCES
 
@@ -179,7 +179,7 @@ def test_croissant_has_every_published_record_once(sample_build):
 
     import mlcroissant as mlc
 
-    from curator.stages.publish_croissant import ALL_RECORDS
+    from curator.stages.publish.croissant import ALL_RECORDS
 
     logging.getLogger("absl").setLevel(logging.ERROR)
     dataset = mlc.Dataset(jsonld=str(sample_build["pub"] / "croissant.json"))

@@ -16,11 +16,11 @@ from curator.config import Dedup, Ratios, Split
 from curator.io.images import check_image, dhash
 from curator.io.parquet import ShardWriter, iter_records
 from curator.io.rejects import read_rejects
+from curator.pipeline.lineage import stamp
 from curator.record.record import empty_record
 from curator.record.schema import arrow_schema
-from curator.stages.dedup import Fingerprint, find_clusters
-from curator.stages.lineage import stamp
-from curator.stages.split import Group, assign_groups, run_split
+from curator.stages.split.dedup import Fingerprint, find_clusters
+from curator.stages.split.stage import Group, assign_groups, run_split
 
 RATIOS = {"train": 0.70, "validation": 0.15, "test": 0.15}
 

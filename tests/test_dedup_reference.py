@@ -10,8 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from curator.stages import dedup
-from curator.stages.dedup import Cluster, Fingerprint, find_clusters, fingerprints_of
+from curator.stages.split import dedup
+from curator.stages.split.dedup import Cluster, Fingerprint, find_clusters, fingerprints_of
 
 
 def _reference(prints: list[Fingerprint], max_distance: int) -> list[Cluster]:

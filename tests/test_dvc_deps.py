@@ -37,8 +37,8 @@ def test_the_committed_dvc_yaml_is_what_the_generator_writes():
 def test_function_level_imports_and_cli_helpers_are_followed():
     prepare = dvcdeps.stage_deps("prepare", per_source=True)
     # imported only inside cli.prepare(), inside run_prepare's modules, and inside cli._executor_conf()
-    assert {"curator/stages/prepare.py", "curator/stages/prepare_worker.py", "curator/io/images.py",
-            "curator/executor.py", "curator/cli.py"} <= set(prepare)
+    assert {"curator/stages/prepare/stage.py", "curator/stages/prepare/worker.py", "curator/io/images.py",
+            "curator/pipeline/executor.py", "curator/cli.py"} <= set(prepare)
     # the recipe is found at run time: its folder, its family link, and what recipes import
     assert {"curator/sources/${item}", "dvcdeps/family/${item}", "curator/sources/fetch.py",
             "curator/io/extract.py"} <= set(prepare)
@@ -52,18 +52,18 @@ def test_function_level_imports_and_cli_helpers_are_followed():
 def test_stages_do_not_depend_on_other_stages_modules():
     normalize = set(dvcdeps.stage_deps("normalize", per_source=False))
     augment = set(dvcdeps.stage_deps("augment", per_source=False))
-    assert "schemas/maps" in normalize and "curator/stages/normalize.py" in normalize
+    assert "schemas/maps" in normalize and "curator/stages/normalize/stage.py" in normalize
     shared = ("normalize", "run", "lineage")  # run.py and lineage.py: what every stage shares (the contract)
     assert not {d for d in normalize if d.startswith("curator/stages/") and not any(s in d for s in shared)}
     assert "${augment.policy}" in augment and "schemas/maps" not in augment
-    assert "curator/stages/split.py" not in augment and "curator/stages/prepare.py" not in augment
+    assert "curator/stages/split/stage.py" not in augment and "curator/stages/prepare/stage.py" not in augment
 
 
 def test_publish_reads_every_recipes_info_but_not_the_download_code():
     publish = set(dvcdeps.stage_deps("publish", per_source=False))
     for recipe in dvcdeps.recipes():
         assert f"curator/sources/{recipe}/__init__.py" in publish
-    assert "curator/io/download.py" not in publish and "curator/stages/prepare.py" not in publish
+    assert "curator/io/download.py" not in publish and "curator/stages/prepare/stage.py" not in publish
 
 
 def test_families_are_the_sibling_packages_recipes_import():
@@ -93,17 +93,17 @@ def test_only_a_call_naming_the_recipe_itself_pins_its_own_map(call, own):
 def test_a_missing_dep_is_named(tmp_path):
     root = _project_copy(tmp_path)
     text = (root / "dvc.yaml").read_text()
-    assert "        - curator/stages/prepare_worker.py\n" in text
-    (root / "dvc.yaml").write_text(text.replace("        - curator/stages/prepare_worker.py\n", "", 1))
+    assert "        - curator/stages/prepare/worker.py\n" in text
+    (root / "dvc.yaml").write_text(text.replace("        - curator/stages/prepare/worker.py\n", "", 1))
     assert dvcdeps.check(root) == [
-        "stage prepare (curator prepare) misses deps: curator/stages/prepare_worker.py"]
+        "stage prepare (curator prepare) misses deps: curator/stages/prepare/worker.py"]
 
 
 def test_an_unneeded_dep_is_named(tmp_path):
     root = _project_copy(tmp_path)
     text = (root / "dvc.yaml").read_text()
-    (root / "dvc.yaml").write_text(text.replace("      - curator/stages/split.py\n",
-                                                "      - curator/stages/split.py\n      - curator/demo.py\n", 1))
+    (root / "dvc.yaml").write_text(text.replace("      - curator/stages/split/stage.py\n",
+                                                "      - curator/stages/split/stage.py\n      - curator/demo.py\n", 1))
     problems = dvcdeps.check(root)
     assert problems == ["stage split (curator split) lists deps its code does not read: curator/demo.py"]
 

@@ -19,7 +19,7 @@ from curator.sources import emonet_binary
 from curator.sources.emonet_binary import Join, Vote, vote_label
 from curator.sources.emonet_binary import samples as binary_samples
 from curator.sources.recipe import Reject
-from curator.stages.prepare import run_prepare
+from curator.stages.prepare.stage import run_prepare
 from tests import emonet_oracle as oracle
 from tests.conftest import run_cli
 

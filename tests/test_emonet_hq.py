@@ -22,7 +22,7 @@ from curator.sources.emonet_hq import label as hq_label
 from curator.sources.emonet_hq import samples as hq_samples
 from curator.sources.emonet_hq.baselines import scale_note
 from curator.sources.recipe import Reject
-from curator.stages.prepare import run_prepare
+from curator.stages.prepare.stage import run_prepare
 from tests import emonet_oracle as oracle
 
 FINE = taxonomy().fine

@@ -14,14 +14,14 @@ import pytest
 
 from curator.config import Augment, Split
 from curator.errors import CuratorError
-from curator.executor import LocalExecutor, make_executor
 from curator.io.parquet import ShardWriter, shard_paths
+from curator.pipeline import raydata
+from curator.pipeline.executor import LocalExecutor, make_executor
+from curator.pipeline.lineage import stamp
 from curator.record.schema import arrow_schema
-from curator.stages import augment as augment_stage
-from curator.stages import raydata
-from curator.stages.augment import run_augment
-from curator.stages.lineage import stamp
-from curator.stages.split import run_split
+from curator.stages.augment.stage import run_augment
+from curator.stages.augment import stage as augment_stage
+from curator.stages.split.stage import run_split
 from tests.conftest import run_cli
 from tests.test_augment_stage import POLICY, _records
 

@@ -1,4 +1,4 @@
-"""curator.stages.push.push and curator.testing.hub, with the real huggingface_hub client on loopback only."""
+"""curator.commands.push.push and curator.testing.hub, with the real huggingface_hub client on loopback only."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from curator.commands.push import NO_TOKEN, REJECTED_TOKEN, push
 from curator.errors import CuratorError
-from curator.stages.push import NO_TOKEN, REJECTED_TOKEN, push
 from curator.testing.hub import serve_hub
 
 TOKEN = "hf_FAKE_secret_123"

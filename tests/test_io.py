@@ -17,8 +17,8 @@ from curator.io.atomic import atomic_dir, atomic_write_json
 from curator.io.images import check_image
 from curator.io.parquet import ShardWriter, count_rows, iter_records
 from curator.io.rejects import read_rejects
+from curator.pipeline.run import AccountingError, StageRun
 from curator.reasons import Reason
-from curator.stages.run import AccountingError, StageRun
 
 
 def _jpeg(size=(64, 48), color=(200, 30, 30)) -> bytes:

@@ -16,7 +16,7 @@ from curator.reasons import Reason
 from curator.record.record import empty_record
 from curator.sources import get_recipe
 from curator.sources.recipe import Reject
-from curator.stages.prepare import run_prepare
+from curator.stages.prepare.stage import run_prepare
 from curator.testing.samples import builders
 from tests.conftest import run_cli
 

@@ -12,11 +12,11 @@ import pytest
 
 from curator.config import Publish, Ratios, Split
 from curator.sources import all_recipes, get_recipe
-from curator.stages.normalize import run_normalize
-from curator.stages.prepare import run_prepare
-from curator.stages.publish import run_publish
-from curator.stages.publish_croissant import validate_croissant
-from curator.stages.split import run_split
+from curator.stages.normalize.stage import run_normalize
+from curator.stages.prepare.stage import run_prepare
+from curator.stages.publish.croissant import validate_croissant
+from curator.stages.publish.stage import run_publish
+from curator.stages.split.stage import run_split
 from curator.testing.samples import build_samples
 from tests.conftest import run_cli
 
@@ -147,7 +147,7 @@ def test_validate_names_a_row_without_the_default_label_and_a_copy_among_origina
 def test_train_digests_from_stored_hashes_equal_hashing_the_bytes(sample_build):
     """publish takes train images' sha256 from prepare's `hashes` instead of hashing them again: the same
     digests, for every train record of the sample build (visible, infrared and image-less ones)."""
-    from curator.stages.publish import _Router
+    from curator.stages.publish.stage import _Router
 
     table = pa.concat_tables(pq.read_table(p) for p in sorted((sample_build["root"] / "split" / "train")
                                                                 .glob("*.parquet")))
@@ -164,7 +164,7 @@ def test_croissant_dataset_metadata_is_what_mlcroissant_writes(sources):
     one-item lists written as their item, key order, context, conformsTo)."""
     import mlcroissant as mlc
 
-    from curator.stages.publish_croissant import dataset_fields, dataset_metadata
+    from curator.stages.publish.croissant import dataset_fields, dataset_metadata
 
     fields = dataset_fields([get_recipe(s).INFO for s in sources], Publish(name="test-set"))
     theirs = mlc.Metadata(**fields).to_json()

@@ -147,8 +147,8 @@ def test_editing_a_module_marks_exactly_the_stages_that_read_it(producer):
     kaggle = "curator/sources/kaggle_physio/__init__.py"  # a recipe without a family
     assert _status_after_edit(repo, env, kaggle) == per("kaggle_physio") | info_readers
     enabled = yaml.safe_load((repo / "params.yaml").read_text())["sources"]["enabled"]
-    assert _status_after_edit(repo, env, "curator/stages/prepare_worker.py") == {f"prepare@{s}" for s in enabled}
-    assert _status_after_edit(repo, env, "curator/stages/augment_worker.py") == {"augment"}
+    assert _status_after_edit(repo, env, "curator/stages/prepare/worker.py") == {f"prepare@{s}" for s in enabled}
+    assert _status_after_edit(repo, env, "curator/stages/augment/worker.py") == {"augment"}
     map_readers = {"normalize", "publish", "report"}  # labels mapped; the card and report show the maps
     assert _status_after_edit(repo, env, "schemas/maps/viri.yaml") == map_readers
     # emonet_binary's recipe resolves labels with its own map: its stages (through dvcdeps/map/) too

@@ -12,7 +12,7 @@ from curator.io.parquet import ShardWriter, iter_records
 from curator.io.rejects import read_rejects
 from curator.record.record import RecordError, empty_record, record_problem
 from curator.record.schema import arrow_schema
-from curator.stages.prepare import run_prepare
+from curator.stages.prepare.stage import run_prepare
 
 
 def _record(rid: str, **fields: Any) -> dict[str, Any]:

@@ -17,10 +17,10 @@ from xml.etree import ElementTree
 import pytest
 from PIL import Image
 
-from curator.stages.report import SECTIONS, run_report
-from curator.stages.report_data import load_build
-from curator.stages.report_pictures import duplicates
-from curator.stages.split import SPLITS
+from curator.stages.report.data import load_build
+from curator.stages.report.quality import duplicates
+from curator.stages.report.stage import SECTIONS, run_report
+from curator.stages.split.stage import SPLITS
 
 
 def report_data(root):
@@ -186,7 +186,7 @@ def test_report_in_chromium(page, browser, tmp_path, width):
 
 
 def test_verdicts_name_the_problem_when_there_is_one(page, sample_build):
-    from curator.stages.report_overview import verdicts
+    from curator.stages.report.counts import verdicts
 
     build = load_build(page["root"] / "data", sample_build["pub"])
     train = build.records.index[build.records["split"] == "train"][:2]

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from curator.stages.report_agreement import agreement_by_source
+from curator.stages.report.agreement import agreement_by_source
 
 
 def _frame(source: str, rows: dict[str, list[tuple[str, bool, str, float]]], given=None) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import zipfile
 
 from PIL import Image
 
-from curator.stages.report_images import raw_file, thumb_uri
+from curator.stages.report.thumbnails import raw_file, thumb_uri
 
 
 def _jpeg(size=(64, 48)) -> bytes:

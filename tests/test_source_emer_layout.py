@@ -22,8 +22,8 @@ from curator.sources.emer import eye as emer_eye
 from curator.sources.emer import samples as emer_samples
 from curator.sources.emer.folders import middle, natural_key
 from curator.sources.recipe import Reject
-from curator.stages.normalize import run_normalize
-from curator.stages.prepare import run_prepare
+from curator.stages.normalize.stage import run_normalize
+from curator.stages.prepare.stage import run_prepare
 
 FIRST = "3_film_happy Happy"  # set1, 8 frames, eye sheet with [DACS px] headers
 

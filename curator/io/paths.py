@@ -1,6 +1,6 @@
 """Where a command may write: never over, inside or around what it reads, nor where a file stands.
 
-Kept apart from curator.stages.lineage (which re-exports these) so that `curator download`, which
+Kept apart from curator.pipeline.lineage (which re-exports these) so that `curator download`, which
 needs only this, does not depend on the stage contracts.
 """
 

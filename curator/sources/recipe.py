@@ -4,7 +4,7 @@
     download(params, out, from_) -> Path      fetch raw files into `out`
     prepare(raw, params) -> Iterator[dict | Reject]
         one item per input sample: a unified record (curator.record.record.empty_record() filled
-        in) or a Reject. The prepare stage (curator.stages.prepare) validates images, ids and
+        in) or a Reject. The prepare stage (curator.stages.prepare.stage) validates images, ids and
         required fields centrally, so each recipe only reads its own format.
     samples.py: build(out, seed, dirty) -> Built, and demo_params(...) (the offline sample kit)
 """

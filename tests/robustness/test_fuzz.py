@@ -238,12 +238,12 @@ def test_no_paths_give_a_traceback(pipeline_ws: Path, cmd: tuple[list[str], str 
 def test_a_bug_is_one_internal_error_line_and_v_shows_its_traceback(pipeline_ws: Path, tmp_path: Path,
                                                                        monkeypatch: Any) -> None:
     """What the fuzz refuses, made on purpose: an exception that is not a CuratorError."""
-    import curator.stages.split
+    import curator.stages.split.stage
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(curator.stages.split, "run_split", broken)
+    monkeypatch.setattr(curator.stages.split.stage, "run_split", broken)
     ws = workspace.copy(pipeline_ws, tmp_path / "ws")
     ran = run_main(["split"], ws)
     assert ran.returncode == 1 and "Traceback" not in ran.stderr

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from curator.stages.push import REJECTED_TOKEN
+from curator.commands.push import REJECTED_TOKEN
 from curator.testing.files import serve_directory
 from curator.testing.hub import serve_hub
 from tests.conftest import run_cli

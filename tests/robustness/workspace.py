@@ -18,11 +18,11 @@ import yaml
 
 from curator.config import Augment, BuildFacts, Prepare, Publish, Split
 from curator.sources import get_recipe
-from curator.stages.augment import run_augment
-from curator.stages.normalize import run_normalize
-from curator.stages.prepare import run_prepare
-from curator.stages.publish import run_publish
-from curator.stages.split import run_split
+from curator.stages.augment.stage import run_augment
+from curator.stages.normalize.stage import run_normalize
+from curator.stages.prepare.stage import run_prepare
+from curator.stages.publish.stage import run_publish
+from curator.stages.split.stage import run_split
 from curator.testing.samples import builders
 from tests.conftest import ROOT, run_cli
 from tests.robustness.helpers import parallel, snapshot

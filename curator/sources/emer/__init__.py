@@ -43,7 +43,7 @@ from pydantic import Field, field_validator
 
 from curator.config import Download, OneGroupPattern, SourceParams
 from curator.errors import CuratorError, SchemaError
-from curator.progress import log
+from curator.pipeline.progress import log
 from curator.reasons import Reason
 from curator.record.record import empty_record
 from curator.sources.emer.eye import EyeProblem, eye_features

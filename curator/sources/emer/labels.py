@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curator.errors import SchemaError
-from curator.progress import log
+from curator.pipeline.progress import log
 from curator.reasons import Reason
 from curator.record import dimensions
 from curator.sources.recipe import Reject

@@ -36,7 +36,7 @@ from typing import Any
 from pydantic import Field
 
 from curator.config import Download
-from curator.progress import log
+from curator.pipeline.progress import log
 from curator.reasons import Reason
 from curator.record import dimensions
 from curator.record.taxonomy import taxonomy

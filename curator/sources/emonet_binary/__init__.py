@@ -42,7 +42,7 @@ from pydantic import Field
 
 from curator.config import Download
 from curator.errors import SchemaError
-from curator.progress import log
+from curator.pipeline.progress import log
 from curator.reasons import Reason
 from curator.record.taxonomy import label_map, taxonomy
 from curator.sources import emonet

@@ -3,7 +3,7 @@
 The REAL huggingface_hub client (2.4) runs against it when pointed at `HubStub.url`:
 
     with serve_hub(root) as hub, hub.client_env(tmp_path / "hf-home"):
-        HfApi().upload_folder(...)           # or curator.stages.push.push(...)
+        HfApi().upload_folder(...)           # or curator.commands.push.push(...)
         snapshot_download("owner/name", repo_type="dataset", revision=hub.sha("owner/name"))
 
 `root/<owner>/<name>/` seeds one dataset repo per folder, committed on `main` at a sha that

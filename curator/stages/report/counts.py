@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 from curator.reasons import Reason
 from curator.record.taxonomy import label_map
 from curator.sources import get_recipe
-from curator.stages import report_figures as charts
-from curator.stages.report_data import EXCLUDED_REASONS, Build, class_name, config_counts, data_paths, provenance
-from curator.stages.report_images import raw_file, strip, thumb_uri
-from curator.stages.split import SPLITS
+from curator.stages.report import charts
+from curator.stages.report.data import EXCLUDED_REASONS, Build, class_name, config_counts, data_paths, provenance
+from curator.stages.report.thumbnails import raw_file, strip, thumb_uri
+from curator.stages.split.stage import SPLITS
 
 _MEANINGS = {r.value: r.meaning for r in Reason}
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from curator.errors import CuratorError
 from curator.reasons import Reason
-from curator.stages.augment_policy import Policy
-from curator.stages.augment_worker import UndecodableImage, augment_copies, record_seed
+from curator.stages.augment.policy import Policy
+from curator.stages.augment.worker import UndecodableImage, augment_copies, record_seed
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,13 @@ from typing import Any
 import pyarrow as pa
 
 from curator.io.parquet import ShardWriter
+from curator.pipeline import raydata
+from curator.pipeline.run import Ledger, StageRun
 from curator.record.schema import arrow_schema, required_columns
 from curator.sources.emonet.parquet import RowPlan, UnitPlan
 from curator.sources.recipe import Reject
-from curator.stages import raydata
-from curator.stages.prepare import _image_task, _missing_fields, _resolve, duplicate  # the pool path's own rules
-from curator.stages.prepare_worker import check_images
-from curator.stages.run import Ledger, StageRun
+from curator.stages.prepare.stage import _image_task, _missing_fields, _resolve, duplicate  # the pool path's own rules
+from curator.stages.prepare.worker import check_images
 
 META = [pa.field("_kind", pa.string()), pa.field("_id", pa.string()), pa.field("_reject", pa.string()),
         pa.field("_fixes", pa.string()), pa.field("_note", pa.string())]

@@ -24,16 +24,16 @@ from curator.config import BuildFacts, Publish
 from curator.errors import CuratorError
 from curator.io.atomic import atomic_write_text
 from curator.io.parquet import iter_batches, shard_paths
-from curator.progress import track
+from curator.pipeline.lineage import META_SUBDIR, Input, check_built_from
+from curator.pipeline.progress import track
+from curator.pipeline.run import StageRun
 from curator.reasons import Reason
 from curator.record.schema import arrow_schema, schemas_dir
 from curator.resources import policy_path
-from curator.stages.lineage import META_SUBDIR, Input, check_built_from
-from curator.stages.publish_card import redistributable, render_card, render_license
-from curator.stages.publish_croissant import write_croissant
-from curator.stages.publish_layout import AUGMENTED, Part, facet_columns, part_keys, plan_configs
-from curator.stages.run import StageRun
-from curator.stages.split import SPLITS
+from curator.stages.publish.card import redistributable, render_card, render_license
+from curator.stages.publish.croissant import write_croissant
+from curator.stages.publish.layout import AUGMENTED, Part, facet_columns, part_keys, plan_configs
+from curator.stages.split.stage import SPLITS
 
 META_DIR = META_SUBDIR["published"]
 IMAGE_COLUMNS = ("image", "infrared")

@@ -15,10 +15,10 @@ from collections import Counter
 from pathlib import Path
 
 from curator.io.atomic import atomic_write_text
-from curator.stages import report_figures as charts
-from curator.stages.report_data import Build, load_build
-from curator.stages.report_overview import balance, funnel, funnel_rows, label_mapping, overview
-from curator.stages.report_pictures import agreement, augmentation, distributions, duplicates
+from curator.stages.report import charts
+from curator.stages.report.counts import balance, funnel, funnel_rows, label_mapping, overview
+from curator.stages.report.data import Build, load_build
+from curator.stages.report.quality import agreement, augmentation, distributions, duplicates
 
 SECTIONS = ("overview", "funnel", "balance", "mapping", "agreement", "duplicates", "distributions", "augmentation")
 _STYLE = """

@@ -15,15 +15,15 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from curator.commands.push import REPO_PLACEHOLDER  # push writes the real repo id there
 from curator.config import BuildFacts, Publish
 from curator.record.schema import columns, yaml_features
 from curator.record.taxonomy import label_map, taxonomy
 from curator.resources import known_checksums
 from curator.sources import get_recipe
-from curator.stages.publish_card_docs import citation_section, fields_section, grouping_section, level_section
-from curator.stages.publish_layout import AUGMENTED
-from curator.stages.push import REPO_PLACEHOLDER  # push writes the real repo id there
-from curator.stages.split import SPLITS
+from curator.stages.publish.card_docs import citation_section, fields_section, grouping_section, level_section
+from curator.stages.publish.layout import AUGMENTED
+from curator.stages.split.stage import SPLITS
 
 _HUB_LICENSES = {"MIT": "mit", "CC-BY-4.0": "cc-by-4.0"}
 PACKAGES = ("emotion-curator", "datasets", "pyarrow", "pillow", "albumentations", "huggingface-hub", "dvc")

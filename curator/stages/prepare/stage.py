@@ -2,7 +2,7 @@
 
 The recipe reads its own format (curator/sources/<name>/); this stage checks every item the same
 way: required fields, duplicate ids, and each image decoded and fingerprinted on the executor by
-curator.stages.prepare_worker.
+curator.stages.prepare.worker.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from curator.config import Prepare
-from curator.executor import make_executor
-from curator.progress import track
+from curator.pipeline import raydata
+from curator.pipeline.executor import make_executor
+from curator.pipeline.lineage import Input
+from curator.pipeline.progress import track
+from curator.pipeline.run import StageRun
 from curator.reasons import Reason
 from curator.record.record import RecordError, record_problem, strict
 from curator.record.schema import required_columns
 from curator.sources.recipe import PrepareFn, Reject
-from curator.stages import raydata
-from curator.stages.lineage import Input
-from curator.stages.prepare_worker import IMAGE_COLUMNS, Checked, check_images
-from curator.stages.run import StageRun
+from curator.stages.prepare.worker import IMAGE_COLUMNS, Checked, check_images
 
 
 def _image_task(item: dict[str, Any] | Reject, seen: set[str]) -> dict[str, bytes | None] | None:
@@ -62,7 +62,7 @@ def run_prepare(
     order, so the output bytes are the same for any worker count. `source_params` (the recipe's
     params) go into the output's lineage.json. `plan(raw)`, for a recipe whose raw files are on storage
     (its `storage_plan`; None for a layout it reads otherwise), lets the Ray executor prepare through Ray
-    Data (curator.stages.prepare_raydata).
+    Data (curator.stages.prepare.raydata).
     """
     conf = conf or Prepare()
     max_pixels = conf.max_image_pixels
@@ -75,7 +75,7 @@ def run_prepare(
     with StageRun("prepare", out, source=source, metrics_copy=metrics_copy, **contract) as run, executor as pool:
         storage = plan(Path(raw)) if plan is not None and raydata.on_ray(pool) else None  # None: not on storage
         if storage is not None:  # raw Parquet / tars on storage: Ray Data reads them where it runs
-            from curator.stages.prepare_raydata import prepare_on_ray
+            from curator.stages.prepare.raydata import prepare_on_ray
 
             fixes = prepare_on_ray(storage, run, max_pixels)
         else:

@@ -10,11 +10,11 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from curator.stages import report_figures as charts
-from curator.stages.report_agreement import agreement_by_source, summary_row
-from curator.stages.report_data import Build, image_sizes, images_by_id
-from curator.stages.report_images import strip, thumb_uri
-from curator.stages.report_overview import section, table
+from curator.stages.report import charts
+from curator.stages.report.agreement import agreement_by_source, summary_row
+from curator.stages.report.counts import section, table
+from curator.stages.report.data import Build, image_sizes, images_by_id
+from curator.stages.report.thumbnails import strip, thumb_uri
 
 MAX_CLUSTERS = 30
 

@@ -1,8 +1,8 @@
 """prepare's per-record image work: decode, normalize and fingerprint, in a worker process.
 
 Pool and Ray workers import this module, so it must not import `datasets`, curator.record.schema or
-curator.stages.run (`datasets` alone costs ~230 MiB and ~2 s per worker). The driver
-(curator.stages.prepare) sends only a record's image bytes and gets back small results: hashes,
+curator.pipeline.run (`datasets` alone costs ~230 MiB and ~2 s per worker). The driver
+(curator.stages.prepare.stage) sends only a record's image bytes and gets back small results: hashes,
 the first bad image, and new bytes only for an image it re-encoded.
 """
 

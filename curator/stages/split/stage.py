@@ -24,10 +24,12 @@ from curator.config import Dedup, Split
 from curator.errors import CuratorError
 from curator.io.atomic import atomic_write_json
 from curator.io.parquet import iter_batches, read_columns, shard_paths
-from curator.progress import track
+from curator.pipeline.lineage import Input
+from curator.pipeline.progress import track
+from curator.pipeline.run import StageRun
 from curator.reasons import Reason
 from curator.record.taxonomy import taxonomy
-from curator.stages.dedup import (
+from curator.stages.split.dedup import (
     find_clusters,
     fingerprints_of,
     leakage_report,
@@ -35,9 +37,7 @@ from curator.stages.dedup import (
     rows_of,
     within_split_drops,
 )
-from curator.stages.lineage import Input
-from curator.stages.run import StageRun
-from curator.stages.standardize import METHOD, RunningStats, out_of_range, standardize_table
+from curator.stages.split.standardize import METHOD, RunningStats, out_of_range, standardize_table
 
 SPLITS = ("train", "validation", "test")  # the Hugging Face split names
 

@@ -55,7 +55,7 @@ def _ray() -> Any:
 
 def on_ray(pool: Any) -> bool:
     """True when the stage's executor is Ray (then storage-backed stages use Ray Data)."""
-    from curator.executor import RayExecutor
+    from curator.pipeline.executor import RayExecutor
 
     return isinstance(pool, RayExecutor)
 

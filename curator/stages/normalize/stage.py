@@ -16,11 +16,11 @@ import pyarrow as pa
 
 from curator.errors import CuratorError
 from curator.io.parquet import iter_batches, shard_paths
-from curator.progress import track
+from curator.pipeline.lineage import Input
+from curator.pipeline.progress import track
+from curator.pipeline.run import StageRun
 from curator.reasons import Reason
 from curator.record.taxonomy import label_map, taxonomy
-from curator.stages.lineage import Input
-from curator.stages.run import StageRun
 
 
 def _resolve_column(sources: list[str], texts: list[str | None], what: str, run: StageRun, ids: list[str],

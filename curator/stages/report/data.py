@@ -15,12 +15,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from PIL import Image
 
+from curator.commands.validate import read_card_header
 from curator.io.parquet import read_columns, shard_paths
 from curator.io.rejects import read_rejects
 from curator.reasons import Reason
 from curator.record.taxonomy import taxonomy
-from curator.stages.split import SPLITS
-from curator.stages.validate import read_card_header
+from curator.stages.split.stage import SPLITS
 
 # left out on purpose (each still counts as an input and a reject, but it is not a problem to fix): the codes
 # curator/reasons.py lists as "deliberately left out", and publish's EXCLUDED

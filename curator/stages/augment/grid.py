@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from curator.stages.augment_worker import Augmented, _open
+from curator.stages.augment.worker import Augmented, _open
 
 GRID_COLUMNS = ("visible before", "visible after", "IR before", "IR after")
 GRID_HEADER_PX = 16

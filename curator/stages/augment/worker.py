@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from curator.errors import CuratorError, SchemaError
-from curator.stages.augment_policy import Policy, _jsonable
+from curator.stages.augment.policy import Policy, _jsonable
 
 IR_TARGET = "infrared"
 """Name of the additional albumentations target that carries the IR image through `geometric`."""

@@ -23,9 +23,9 @@ from curator.io.secrets import scrub
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
 
-log = logging.getLogger("curator.stages.push")
+log = logging.getLogger("curator.commands.push")
 
-META_DIR = ".curator"  # = curator.stages.publish.META_DIR; not imported so that push does not load pyarrow
+META_DIR = ".curator"  # = curator.stages.publish.stage.META_DIR; not imported so that push does not load pyarrow
 # fnmatch patterns, as huggingface_hub applies them (`*` also crosses `/`): bookkeeping, hidden, temp files
 IGNORE_PATTERNS = (f"{META_DIR}/**", ".*", "*/.*", "*.tmp", "*.temp", "*.part", "*.partial", "*.incomplete", "*~")
 NO_TOKEN = "no Hugging Face token: set HF_TOKEN or run `hf auth login`"

@@ -55,7 +55,7 @@ _POLICY_HEADER = """\
 # resampling blurs small faces less than three); mild GridDistortion. interpolation 1 =
 # cv2.INTER_LINEAR, border_mode 0 = cv2.BORDER_CONSTANT with fill 0 (black, in both images).
 # photometric: mild brightness/contrast, hue/saturation and gamma; never applied to IR.
-# emotion-curator (curator/stages/augment_worker.py) applies it with one seed per record and copy, reproducibly.
+# emotion-curator (curator/stages/augment/worker.py) applies it with one seed per record and copy, reproducibly.
 """
 
 

@@ -15,11 +15,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from curator.commands.push import REPO_PLACEHOLDER
 from curator.config import Publish
 from curator.record.schema import load_yaml
 from curator.sources import get_recipe
-from curator.stages.publish_layout import ConfigOutput
-from curator.stages.push import REPO_PLACEHOLDER
+from curator.stages.publish.layout import ConfigOutput
 
 _SCALAR_TYPES = {
     "string": "sc:Text", "bool": "sc:Boolean", "int64": "sc:Integer", "float32": "cr:Float32", "float64": "cr:Float64",

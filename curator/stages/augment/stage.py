@@ -20,18 +20,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curator.config import Augment
-from curator.executor import make_executor
 from curator.io.parquet import ShardWriter, iter_batches, shard_paths
-from curator.progress import track
+from curator.pipeline import raydata
+from curator.pipeline.executor import make_executor
+from curator.pipeline.lineage import Input
+from curator.pipeline.progress import track
+from curator.pipeline.run import Ledger, StageRun
 from curator.reasons import Reason
 from curator.resources import policy_path
-from curator.stages import raydata
-from curator.stages.augment_grid import before_after_grid
-from curator.stages.augment_policy import load_policy
-from curator.stages.augment_rows import Copies, Parent, augment_parent
-from curator.stages.augment_worker import Augmented
-from curator.stages.lineage import Input
-from curator.stages.run import Ledger, StageRun
+from curator.stages.augment.grid import before_after_grid
+from curator.stages.augment.policy import load_policy
+from curator.stages.augment.rows import Copies, Parent, augment_parent
+from curator.stages.augment.worker import Augmented
 
 GRID_ROWS = 8
 WRITE_ROWS = 256
@@ -75,7 +75,7 @@ def run_augment(split_dir: Path, out: Path, conf: Augment | None = None, *, metr
         train = shard_paths(Path(split_dir) / "train")
         run.metrics["not_applicable"] = 0
         if raydata.on_ray(pool):  # the train shards are on storage: Ray Data reads them where it runs them
-            from curator.stages.augment_raydata import augment_on_ray
+            from curator.stages.augment.raydata import augment_on_ray
 
             children = augment_on_ray(train, run, work, copies)
         else:

@@ -3,7 +3,7 @@
 Each task takes one row group of a train shard from storage and runs `augment_parent` (the pool's
 per-record function) on each parent with an image; its rows (the new bytes and transforms, keyed by
 unit and row) go to a scratch folder with `write_parquet`. One more Ray task then runs the pool
-path's own write loop (curator.stages.augment.write_children) with those results read back in input
+path's own write loop (curator.stages.augment.stage.write_children) with those results read back in input
 order: the child rows are built by the same code from the same parent rows, so the shards, their
 row groups and the before/after grid are byte-identical to the process pool's. The driver gets the
 accounting back (counts and rejects), never a record.
@@ -20,11 +20,11 @@ import pyarrow.parquet as pq
 
 from curator.errors import CuratorError
 from curator.io.parquet import ShardWriter, row_group_units
+from curator.pipeline import raydata
+from curator.pipeline.run import Ledger, StageRun
 from curator.reasons import Reason
 from curator.record.schema import arrow_schema
-from curator.stages import raydata
-from curator.stages.augment_rows import Copies, Parent
-from curator.stages.run import Ledger, StageRun
+from curator.stages.augment.rows import Copies, Parent
 
 RESULT = pa.schema([
     *raydata.KEY_FIELDS,
@@ -71,7 +71,7 @@ def _results(scratch: Path, parents: Iterator[Parent]) -> Iterator[Copies]:
 
 def write_in_order(train: list[Path], scratch: Path, out: Path, copies: int) -> tuple[Ledger, int]:
     """The ordered pass (a Ray task): the pool path's write loop, fed from the scratch results."""
-    from curator.stages.augment import write_children  # the stage module; imported where the task runs
+    from curator.stages.augment.stage import write_children  # the stage module; imported where the task runs
 
     ledger = Ledger()
     ledger.metrics["not_applicable"] = 0

@@ -20,10 +20,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
+from curator.pipeline import lineage
 from curator.record.schema import config_specs
-from curator.stages import lineage
-from curator.stages.publish_croissant import validate_croissant
-from curator.stages.publish_layout import AUGMENTED
+from curator.stages.publish.croissant import validate_croissant
+from curator.stages.publish.layout import AUGMENTED
 
 LABEL_LEVELS = {"label": "basic", "label_fine": "fine", "label_family": "family"}  # ClassLabel column -> level
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from curator.commands.validate import read_card_header
 from curator.config import Config
 from curator.record.schema import config_specs
 from curator.sources import get_recipe
-from curator.stages.validate import read_card_header
 
 
 def included_sources(folder: Path) -> list[str]:

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from curator.record.schema import column_docs, load_yaml, record_spec
 from curator.sources import get_recipe
-from curator.stages.publish_layout import AUGMENTED
+from curator.stages.publish.layout import AUGMENTED
 
 _GROUP_KINDS = {
     "subject": "a person (the subject id the source's file names carry)",

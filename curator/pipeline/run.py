@@ -5,7 +5,7 @@
         run.reject(id=..., reason=Reason.UNPAIRED, detail=...)   # or
         writer = run.writer(); writer.write_rows([...])          # kept
 
-Before anything is read it checks the stage's contract (curator.stages.lineage): the output is
+Before anything is read it checks the stage's contract (curator.pipeline.lineage): the output is
 not an input, nor inside or around one; each input is the kind of output the stage needs, with
 the current schema and taxonomy; and it holds every input (a shared lock) so that no other run
 replaces one mid-read. On a clean exit it checks inputs == kept + rejected (a mismatch is a bug:
@@ -28,11 +28,11 @@ from curator.io.atomic import atomic_dir, atomic_write_json, reading
 from curator.io.parquet import ShardWriter
 from curator.io.paths import check_paths
 from curator.io.rejects import RejectsWriter
-from curator.progress import log
+from curator.pipeline import lineage
+from curator.pipeline.lineage import Input
+from curator.pipeline.progress import log
 from curator.reasons import Reason
 from curator.record.schema import arrow_schema
-from curator.stages import lineage
-from curator.stages.lineage import Input
 
 
 class AccountingError(CuratorError):
