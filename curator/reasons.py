@@ -50,7 +50,7 @@ class Reason(str, Enum):
     UNJOINED_ANNOTATION = "unjoined_annotation", "annotation rows for an image no record matches (EmoNet hq.csv rows " \
         "whose content signature matches no Parquet row): left out, counted"
     # taxonomy (normalize)
-    UNKNOWN_LABEL = "unknown_label", "a source label that its map in schemas/maps/ does not list"
+    UNKNOWN_LABEL = "unknown_label", "a source label its label map (curator/sources/<name>/labels.yaml) lacks"
     # publish
     EXCLUDED = "excluded", "left out on purpose: publish.include does not list the record's source"
     UNPUBLISHABLE = "unpublishable", "a record that no published config takes (it has no image, infrared or physio)"

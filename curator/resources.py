@@ -5,7 +5,7 @@
       e.g. pipelines/augment/default.yaml)      > the path as given > that path in the package
     params                                      --params FILE > ./params.yaml > defaults (curator/config.py)
     checksum registry                           the project's (params download.checksums, else
-                                                ./checksums.tsv) > the package's, read only
+                                                ./checksums.tsv) > each source folder's, read only
 
 `./` is the current folder: DVC runs every stage from the project root, so a DVC project's own
 `schemas/` and `pipelines/` (the files its dvc.yaml tracks) are what its stages read. A folder
@@ -75,11 +75,13 @@ def project_registry(checksums: str | None) -> Path:
     return Path(checksums) if checksums else PROJECT_REGISTRY
 
 
-def packaged_registry() -> Path:
-    """The checksums the package ships with (looked up, never written)."""
-    return packaged("sources", "checksums.tsv")
+def packaged_registry(source: str) -> Path:
+    """The checksums a source folder ships with (looked up, never written; may not exist)."""
+    return packaged("sources", source, "checksums.tsv")
 
 
 def known_checksums(checksums: str | None) -> dict[tuple[str, str], Checksum]:
-    """Every checksum a build trusts: the package's, then the project's (which win)."""
-    return {**load_registry(packaged_registry()), **load_registry(project_registry(checksums))}
+    """Every checksum a build trusts: each source folder's, then the project's (which win)."""
+    shipped = {key: value for path in sorted(packaged("sources").glob("*/checksums.tsv"))
+               for key, value in load_registry(path).items()}
+    return {**shipped, **load_registry(project_registry(checksums))}

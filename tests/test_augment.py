@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from curator.errors import CuratorError, SchemaError
+from curator.stages.augment import worker as augment_module
 from curator.stages.augment.grid import GRID_COLUMNS, GRID_HEADER_PX, before_after_grid
 from curator.stages.augment.policy import Policy, load_policy, policy_from_composes, policy_to_yaml
-from curator.stages.augment import worker as augment_module
 from curator.stages.augment.worker import Augmented, augment_copies, augment_one, record_seed, replay
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "pipelines" / "augment" / "default.yaml"

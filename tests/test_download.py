@@ -299,8 +299,8 @@ def test_download_with_registry(root: Path, source: bytes, tmp_path: Path) -> No
 @needs_shared()
 def test_the_shipped_registry_entry_for_binary_csv_matches_the_real_file() -> None:
     from curator.io.checksums import load_registry, sha256_file
-    from curator.sources.fetch import DEFAULT_REGISTRY
+    from curator.resources import packaged_registry
 
-    entry = load_registry(DEFAULT_REGISTRY)[("emonet_binary", "binary.csv")]
+    entry = load_registry(packaged_registry("emonet_binary"))[("emonet_binary", "binary.csv")]
     real = EMONET_DIR / "binary.csv"
     assert (entry.size, entry.sha256) == (real.stat().st_size, sha256_file(real))

@@ -19,8 +19,8 @@ from curator.pipeline import raydata
 from curator.pipeline.executor import LocalExecutor, make_executor
 from curator.pipeline.lineage import stamp
 from curator.record.schema import arrow_schema
-from curator.stages.augment.stage import run_augment
 from curator.stages.augment import stage as augment_stage
+from curator.stages.augment.stage import run_augment
 from curator.stages.split.stage import run_split
 from tests.conftest import run_cli
 from tests.test_augment_stage import POLICY, _records

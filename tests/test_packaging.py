@@ -130,18 +130,17 @@ def test_policy_env_then_as_given_then_package(tmp_path, monkeypatch):
 
 def test_the_packaged_files_are_this_checkouts_top_level_files():
     assert (resources.packaged("project", "dvc.yaml").read_text() == (ROOT / "dvc.yaml").read_text())
-    viri_map = resources.packaged("schemas", "maps", "viri.yaml")
-    assert viri_map.read_text() == (ROOT / "schemas" / "maps" / "viri.yaml").read_text()
-    assert resources.packaged_registry().read_text() == (ROOT / "checksums.tsv").read_text()
+    taxonomy = resources.packaged("schemas", "taxonomy.yaml")
+    assert taxonomy.read_text() == (ROOT / "schemas" / "taxonomy.yaml").read_text()
 
 
 def test_recorded_checksums_go_to_the_project_and_packaged_ones_are_only_read(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    packaged = tmp_path / "site" / "checksums.tsv"
+    packaged = tmp_path / "site" / "curator" / "sources" / "viri" / "checksums.tsv"
     record(packaged, "viri", "a.zip", 3, "a" * 64)
     before = packaged.read_bytes()
-    monkeypatch.setattr(fetch, "packaged_registry", lambda: packaged)
-    monkeypatch.setattr(resources, "packaged_registry", lambda: packaged)
+    site = lambda *parts: tmp_path.joinpath("site", "curator", *parts)  # noqa: E731 - the installed package
+    monkeypatch.setattr(resources, "packaged", site)
     conf = Download()
     assert fetch.registry_path(conf) == Path("checksums.tsv")
     assert fetch._registry_for("viri", "a.zip", conf) == packaged  # known there: looked up there

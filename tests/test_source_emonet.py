@@ -125,7 +125,7 @@ def test_normalize_keeps_what_the_manifest_expects(run: dict[str, Any]) -> None:
     kept = Counter(r["source"] for r in iter_records(normalized, columns=["source"]))
     assert kept == {s: manifest[s]["expected"]["records"] for s in SOURCES}
     rejects = read_rejects(normalized / "rejects.jsonl")
-    assert [r["detail"] for r in rejects] == ["label 'Boredom' is not in schemas/maps/emonet_big.yaml"]
+    assert [r["detail"] for r in rejects] == ["label 'Boredom' is not in curator/sources/emonet_big/labels.yaml"]
     metrics = json.loads((normalized / "metrics.json").read_text())
     assert metrics["inputs"] == metrics["kept"] + len(rejects)
 

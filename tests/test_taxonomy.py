@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from curator.record.schema import load_yaml
-from curator.record.taxonomy import all_sources_with_maps, label_map, taxonomy
+from curator.record.schema import load_yaml, safe_load
+from curator.record.taxonomy import all_sources_with_maps, label_map, map_path, taxonomy
 from tests.conftest import EMONET_DIR, needs_shared
 
 # Every original label each source is documented to use (../shared/SOURCES.md).
@@ -93,6 +93,6 @@ def test_unknown_label_is_not_guessed():
 
 def test_every_map_entry_has_a_reason():
     for source in all_sources_with_maps():
-        raw = load_yaml(f"maps/{source}.yaml")
+        raw = safe_load(map_path(source).read_text(encoding="utf-8"))
         for name, entry in {**(raw.get("labels") or {}), **(raw.get("aliases") or {})}.items():
             assert entry.get("reason", "").strip(), f"{source}: {name}"

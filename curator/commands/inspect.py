@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from curator.errors import CuratorError
-from curator.record.taxonomy import LabelMap, label_map
+from curator.record.taxonomy import LabelMap, label_map, map_name
 from curator.sources.recipe import Reject
 
 MAX_PROBLEMS = 10
@@ -68,7 +68,7 @@ def _class_of(labels: LabelMap, text: str | None) -> str:
     if text is None:
         return "(no label)"
     resolved = labels.resolve(text)
-    return resolved.canonical if resolved else f"{text.strip()} (not in schemas/maps/{labels.source}.yaml)"
+    return resolved.canonical if resolved else f"{text.strip()} (not in {map_name(labels.source)})"
 
 
 def inspect_source(name: str, recipe: ModuleType, raw: Path, conf: Any) -> Inspection:

@@ -1,4 +1,4 @@
-"""The label taxonomy and the per-source label maps, read from schemas/.
+"""The label taxonomy (schemas/taxonomy.yaml) and the per-source label maps (each source folder's labels.yaml).
 
 `LabelMap.resolve(text)` turns a source's own label into (basic, fine) class indices, or
 returns None for a label the map does not know — callers turn that into a reject carrying
@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 from curator.errors import SchemaError
-from curator.record.schema import load_yaml, schemas_dir
+from curator.record.schema import load_yaml, safe_load
+from curator.resources import packaged
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,9 @@ class LabelMap:
             self.entries[name] = self._mapping(name, entry)
         for alias, entry in (raw.get("aliases") or {}).items():
             if entry["to"] not in self.entries:
-                raise SchemaError(f"maps/{source}.yaml: alias {alias!r} points to unknown label {entry['to']!r}")
+                raise SchemaError(f"{map_name(source)}: alias {alias!r} points to unknown label {entry['to']!r}")
             if not entry.get("reason"):
-                raise SchemaError(f"maps/{source}.yaml: alias {alias!r} has no reason")
+                raise SchemaError(f"{map_name(source)}: alias {alias!r} has no reason")
             self.aliases[alias] = entry["to"]
         self._lookup = {_key(name): name for name in self.entries}
         self._lookup.update({_key(alias): target for alias, target in self.aliases.items()})
@@ -108,14 +109,14 @@ class LabelMap:
     def _mapping(self, name: str, entry: dict[str, Any]) -> Mapping:
         tax = taxonomy()
         if not entry.get("reason"):
-            raise SchemaError(f"maps/{self.source}.yaml: label {name!r} has no reason")
+            raise SchemaError(f"{map_name(self.source)}: label {name!r} has no reason")
         fine = entry.get("fine")
         if fine is not None and fine not in tax.fine:
-            raise SchemaError(f"maps/{self.source}.yaml: {name!r} -> unknown fine class {fine!r}")
+            raise SchemaError(f"{map_name(self.source)}: {name!r} -> unknown fine class {fine!r}")
         # basic omitted: inherit from the fine class; basic: null drops that level explicitly
         basic = entry["basic"] if "basic" in entry else (tax.fine_to_basic[fine] if fine else None)
         if basic is not None and basic not in tax.basic:
-            raise SchemaError(f"maps/{self.source}.yaml: {name!r} -> unknown basic class {basic!r}")
+            raise SchemaError(f"{map_name(self.source)}: {name!r} -> unknown basic class {basic!r}")
         return Mapping(basic, fine, entry["reason"])
 
     def known(self) -> list[str]:
@@ -134,16 +135,18 @@ class LabelMap:
 
 
 def map_path(source: str) -> Path:
-    return schemas_dir() / "maps" / f"{source}.yaml"
+    """A source's label map: labels.yaml in its own folder (curator/sources/<source>/)."""
+    return packaged("sources", source, "labels.yaml")
 
 
 @cache
 def label_map(source: str) -> LabelMap:
     if not map_path(source).is_file():
-        raise SchemaError(f"no label map for source {source!r} (expected schemas/maps/{source}.yaml)")
-    name = f"maps/{source}.yaml"
+        raise SchemaError(f"no label map for source {source!r} (expected {map_name(source)})")
+    name = map_name(source)
     try:
-        raw = load_yaml(name)
+        with open(map_path(source), encoding="utf-8") as fh:
+            raw = safe_load(fh)
         if not isinstance(raw, dict):
             raise SchemaError(f"{name}: expected a mapping at the top level")
         if raw.get("source") != source:
@@ -158,5 +161,10 @@ def label_map(source: str) -> LabelMap:
                           "each label needs `reason` and `basic`/`fine`, each alias `to` and `reason`") from None
 
 
+def map_name(source: str) -> str:
+    """How messages name a source's label map."""
+    return f"curator/sources/{source}/labels.yaml"
+
+
 def all_sources_with_maps() -> list[str]:
-    return sorted(p.stem for p in (schemas_dir() / "maps").glob("*.yaml"))
+    return sorted(p.parent.name for p in packaged("sources").glob("*/labels.yaml"))

@@ -19,8 +19,6 @@ from curator.io.checksums import load_registry
 from curator.io.paths import check_paths
 from curator.resources import packaged_registry, project_registry
 
-DEFAULT_REGISTRY = packaged_registry()  # the package's registry: looked up, never written
-
 
 def registry_path(conf: Download) -> Path:
     """The project's checksum registry, where new checksums are recorded: params
@@ -29,11 +27,12 @@ def registry_path(conf: Download) -> Path:
 
 
 def _registry_for(source: str, name: str, conf: Download) -> Path:
-    """The registry that knows (source, name): the project's, else the packaged one; a file neither
+    """The registry that knows (source, name): the project's, else the source folder's; a file neither
     knows is looked up (and, when recording, recorded) in the project's."""
     project = registry_path(conf)
-    if (source, name) not in load_registry(project) and (source, name) in load_registry(packaged_registry()):
-        return packaged_registry()
+    shipped = packaged_registry(source)
+    if (source, name) not in load_registry(project) and (source, name) in load_registry(shipped):
+        return shipped
     return project
 
 

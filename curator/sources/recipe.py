@@ -1,22 +1,34 @@
-"""The recipe contract: what a source package under curator/sources/<name>/ defines.
+"""The recipe contract: what a source folder `curator/sources/<name>/` holds and defines.
 
-    INFO: SourceInfo
-    download(params, out, from_) -> Path      fetch raw files into `out`
-    prepare(raw, params) -> Iterator[dict | Reject]
-        one item per input sample: a unified record (curator.record.record.empty_record() filled
-        in) or a Reject. The prepare stage (curator.stages.prepare.stage) validates images, ids and
-        required fields centrally, so each recipe only reads its own format.
-    samples.py: build(out, seed, dirty) -> Built, and demo_params(...) (the offline sample kit)
+A folder holds everything about one source (TFDS-style):
+
+    __init__.py      the recipe (the `Recipe` protocol below)
+    source.yaml      its facts as data (`SourceInfo`): title, licence, citation, what `label` means...
+    labels.yaml      its label map: the source's own labels -> the taxonomy, one reason per entry
+    checksums.tsv    the files the maintainers have verified (optional)
+    samples.py       its miniature in the real format, and how the demo points params at it
+    README.md        what is known of the real format and where that knowledge comes from
+
+`tests/sources/test_recipes.py` checks every folder against this contract.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
+from curator.config import Download, SourceParams
+from curator.errors import SchemaError
 from curator.reasons import Reason
+from curator.record.schema import safe_load
+
+FACTS_FILE = "source.yaml"
+LABELS_FILE = "labels.yaml"
+CHECKSUMS_FILE = "checksums.tsv"
+SAMPLES_MODULE = "samples"
+README_FILE = "README.md"
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,17 @@ class SourceInfo:
     unverified: str = ""  # which parts of the format were inferred, not seen in real files
     enabled_by_default: bool = False  # in params.yaml's default sources.enabled
 
+    @classmethod
+    def read(cls, recipe_file: str | Path) -> SourceInfo:
+        """The facts in source.yaml beside a recipe's `__init__.py` (pass its `__file__`)."""
+        path = Path(recipe_file).parent / FACTS_FILE
+        with open(path, encoding="utf-8") as fh:
+            raw = safe_load(fh)
+        names = {f.name for f in fields(cls)}
+        if not isinstance(raw, dict) or not names >= set(raw) or raw.get("name") != path.parent.name:
+            raise SchemaError(f"{path}: expected a mapping of {sorted(names)} whose name is {path.parent.name!r}")
+        return cls(**raw)
+
 
 @dataclass(frozen=True)
 class Reject:
@@ -45,5 +68,45 @@ class Reject:
     path: str | None = None
 
 
+@dataclass(frozen=True)
+class NotRead:
+    """Something in a delivery a recipe saw and did not read: a column, a field or a folder the evidence
+    does not cover. Never a record and never a reject (it is not an input sample): prepare counts each
+    (what, why) under metrics `not_read`, `curator inspect` lists them, the card says what was not read."""
+
+    what: str  # e.g. "column 'Pupil diameter left [mm]'", "folder Vis/models (12 files)"
+    why: str  # e.g. "not in the evidenced format: kept under physio_extra" / "plots beside the data"
+
+
 # what the prepare stage drives: a recipe's prepare() with its Params bound
-PrepareFn = Callable[[Path], Iterator["dict[str, Any] | Reject"]]
+PrepareFn = Callable[[Path], Iterator["dict[str, Any] | Reject | NotRead"]]
+
+
+@runtime_checkable
+class Recipe(Protocol):
+    """What every recipe module defines. Optional: `storage_plan(raw, conf)` (the raw data is Parquet or
+    WebDataset that Ray Data reads from storage; see curator/pipeline/raydata.py)."""
+
+    INFO: SourceInfo
+    Params: type[SourceParams]  # its own keys under params.yaml `sources.<name>`
+
+    def download(self, conf: Any, fetch: Download, out: Path, from_: str | None = None) -> Path:
+        """Fetch the raw files into `out` (from `from_`, a folder/file/URL a user supplied, if given)."""
+
+    def layout(self, raw: Path, conf: Any) -> str:
+        """One line for `curator inspect`: which layout was found, in the source's own terms."""
+
+    def prepare(self, raw: Path, conf: Any = None) -> Iterator[Any]:
+        """One item per input sample: a unified record (curator.record.record.empty_record() filled
+        in) or a Reject. The prepare stage checks images, ids and required fields centrally."""
+
+
+@runtime_checkable
+class Samples(Protocol):
+    """A recipe's `samples.py`: its miniature in the real format (offline tests and `curator demo`)."""
+
+    def build(self, out: Path, seed: int, dirty: bool) -> Any:
+        """Write the miniature under `out`; `dirty` adds the bad items its tests expect rejected."""
+
+    def demo_params(self, served: Any) -> dict:
+        """params.yaml `sources.<name>` that point the recipe at the served miniature."""

@@ -379,7 +379,7 @@ def test_unknown_label_is_rejected_at_normalize_with_its_text(runs: dict) -> Non
     m = assert_accounting(run["root"] / "normalized")
     assert (m["inputs"], m["kept"], m["rejected_by_reason"]) == (4, 3, {"unknown_label": 1})
     [reject] = rejects(run["root"] / "normalized")
-    assert "'Bored'" in reject["detail"] and "schemas/maps/kaggle_physio.yaml" in reject["detail"]
+    assert "'Bored'" in reject["detail"] and "curator/sources/kaggle_physio/labels.yaml" in reject["detail"]
 
 
 def test_csv_missing_a_column_is_one_line_and_writes_nothing(runs: dict) -> None:

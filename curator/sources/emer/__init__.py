@@ -56,24 +56,7 @@ NAME = "emer"
 N_CLASSES = 7  # MAQT(7, 2) in the authors' discete_test_EMERT.py; README: 7-class fine labels
 README_ORDER = ("happiness", "sadness", "fear", "surprise", "disgust", "anger", "neutral")
 
-INFO = SourceInfo(
-    name=NAME,
-    title="EMER: eye-behaviour-aided emotion recognition",
-    license="EMER licence (signed form; research only)",
-    redistributable="no",
-    size="1,303 samples, 121 participants",
-    needs="a signed licence; supply the folder with --from DIR; set emotion_codes and label_kind",
-    homepage="https://arxiv.org/abs/2411.05879",
-    citation=(
-        "Y. Liu, L. Wei, K. Liu, Y. Zhan, Z. Chen, Z. Chen, S. Shan. Smile upon the Face but Sadness in the Eyes: "
-        "Emotion Recognition based on Facial Expressions and Eye Behaviors. arXiv:2411.05879, 2024."
-    ),
-    attribution="EMER dataset (arXiv:2411.05879), used under its signed research licence",
-    label_meaning="new_label.xlsx's integer Emotion code, named by sources.emer.emotion_codes; felt or expressed "
-                  "as sources.emer.label_kind says (the file does not)",
-    grouping="the participant, the leading number of the ID (sources.emer.participant_pattern): emer/p<n>",
-    unverified="the code order 0-6, ER vs FER, the participant in the ID, frame file names, 37 of 39 eye columns",
-)
+INFO = SourceInfo.read(__file__)  # the facts: source.yaml beside this file
 
 
 class Params(SourceParams):

@@ -33,9 +33,9 @@ from curator.reasons import Reason
 from curator.record.record import empty_record
 from curator.record.taxonomy import taxonomy
 from curator.sources.fetch import copy_manual, download_files
-from curator.sources.recipe import Reject, SourceInfo
+from curator.sources.recipe import Reject
 
-LICENSE = "CC-BY-4.0"
+LICENSE = "CC-BY-4.0"  # every record's licence: LAION gives all three repos this one (source.yaml says it too)
 INTENSITY_MAX = 7  # hq experts and the big VLM rate each category 0-7
 # LAION-AI/emonet-face: data/ last changed in this commit; annotation URLs are pinned to it, not to main
 GITHUB_DATA = "https://raw.githubusercontent.com/LAION-AI/emonet-face/a788945dd78253a9a5ef8f36e72743c6d975d473/data"
@@ -43,27 +43,6 @@ EXTRA = "Extra Dimensions|"  # the annotation guide's prefix for non-emotion dim
 MAX_LITERAL_CHARS = 1_000_000  # a longer annotation cell is refused before it is parsed
 _SHA = re.compile(r"[0-9a-f]{40}")
 
-
-def source_info(name: str, title: str, size: str, repo: str, *, label_meaning: str, unverified: str,
-                enabled_by_default: bool = False) -> SourceInfo:
-    """INFO for one EmoNet-Face repo: the licence, citation and needs are the same for all three."""
-    return SourceInfo(
-        name=name,
-        title=title,
-        license=LICENSE,
-        redistributable="yes",
-        size=size,
-        needs="nothing: public on the Hub; pin a revision",
-        homepage=f"https://huggingface.co/datasets/{repo}",
-        citation="LAION, EmoNet-Face: An Expert-Annotated Benchmark for Synthetic Emotion Recognition, "
-        "NeurIPS 2025 Datasets & Benchmarks, arXiv:2505.20033",
-        enabled_by_default=enabled_by_default,
-        label_meaning=label_meaning,
-        grouping="the image: the faces are synthetic, one per generation, so there are no subjects to group",
-        unverified=unverified,
-        attribution=f"EmoNet-Face ({repo}) by LAION, CC BY 4.0; prohibited uses: no emotion inference in "
-        "workplaces or education, no biometric categorisation of real people, no manipulation",
-    )
 
 
 # --------------------------------------------------------------------------- download

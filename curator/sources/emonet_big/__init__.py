@@ -43,7 +43,7 @@ from curator.record.taxonomy import taxonomy
 from curator.sources import emonet
 from curator.sources.emonet.parquet import UnitPlan
 from curator.sources.emonet_big import layouts, vlm
-from curator.sources.recipe import Reject
+from curator.sources.recipe import Reject, SourceInfo
 
 NAME = "emonet_big"
 
@@ -54,11 +54,7 @@ class Params(emonet.HubParams):
 
 HUB = emonet.Hub(NAME, Params(), ("*.parquet", "*.tar", "*.md", *layouts.METADATA,
                                   *(f"*{ext}" for ext in layouts.IMAGE_EXTENSIONS)))
-INFO = emonet.source_info(NAME, "EmoNet-Face Big (VLM weak labels)",
-                          "203,201 images (the repo card says over 400,000), VLM ratings on 40 categories", HUB.repo,
-                          label_meaning="the category the VLM rated highest (weak label; its reasoning kept)",
-                          unverified="the Hub repo's layout (read as WebDataset, Parquet or image folder), where "
-                                     "prompt and demographics live")
+INFO = SourceInfo.read(__file__)  # the facts: source.yaml beside this file
 
 
 def download(conf: Params, fetch: Download, out: Path, from_: str | None = None) -> Path:

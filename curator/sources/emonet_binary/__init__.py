@@ -47,7 +47,7 @@ from curator.reasons import Reason
 from curator.record.taxonomy import label_map, taxonomy
 from curator.sources import emonet
 from curator.sources.emonet import parquet
-from curator.sources.recipe import Reject
+from curator.sources.recipe import Reject, SourceInfo
 
 NAME = "emonet_binary"
 CSV_NAME = "binary.csv"
@@ -65,13 +65,7 @@ class Params(emonet.AnnotatedHubParams):
 
 
 HUB = emonet.Hub(NAME, Params())  # the defaults; a run uses Hub(NAME, conf)
-INFO = emonet.source_info(NAME, "EmoNet-Face Binary (present/absent votes)",
-                          "19,999 images (~2.2 GB), 65,686 votes in binary.csv from GitHub",
-                          HUB.repo, enabled_by_default=True,
-                          label_meaning="the emotion most annotators voted present in binary.csv (none without a "
-                                        "majority); the Parquet's own emotion is label_provided",
-                          unverified="what the Parquet emotion means (prompted or confirmed), padded vs unpadded "
-                                     "image names")
+INFO = SourceInfo.read(__file__)  # the facts: source.yaml beside this file
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ from curator.sources import emonet
 from curator.sources.emonet import parquet
 from curator.sources.emonet_hq.baselines import Baselines, CsvImage, model_annotations
 from curator.sources.emonet_hq.label import Expert, Label, parse_label, record_key
-from curator.sources.recipe import Reject
+from curator.sources.recipe import Reject, SourceInfo
 
 NAME = "emonet_hq"
 CSV_NAME = "hq.csv"
@@ -66,13 +66,7 @@ class Params(emonet.AnnotatedHubParams):
 
 
 HUB = emonet.Hub(NAME, Params())  # the defaults; a run uses Hub(NAME, conf)
-INFO = emonet.source_info(NAME, "EmoNet-Face HQ (expert intensity ratings)",
-                          "2,500 images, up to 4 expert ratings each on 40 categories (+ model baselines "
-                          "in hq.csv from GitHub)", HUB.repo, enabled_by_default=True,
-                          label_meaning="the category with the highest mean expert intensity (0-7) from the Parquet "
-                                        "label column; model baselines never count",
-                          unverified="the label cell's quoting, int vs float scores, column names beyond path/label, "
-                                     "hq.csv's sha256")
+INFO = SourceInfo.read(__file__)  # the facts: source.yaml beside this file
 
 
 def download(conf: Params, fetch: Download, out: Path, from_: str | None = None) -> Path:

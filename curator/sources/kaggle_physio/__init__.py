@@ -30,21 +30,7 @@ from curator.sources.recipe import Reject, SourceInfo
 
 NAME = "kaggle_physio"
 LABEL_COLUMN = "emotion_label"
-INFO = SourceInfo(
-    name=NAME,
-    title="Face Emotion & Physiological Insight Dataset (Kaggle)",
-    license="MIT",
-    redistributable="yes",
-    size="4,998 rows, one CSV (~1 MB)",
-    needs="Kaggle credentials (KAGGLE_USERNAME + KAGGLE_KEY, or ~/.kaggle/kaggle.json), or --from DIR|FILE",
-    homepage="https://huggingface.co/datasets/ofekponzo/Face_Emotion_Insight_Recognition_Dataset",
-    citation="Face Emotion & Physiological Insight Dataset, Kaggle (MIT licence).",
-    enabled_by_default=True,
-    attribution="Kaggle 'Face Emotion & Physiological Insight Dataset' (MIT)",
-    label_meaning="the table's emotion_label (six classes), as given; no images",
-    grouping="each row is its own group: the table has no subject id, so one person's rows may straddle splits",
-    unverified="the Kaggle slug and the CSV's file name (params: handle, file)",
-)
+INFO = SourceInfo.read(__file__)  # the facts: source.yaml beside this file
 
 
 def feature_columns() -> list[str]:

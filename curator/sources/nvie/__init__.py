@@ -23,23 +23,7 @@ from curator.sources import thermal
 from curator.sources.recipe import Reject, SourceInfo
 
 NAME = "nvie"
-INFO = SourceInfo(
-    name=NAME,
-    title="USTC-NVIE visible/infrared subset (fear, disgust, happy)",
-    license="USTC-NVIE research licence",
-    redistributable="no",
-    size="subset of USTC-NVIE (100+ subjects): 3 classes, 8 archives",
-    needs="a USTC-NVIE research licence: --from DIR with your copy (or sources.nvie.accept_license: true)",
-    homepage=thermal.REPOSITORY,
-    citation=(
-        "Wang et al., A natural visible and infrared facial expression database for expression recognition "
-        f"and emotion inference, IEEE Transactions on Multimedia 12(7), 2010. Subset as used by {thermal.STUDY}."
-    ),
-    attribution="USTC-NVIE (Wang et al., IEEE Trans. Multimedia 2010), research licence; not redistributable",
-    label_meaning="the expression of the class archive the pair comes from (fear, disgust, happy)",
-    grouping="the subject when sources.nvie.subject_pattern finds one (nvie/subject:...), else the pair",
-    unverified="file naming and subject ids inside the archives (hence subject_pattern is a parameter)",
-)
+INFO = SourceInfo.read(__file__)  # the facts: source.yaml beside this file
 SPEC = thermal.ThermalSource(
     name=NAME,
     prefix="NVIE",

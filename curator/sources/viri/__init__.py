@@ -23,21 +23,7 @@ from curator.sources.recipe import Reject, SourceInfo
 
 NAME = "viri"
 CLASSES = ("Angry", "Happy", "Neutral", "Sad", "Surprise")
-INFO = SourceInfo(
-    name=NAME,
-    title="VIRI visible/infrared facial expression pairs",
-    license="as published on figshare (article 28236605)",
-    redistributable="opt-in",
-    size="566 visible/infrared pairs, 5 classes (10 zip archives)",
-    needs="nothing (fetched from the authors' GitHub repository), or --from URL|DIR|FILE",
-    homepage=thermal.REPOSITORY,
-    citation=thermal.STUDY + ".",
-    enabled_by_default=True,
-    attribution="VIRI dataset, Naseem et al., PeerJ Computer Science 11:e2676 (figshare article 28236605)",
-    label_meaning="the posed expression of the class folder or archive the pair comes from",
-    grouping="the visible/IR pair (viri/pair:...): VIRI names no subjects, so one person's pairs may straddle splits",
-    unverified="the archives' contents, file names inside them (how visible and IR stems pair), .JPG vs .jpg",
-)
+INFO = SourceInfo.read(__file__)  # the facts: source.yaml beside this file
 SPEC = thermal.ThermalSource(
     name=NAME,
     prefix="VIRI",

@@ -20,7 +20,7 @@ from curator.pipeline.lineage import Input
 from curator.pipeline.progress import track
 from curator.pipeline.run import StageRun
 from curator.reasons import Reason
-from curator.record.taxonomy import label_map, taxonomy
+from curator.record.taxonomy import label_map, map_name, taxonomy
 
 
 def _resolve_column(sources: list[str], texts: list[str | None], what: str, run: StageRun, ids: list[str],
@@ -33,7 +33,7 @@ def _resolve_column(sources: list[str], texts: list[str | None], what: str, run:
         if text is not None and resolved is None and keep[i]:
             keep[i] = False
             run.reject(id=ids[i], source=source, reason=Reason.UNKNOWN_LABEL,
-                       detail=f"{what} {text!r} is not in schemas/maps/{source}.yaml")
+                       detail=f"{what} {text!r} is not in {map_name(source)}")
         basic.append(resolved.basic if resolved else None)
         fine.append(resolved.fine if resolved else None)
         if counts is not None and resolved and keep[i]:

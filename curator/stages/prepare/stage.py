@@ -23,7 +23,7 @@ from curator.pipeline.run import StageRun
 from curator.reasons import Reason
 from curator.record.record import RecordError, record_problem, strict
 from curator.record.schema import required_columns
-from curator.sources.recipe import PrepareFn, Reject
+from curator.sources.recipe import NotRead, PrepareFn, Reject
 from curator.stages.prepare.worker import IMAGE_COLUMNS, Checked, check_images
 
 
@@ -95,7 +95,8 @@ def _prepare_here(prepare: PrepareFn, raw: Path, run: StageRun, ordered_map: Cal
     waiting: deque[dict[str, Any] | Reject] = deque()
     writer = run.writer()
     batch: list[dict[str, Any]] = []
-    items = track(prepare(Path(raw)), desc=f"prepare {source}")
+    not_read: Counter[tuple[str, str]] = Counter()
+    items = track(_samples_only(prepare(Path(raw)), not_read), desc=f"prepare {source}")
     for checked in ordered_map(check, _tasks(items, run, required, seen, waiting)):
         item = _resolve(waiting.popleft(), checked, seen, fixes)
         if isinstance(item, Reject):
@@ -106,6 +107,18 @@ def _prepare_here(prepare: PrepareFn, raw: Path, run: StageRun, ordered_map: Cal
             writer.write_rows(batch)
             batch = []
     writer.write_rows(batch)
+    if not_read:  # only then, so a source that reads everything keeps its metrics as before
+        run.metrics["not_read"] = [{"what": what, "why": why, "count": n}
+                                   for (what, why), n in sorted(not_read.items())]
+
+
+def _samples_only(items: Iterator[Any], not_read: Counter[tuple[str, str]]) -> Iterator[Any]:
+    """The recipe's input samples (records and rejects); what it saw and did not read is counted aside."""
+    for item in items:
+        if isinstance(item, NotRead):
+            not_read[item.what, item.why] += 1
+        else:
+            yield item
 
 
 def _missing_fields(record: dict[str, Any], required: list[str]) -> Reject | None:

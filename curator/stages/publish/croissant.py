@@ -140,7 +140,7 @@ def dataset_fields(infos: list[Any], conf: Publish) -> dict[str, Any]:
         cite_as="; ".join(_unique([i.citation for i in infos])),
         version="1.0.0",
         data_collection="Aggregated from public/licensed sources: " + "; ".join(i.title for i in infos),
-        data_preprocessing_protocol=["labels mapped by schemas/maps (one reason per entry)",
+        data_preprocessing_protocol=["labels mapped by each source's labels.yaml (one reason per entry)",
                                      "images validated with a pixel cap; bad items rejected with a reason",
                                      "exact and near duplicates kept within one split"],
         data_annotation_protocol=["source annotations kept per annotator in `annotations`"],

@@ -42,7 +42,7 @@ def emonet_synonyms() -> dict[str, list[str]]:
 def binary_label_names() -> list[str]:
     """ClassLabel names as the binary repo spells them: 'Hopelessness', not 'Helplessness'.
 
-    The respelling is the alias in schemas/maps/emonet_binary.yaml. Sorted, as a ClassLabel
+    The respelling is the alias in curator/sources/emonet_binary/labels.yaml. Sorted, as a ClassLabel
     built from names is; so it is not the taxonomy's order, and a reader must take names from
     the Parquet metadata rather than assume an order.
     """
