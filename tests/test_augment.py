@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import json
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -306,7 +307,10 @@ def test_a_tiny_image_is_an_augment_failed_reason_not_a_crash(size: int) -> None
     Image.new("RGB", (size, size), (100, 50, 20)).save(buf, "PNG")
     result = augment_parent(Parent("t", buf.getvalue(), None), policy=load_policy(DEFAULT_POLICY), copies=2, seed=0,
                             quality=90)
-    assert result.images == [] and result.reason is Reason.AUGMENT_FAILED and "ZeroDivisionError" in result.error
+    # which exception the transforms raise on a 1-4 px image depends on the numpy/OpenCV release: only
+    # that it is a reject naming an exception, not a crash, is this project's behaviour
+    assert result.images == [] and result.reason is Reason.AUGMENT_FAILED
+    assert re.fullmatch(r"[A-Za-z]+Error: .+", result.error), result.error
     undecodable = augment_parent(Parent("u", b"not an image", None), policy=load_policy(DEFAULT_POLICY), copies=2,
                                  seed=0, quality=90)
     assert undecodable.reason is Reason.CORRUPT_IMAGE
