@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-import re
 import json
 import multiprocessing
+import re
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
