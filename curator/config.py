@@ -67,7 +67,7 @@ class Download(Section):
     checksums: str | None = Field(None, description="the project's checksum registry (TSV); null = ./checksums.tsv")
     record_checksums: bool = Field(False, description="true: trust and record files the registry does not know yet")
     timeout: float = Field(30, gt=0, description="seconds per network operation")
-    retries: int = Field(4, ge=0, le=10, description="attempts after the first, with exponential backoff (at most 10 s)")
+    retries: int = Field(4, ge=0, le=10, description="attempts after the first, with exponential backoff")
 
 
 class Prepare(Section):
