@@ -82,9 +82,9 @@ def test_the_readme_source_table_is_generated_from_the_recipes() -> None:
     from curator.sources import markdown_table
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = readme.index("<!-- sources table")
-    table = readme[readme.index("\n", start) + 1:readme.index("<!-- end of sources table -->")]
-    assert table == markdown_table()  # after changing an INFO: curator sources --markdown
+    start = readme.index("<!-- sources:begin -->")
+    table = readme[readme.index("\n", start) + 1:readme.index("<!-- sources:end -->")]
+    assert table == markdown_table()  # after changing a source.yaml: curator sync
     for name, recipe in all_recipes().items():
         assert recipe.INFO.label_meaning and recipe.INFO.grouping and recipe.INFO.unverified, name
 
