@@ -51,11 +51,20 @@ from curator.sources import emonet
 from curator.sources.emonet import parquet
 from curator.sources.emonet_hq.baselines import Baselines, CsvImage, model_annotations
 from curator.sources.emonet_hq.label import Expert, Label, parse_label, record_key
-from curator.sources.recipe import Reject, SourceInfo
+from curator.sources.recipe import NotRead, Reject, SourceInfo
 
 NAME = "emonet_hq"
 CSV_NAME = "hq.csv"
 LABELS = ("label",)
+# LAION's own table of these images (statistics/descriptive.ipynb) names 8 columns: path, ind, Prompt, Age,
+# Ethnicity, Gender, Emotion, image_metadata. path/Prompt/Age/Ethnicity/Gender are read as the image, the
+# prompt and the demographics; these two under the recipe's own roles:
+EXTRAS = {"provided": ("Emotion",), "index": ("ind",)}
+NOT_READ = {  # why a column the evidence names is not read; any other column: UNKNOWN_COLUMN
+    "image_metadata": "LAION's table holds {path, has_image} here, a file name the image struct and hq.csv "
+                      "do not share: not joined on until a real file shows which name it is",
+}
+UNKNOWN_COLUMN = "not in any column list LAION or the readout authors publish: unverified, not read"
 
 
 class Params(emonet.AnnotatedHubParams):
@@ -75,7 +84,7 @@ def download(conf: Params, fetch: Download, out: Path, from_: str | None = None)
 
 def layout(raw: Path, conf: Params) -> str:
     """One line on what is under `raw` (for `curator inspect`); CuratorError when nothing fits."""
-    shards = parquet.describe(NAME, raw, LABELS)
+    shards = parquet.describe(NAME, raw, LABELS, (), EXTRAS)
     found = emonet.annotation_csv(emonet.Hub(NAME, conf), raw, CSV_NAME, required=False)
     extra = f"{found.name} ({found.stat().st_size:,} bytes): model baselines" if found else \
         "no hq.csv (optional: model baselines)"
@@ -108,21 +117,28 @@ class Tally:
                  len(baselines.joined), len(baselines.images), models)
 
 
-def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
+def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject | NotRead]:
     hub = emonet.Hub(NAME, conf or Params())
     found = emonet.annotation_csv(hub, raw, CSV_NAME, required=False)
     baselines = Baselines(found) if found else None
     tally = Tally()
-    for row in parquet.read_rows(NAME, raw, LABELS):
+    for row in parquet.read_rows(NAME, raw, LABELS, extras=EXTRAS):
         yield row if isinstance(row, Reject) else image_record(row, baselines, tally)
-    yield from closing(baselines, tally)
+    yield from closing(baselines, tally, unread(raw))
 
 
-def closing(baselines: Baselines | None, tally: Tally) -> list[Reject]:
-    """What prepare yields after the rows: hq.csv's malformed rows and unjoined images; logs the tally."""
-    items = [*baselines.malformed, *baselines.leftovers()] if baselines is not None else []
+def unread(raw: Path) -> list[NotRead]:
+    """Each shard's columns prepare does not read, named (metrics `not_read`, `curator inspect`)."""
+    layouts = [parquet.detect_layout(NAME, f, LABELS, (), EXTRAS) for f in parquet.parquet_files(NAME, raw)]
+    return parquet.not_read(layouts, NOT_READ, UNKNOWN_COLUMN)
+
+
+def closing(baselines: Baselines | None, tally: Tally, unread: list[NotRead]) -> list[Reject | NotRead]:
+    """What prepare yields after the rows: hq.csv's malformed rows and unjoined images, and the columns
+    not read; logs the tally."""
+    items: list[Reject | NotRead] = [*baselines.malformed, *baselines.leftovers()] if baselines is not None else []
     tally.log(baselines)
-    return items
+    return [*items, *unread]
 
 
 def storage_plan(raw: Path, conf: Params | None = None) -> parquet.UnitPlan:
@@ -176,7 +192,16 @@ def build(row: parquet.Row, label: Label, key: str, joined: CsvImage | None) -> 
         image["path"] = joined.name  # the file name the Parquet lost
     record.update(expert_fields(label.experts))
     record["annotations"] += _models(joined)
+    provided, index = row.extras.get("provided"), row.extras.get("index")
+    record.update(label_provided=None if provided is None else str(provided), source_index=_index(index))
     return record
+
+
+def _index(value: Any) -> int | None:
+    """`ind` as an integer; anything else (unverified on the Hub files) is left null rather than losing the row."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
 
 
 def _count(label: Label, tally: Tally) -> None:
