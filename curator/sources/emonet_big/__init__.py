@@ -43,7 +43,7 @@ from curator.record.taxonomy import taxonomy
 from curator.sources import emonet
 from curator.sources.emonet.parquet import UnitPlan
 from curator.sources.emonet_big import layouts, vlm
-from curator.sources.recipe import Reject, SourceInfo
+from curator.sources.recipe import NotRead, Reject, SourceInfo
 
 NAME = "emonet_big"
 
@@ -52,7 +52,7 @@ class Params(emonet.HubParams):
     repo: str = Field("laion/emonet-face-big", description="Hub dataset repo")
 
 
-HUB = emonet.Hub(NAME, Params(), ("*.parquet", "*.tar", "*.md", *layouts.METADATA,
+HUB = emonet.Hub(NAME, Params(), ("*.parquet", "*.tar", "*.md", "*.json", *layouts.METADATA,
                                   *(f"*{ext}" for ext in layouts.IMAGE_EXTENSIONS)))
 INFO = SourceInfo.read(__file__)  # the facts: source.yaml beside this file
 
@@ -66,13 +66,17 @@ def layout(raw: Path, conf: Params) -> str:
     return layouts.detect(NAME, raw).describe()
 
 
-def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
+def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject | NotRead]:
+    found = layouts.detect(NAME, raw)
     notes = []
-    for item in layouts.stream(NAME, layouts.detect(NAME, raw)):
+    for item in layouts.stream(NAME, found):
+        if isinstance(item, Reject | NotRead):  # the answer join's own: no image to make a record of
+            yield item
+            continue
         record, note = item_and_note(item)
         notes.append(note)
         yield record
-    yield from finish(notes)
+    yield from finish(notes, layouts.not_read(found))
 
 
 def storage_plan(raw: Path, conf: Params | None = None) -> UnitPlan | None:
@@ -84,7 +88,8 @@ def storage_plan(raw: Path, conf: Params | None = None) -> UnitPlan | None:
     if listed is None:
         return None
     units, context = listed
-    return UnitPlan(NAME, tuple(units), partial(_unit_items, found=found, context=context), finish)
+    return UnitPlan(NAME, tuple(units), partial(_unit_items, found=found, context=context),
+                    partial(finish, unread=layouts.not_read(found)))
 
 
 def _unit_items(unit: dict[str, Any], found: layouts.Found,
@@ -100,13 +105,13 @@ def item_and_note(item: layouts.Item) -> tuple[dict[str, Any] | Reject, list[int
     return record, missing if missing[0] else None
 
 
-def finish(notes: list[Any]) -> list[Reject]:
-    """After the last item: the count of left-out ratings logged (no closing items)."""
+def finish(notes: list[Any], unread: list[NotRead]) -> list[NotRead]:
+    """After the last item: the count of left-out ratings logged; the files not read, named."""
     left_out, outputs = sum(n[0] for n in notes if n), sum(n[1] for n in notes if n)
     if left_out:
         log.warning("%s: %d emotion rating(s) left out of %d model output(s), counted as 0 (the spec requires "
                     "all %d)", NAME, left_out, outputs, len(taxonomy().fine))
-    return []
+    return unread
 
 
 def record_id(item: layouts.Item) -> str:

@@ -47,6 +47,7 @@ from curator.reasons import Reason
 from curator.record.taxonomy import label_map, taxonomy
 from curator.sources import emonet
 from curator.sources.emonet import parquet
+from curator.sources.emonet.strays import strays
 from curator.sources.recipe import NotRead, Reject, SourceInfo
 
 NAME = "emonet_binary"
@@ -98,12 +99,14 @@ def storage_plan(raw: Path, conf: Params | None = None) -> parquet.RowPlan:
     """The votes read and the join checked (here, before any image is read), then a plan of the rows:
     one record per Parquet row, then the unreadable vote rows and the voted stems no image has."""
     conf = conf or Params()
-    votes, malformed = read_votes(votes_csv(raw, conf))
+    csv = votes_csv(raw, conf)
+    votes, malformed = read_votes(csv)
     join = Join(votes, conf.name_offset)
     join.check(parquet.stems_and_labels(NAME, raw, LABELS, LABELS), conf.min_join_share)
     files = tuple(parquet.parquet_files(NAME, raw))
     layouts = tuple(parquet.detect_layout(NAME, f, LABELS, LABELS) for f in files)
-    unread = parquet.not_read(layouts, {}, UNKNOWN_COLUMN)
+    unread = [*parquet.not_read(layouts, {}, UNKNOWN_COLUMN),
+              *strays(raw, [*files, csv], "Hub Parquet + binary.csv layout")]
     return parquet.RowPlan(NAME, files, layouts, partial(_row_item, join=join, votes=votes),
                            partial(_finish, votes=votes, malformed=malformed, unread=unread))
 

@@ -49,6 +49,7 @@ from curator.record import dimensions
 from curator.record.taxonomy import taxonomy
 from curator.sources import emonet
 from curator.sources.emonet import parquet
+from curator.sources.emonet.strays import strays
 from curator.sources.emonet_hq.baselines import Baselines, CsvImage, model_annotations
 from curator.sources.emonet_hq.label import Expert, Label, parse_label, record_key
 from curator.sources.recipe import NotRead, Reject, SourceInfo
@@ -124,13 +125,16 @@ def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | 
     tally = Tally()
     for row in parquet.read_rows(NAME, raw, LABELS, extras=EXTRAS):
         yield row if isinstance(row, Reject) else image_record(row, baselines, tally)
-    yield from closing(baselines, tally, unread(raw))
+    yield from closing(baselines, tally, unread(raw, found))
 
 
-def unread(raw: Path) -> list[NotRead]:
-    """Each shard's columns prepare does not read, named (metrics `not_read`, `curator inspect`)."""
-    layouts = [parquet.detect_layout(NAME, f, LABELS, (), EXTRAS) for f in parquet.parquet_files(NAME, raw)]
-    return parquet.not_read(layouts, NOT_READ, UNKNOWN_COLUMN)
+def unread(raw: Path, csv: Path | None) -> list[NotRead]:
+    """Each shard's columns prepare does not read, and every other file under raw, named (metrics
+    `not_read`, `curator inspect`)."""
+    files = parquet.parquet_files(NAME, raw)
+    layouts = [parquet.detect_layout(NAME, f, LABELS, (), EXTRAS) for f in files]
+    return [*parquet.not_read(layouts, NOT_READ, UNKNOWN_COLUMN),
+            *strays(raw, [*files, *([csv] if csv else [])], "Hub Parquet + hq.csv layout")]
 
 
 def closing(baselines: Baselines | None, tally: Tally, unread: list[NotRead]) -> list[Reject | NotRead]:

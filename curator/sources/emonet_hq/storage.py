@@ -58,7 +58,7 @@ def plan(raw: Path, conf: hq.Params) -> parquet.UnitPlan:
         raise CuratorError(f"{hq.NAME}: the Parquet shards under {raw} changed while prepare read them")
     for unit in units:  # JSON text: a unit is one small Arrow row however many model rows it carries
         unit["decisions"] = json.dumps(decisions[unit["offset"]:unit["offset"] + unit["rows"]])
-    unread = parquet.not_read(layouts, hq.NOT_READ, hq.UNKNOWN_COLUMN)
+    unread = hq.unread(raw, found)
     return parquet.UnitPlan(hq.NAME, tuple(units), partial(_unit_items, layouts=layouts),
                             partial(_finish, baselines=baselines, tally=tally, unread=unread))
 

@@ -12,6 +12,7 @@ import pytest
 
 from curator.io.parquet import iter_records
 from curator.sources import emonet_hq
+from curator.sources.emonet.strays import CARD_WHY
 from curator.sources.emonet_hq import samples as hq_samples
 from tests.conftest import run_cli
 
@@ -46,7 +47,8 @@ def test_emotion_and_ind_are_kept_as_laion_writes_them(sample: Path, tmp_path: P
         assert record["demographics"] == {"ethnicity": row["Ethnicity"], "gender": row["Gender"],
                                           "age": str(row["Age"])}
     assert metrics["not_read"] == [{"what": "Parquet column 'image_metadata'",
-                                    "why": emonet_hq.NOT_READ["image_metadata"], "count": 1}]
+                                    "why": emonet_hq.NOT_READ["image_metadata"], "count": 1},
+                                   {"what": "file README.md", "why": CARD_WHY, "count": 1}]
 
 
 def test_an_unknown_column_is_named_not_read_and_changes_no_record(sample: Path, tmp_path: Path) -> None:
@@ -58,7 +60,8 @@ def test_an_unknown_column_is_named_not_read_and_changes_no_record(sample: Path,
     after, metrics = _prepare(raw, tmp_path / "after")
     assert after == before
     assert {(n["what"], n["count"]) for n in metrics["not_read"]} == {("Parquet column 'image_metadata'", 1),
-                                                                     ("Parquet column 'seed'", 1)}
+                                                                     ("Parquet column 'seed'", 1),
+                                                                     ("file README.md", 1)}
     assert next(n["why"] for n in metrics["not_read"] if "seed" in n["what"]) == emonet_hq.UNKNOWN_COLUMN
     shown = run_cli("inspect", "emonet_hq", str(raw), cwd=tmp_path).stdout
     assert "not read: seed, image_metadata" in shown or "not read: image_metadata, seed" in shown
