@@ -1,28 +1,16 @@
 """EmoNet-Face Big: ~203k synthetic faces with weak labels from a vision-language model.
 
-The repo's storage format is unverified: Parquet shards, WebDataset tars or an image folder
-with metadata are detected and streamed with `datasets` (curator.sources.emonet_big.layouts);
-the VLM output is read in each shape LAION's code writes or documents
-(curator.sources.emonet_big.vlm). Columns: the image (`image` / `path` Image column, a tar's
-`<key>.jpg`, a folder's file); the VLM output (`annotations` or `label` column, a tar's
-`<key>.json`, the metadata's `annotations`); `prompt` (a tar's `<key>.txt`) and `demographics`
-where present.
+The Hub repo's storage is unverified: Parquet shards, WebDataset tars or an image folder with metadata are
+detected and streamed with `datasets`, and LAION's own notebook output (`<image>.json` answers mirrored
+or side by side) is joined to its images (curator.sources.emonet_big.layouts, .answers); the VLM output
+is read in each shape LAION's code writes or documents (curator.sources.emonet_big.vlm). See README.md
+for the format, where each part of it is known from, what is tolerated and what is unverified.
 
-Record:
-- id: `emonet_big/<key>`: the image's file stem (Parquet path, metadata file_name) or its
-  WebDataset key; an image with no name at all: `sha256-<16 hex of its bytes>`.
-- scores: per fine class, the mean over the models' ratings / 7; a name a model leaves out
-  counts as 0, and is counted (the spec requires all 40).
-- label_original: the top-rated name, even one outside the taxonomy (normalize then rejects it
-  with its text). Ties: the earliest in taxonomy order; nothing above 0: no label.
-- agreement: with two or more models, 1 - sd / 3.5 of their ratings of the label
-  (curator.sources.emonet.spread_agreement); none with one.
-- annotations: one per model and name (is_model, annotator = the model, value = rating,
-  note = its reasoning); extra dimensions as target `Extra Dimensions|<name>`.
-- dimensions: each extra dimension, the mean over the models giving it, on the common scale
-  (schemas/dimensions.yaml).
-Items: each image. Rejects: malformed VLM output (malformed_annotation), none at all or no
-image (missing_field), a metadata row naming a file that is not there (missing_image).
+Record: id `emonet_big/<key>`; scores the models' mean rating / 7; label_original the top-rated name;
+agreement 1 - sd / 3.5 with two or more models; annotations one per model and name (reasoning in note);
+dimensions the extra dimensions on the common scale.
+Items: each image. Rejects: malformed VLM output or a key naming another file (malformed_annotation),
+none at all or no image (missing_field), an answer or metadata row whose image is absent (missing_image).
 """
 
 from __future__ import annotations
@@ -62,8 +50,22 @@ def download(conf: Params, fetch: Download, out: Path, from_: str | None = None)
 
 
 def layout(raw: Path, conf: Params) -> str:
-    """One line on what is under `raw` (for `curator inspect`); CuratorError when nothing fits."""
-    return layouts.detect(NAME, raw).describe()
+    """One line on what is under `raw` (for `curator inspect`): what is read, and what is not known;
+    CuratorError when nothing fits. What is not read is listed by inspect from prepare's NotRead items."""
+    found = layouts.detect(NAME, raw)
+    return f"{found.describe()}; unverified: {UNKNOWN[found.kind]}"
+
+
+UNKNOWN = {  # what is not known of each layout (README.md says where each part of the format comes from)
+    "parquet": "that the Hub repo uses this layout, its column names (read: image/path, annotations/label, "
+               "prompt, demographics)",
+    "webdataset": "that the Hub repo uses this layout (the Hub viewer's auto-conversion suggests a non-Parquet "
+                  "one), where prompt and demographics live (read: <key>.txt, the JSON's own keys)",
+    "imagefolder": "that the Hub repo uses this layout, the metadata's column names (read: file_name, "
+                   "annotations/label, prompt, demographics)",
+    "answers": "whether a published copy keeps LAION's notebook layout; an answer key's folder name (a renamed "
+               "folder is tolerated and logged; the file name must match); no prompt or demographics in it",
+}
 
 
 def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject | NotRead]:

@@ -1,19 +1,13 @@
 """emonet_big samples: the Big repo in each layout the recipe reads; WebDataset is the default.
 
-Why WebDataset by default: the Hub viewer shows Big as "Dataset Viewer (First 5GB) /
-Auto-converted to Parquet", which the Hub docs say of datasets over 5 GB that are not in
-Parquet (WebDataset, JSON Lines); LAION's VLM notebook writes `<image>.json` beside each
-image, which is a WebDataset sample once tarred; and the card's field list (image, prompt,
-demographics, annotations) is the template the binary card repeats although its Parquet has
-`path` + `emotion`, so it is no evidence of columns. An image folder of 203k files is the
-less likely alternative (the Hub advises against >10k files per folder); Parquet the least.
+WebDataset by default: the Hub viewer's "Auto-converted to Parquet" says the repo is not natively
+Parquet, and LAION's notebook writes `<image>.json` beside each image, a WebDataset sample once tarred
+(README.md gives the evidence).
 
-- "webdataset": `data/00000.tar`, `data/00001.tar`; per image `<key>.jpg`, `<key>.json` (what the
-  notebook's code writes: `{"key": [folder, model, file], "predictions": ...}`) and `<key>.txt`
-  (the prompt). One shape per repo, as one run of the notebook writes: mixed shapes in one
-  WebDataset break `load_dataset`'s own type inference (the recipe reads them all the same).
-- "parquet": `data/train-*.parquet`: image, prompt, demographics (struct), annotations (JSON
-  text of the bare answer, extra dimensions as plain numbers: the older sample format).
+- "webdataset": `data/00000.tar`, `data/00001.tar`; per image `<key>.jpg`, `<key>.json` (the notebook's
+  `{"key": [folder, model, file], "predictions": ...}`) and `<key>.txt` (the prompt).
+- "parquet": `data/train-*.parquet`: image, prompt, demographics (struct), annotations (JSON text of
+  the bare answer, extra dimensions as plain numbers: the older sample format).
 - "imagefolder": `data/train/<key>.jpg` + `data/train/metadata.jsonl` (file_name, prompt,
   demographics, annotations in the notebook docstring's `[{"model", "predictions"}]` list; one
   image rated by two models).

@@ -1,33 +1,14 @@
 """EmoNet-Face Binary: 19,999 synthetic faces, each judged present/absent on two emotions.
 
-Files (SOURCES.md section 5):
-- Hub laion/emonet-face-binary, `data/train-*.parquet` (WizardHeHeJun/Zero,
-  scripts/build_emonet_dataset.py): `path`, the HF Image struct {bytes, path} whose path is the
-  file name; `emotion`, an integer ClassLabel whose names (with `Hopelessness`, not
-  `Helplessness`) sit in the file's `huggingface` schema metadata and are read from there.
-- `binary.csv` on LAION's GitHub: `path,annotator,value,emotion` — a 5-digit stem
-  (`00000`...`19998`), `human-N`, `True`/`False`, the emotion judged.
+The Hub Parquet (`path` image with its file name, `emotion` ClassLabel) joined by file stem to the votes
+in LAION's binary.csv (`path,annotator,value,emotion`). label_original is the emotion with a majority of
+True votes (none -> kept unlabelled); label_provided the Parquet `emotion` as written; agreement the
+share of True votes. The join is checked on the data before any record: a shift of the names by +-1 is
+refused, and applied only when params `name_offset` says so. See README.md for the format, where each
+part of it is known from, and what is unverified.
 
-Which column is which in the record:
-- label_original: the label the VOTES give — the emotion with a majority of True votes
-  (strictly more True than False among its judges). If both judged emotions qualify, the
-  higher share of True wins, then more True votes, then the earlier in taxonomy order. No majority -> no label:
-  the record is kept with label_original null (and counted).
-- label_provided: the Parquet `emotion` name as written. What it means (the emotion the image
-  was prompted with, or a confirmed one) is unknown, so it is published beside, not as, the label.
-- agreement: the share of True votes for label_original.
-- annotations: every vote (target = the taxonomy's name of the emotion, value 1 present / 0 absent;
-  `note` keeps binary.csv's spelling where it differs, e.g. `as written: Hopelessness`).
-
-The join: a Parquet file stem matches a binary.csv path when equal, or when both are
-integers of equal value (LAION's own tables name the images `9197.jpg`, unpadded). It is
-checked on the data before any record is made: fewer than `min_join_share` of the Parquet
-stems matching stops prepare with one line naming examples and what an offset of +-1 would
-give — an offset is never applied — and when the Parquet `emotion` agrees with the judged
-emotions far more often under a +-1 shift than as named (an off-by-one keeps almost every name
-matching, so only the content can show it). Items: each Parquet row; each unreadable vote row
-(malformed_annotation); each binary.csv stem no Parquet image matched (missing_image). Images
-without votes or without a majority are kept unlabelled and counted in the log.
+Items: each Parquet row; each unreadable vote row (malformed_annotation); each binary.csv stem no
+Parquet image matched (missing_image). Images without votes or a majority are counted in the log.
 """
 
 from __future__ import annotations
@@ -88,7 +69,13 @@ def layout(raw: Path, conf: Params) -> str:
     """One line on what is under `raw` (for `curator inspect`); CuratorError when nothing fits."""
     shards = parquet.describe(NAME, raw, LABELS, LABELS)
     votes, _ = read_votes(votes_csv(raw, conf))
-    return f"{shards}; {CSV_NAME}: {sum(map(len, votes.values()))} vote(s) for {len(votes)} image(s)"
+    shift = f"; name_offset {conf.name_offset:+d} applied" if conf.name_offset else ""
+    return (f"{shards}; {CSV_NAME}: {sum(map(len, votes.values()))} vote(s) for {len(votes)} image(s){shift}; "
+            f"unverified: {UNKNOWN}")
+
+
+UNKNOWN = ("that the Parquet file names are binary.csv's stems (checked on the data before any record), what the "
+           "Parquet `emotion` means (kept as label_provided), Parquet columns beyond path and emotion")
 
 
 def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:

@@ -1,36 +1,13 @@
 """EmoNet-Face HQ: 2,500 synthetic faces, each rated 0-7 on 40 categories by up to 4 experts.
 
-Hub repo laion/emonet-face-hq, `data/train-*.parquet` (SOURCES.md section 5):
-- `path`: the HF Image struct {bytes, path}; its `path` field carries NO file name.
-- `label`: a string, the Python literal `[{rater: {'Family|Emotion': 0-7, ...}}, ...]` with raters
-  `human-1`...`human-8` (curator.sources.emonet_hq.label). This is where the expert labels come from.
-- other columns, names unverified: a prompt (`prompt`) and demographics (`demographics`, or
-  separate `ethnicity` / `gender` / `age`, integer ClassLabels decoded) are read when present.
-`hq.csv` on LAION's GitHub is optional: it adds model baselines, joined by content signature
-(curator.sources.emonet_hq.baselines).
+Reads the Hub Parquet (`path` image, `label` expert ratings, and LAION's own columns where present:
+Prompt, Age, Ethnicity, Gender, Emotion -> label_provided, ind -> source_index) and, optionally,
+hq.csv's model baselines joined by content signature. Every other column and file is named as not read.
+See README.md for the format, where each part of it is known from, and what is unverified.
 
-Record:
-- id: `emonet_hq/<16 hex>`, from sha256 of the label's content signature. Not the row index:
-  the readout authors found the Parquet order an arbitrary permutation of the annotation
-  files, so a re-upload may reorder or re-shard it; the ratings identify the image whatever
-  the order, and are the key hq.csv joins on. A later row with an identical signature gets
-  `-2`, `-3`... in file order, so no image is lost (hq.csv joins the first, as theirs does).
-- image: the Parquet bytes; `path` = the joined hq.csv file name, else None.
-- scores: per fine class, the mean over the experts of rating / 7; a key a rater left out
-  counts as 0 (and is counted). label_original: the top class, ties to the earliest in taxonomy
-  order; nothing above 0 -> no label.
-- agreement: 1 - sd / 3.5 of the experts' ratings of the label class (curator.sources.emonet
-  .spread_agreement); none without a label or with a single expert.
-- annotations: every expert rating as given (is_model false; target = the fine name, or the
-  full `Extra Dimensions|X` key), then the joined model rows (is_model true, scale in `note`).
-- dimensions: each `Extra Dimensions|X`, the mean over the experts giving it, on the common scale
-  (schemas/dimensions.yaml).
-
-Items: each Parquet row is one (a malformed label cell is malformed_annotation); each
-malformed hq.csv row is one (malformed_annotation); each hq.csv image that joins no row is one,
-excluded as unjoined_annotation. Counts that are not items (keys left out, URL-encoded keys,
-joined images, model rows per baseline) are logged when prepare ends: a recipe cannot reach
-the stage's metrics.json, and the unjoined count lands there anyway through its reject code.
+Items: each Parquet row (a malformed label cell is malformed_annotation); each malformed hq.csv row
+(malformed_annotation); each hq.csv image that joins no row (unjoined_annotation, excluded). Counts that
+are not items (keys left out, URL-encoded keys, joined images, model rows per baseline) are logged.
 """
 
 from __future__ import annotations
@@ -89,7 +66,11 @@ def layout(raw: Path, conf: Params) -> str:
     found = emonet.annotation_csv(emonet.Hub(NAME, conf), raw, CSV_NAME, required=False)
     extra = f"{found.name} ({found.stat().st_size:,} bytes): model baselines" if found else \
         "no hq.csv (optional: model baselines)"
-    return f"{shards}; {extra}"
+    return f"{shards}; {extra}; unverified: {UNKNOWN}"
+
+
+UNKNOWN = ("the Hub shard's columns beyond path and label (LAION's own table names 8: path, ind, Prompt, Age, "
+           "Ethnicity, Gender, Emotion, image_metadata), what Emotion says (kept as written in label_provided)")
 
 
 class Tally:

@@ -134,4 +134,6 @@ def test_hopelessness_survives_to_normalize_as_helplessness(built: dict[str, Pat
 def test_layout_line(built: dict[str, Path]) -> None:
     line = emonet_binary.layout(built["padded"], emonet_binary.Params())
     assert line == ("Hub Parquet: 2 shard(s), 40 rows; image `path`, label `emotion`; "
-                    "binary.csv: 96 vote(s) for 40 image(s)")
+                    f"binary.csv: 96 vote(s) for 40 image(s); unverified: {emonet_binary.UNKNOWN}")
+    shifted = emonet_binary.layout(built["shifted"], emonet_binary.Params(name_offset=-1))
+    assert "binary.csv: 96 vote(s) for 40 image(s); name_offset -1 applied; unverified: " in shifted

@@ -234,4 +234,4 @@ def test_layout_line(sample: Path, tmp_path: Path) -> None:
     assert "ethnicity (ClassLabel)" in emonet_hq.layout(readout, emonet_hq.Params())
     raw = _copy(sample, tmp_path)
     (raw / "hq.csv").unlink()
-    assert emonet_hq.layout(raw, emonet_hq.Params()).endswith("no hq.csv (optional: model baselines)")
+    assert "; no hq.csv (optional: model baselines); unverified: " in emonet_hq.layout(raw, emonet_hq.Params())
