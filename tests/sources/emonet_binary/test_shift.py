@@ -48,3 +48,13 @@ def test_the_wrong_offset_on_right_names_is_refused_too(built: dict[str, Path], 
     proc = _prepare(built["padded"], tmp_path, offset=1, check=False)
     (line,) = proc.stderr.strip().splitlines()
     assert proc.returncode == 1 and "shifted by +1 (name_offset)" in line and "name_offset: 0" in line
+
+
+def test_inspect_names_the_shift_and_what_is_unverified(built: dict[str, Path], tmp_path: Path) -> None:
+    refused = run_cli("inspect", "emonet_binary", str(built["shifted"]), cwd=tmp_path, check=False)
+    assert refused.returncode == 1 and "name_offset: -1" in refused.stderr and "Traceback" not in refused.stderr
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"sources": {"emonet_binary": {"name_offset": -1}}}))
+    out = run_cli("inspect", "emonet_binary", str(built["shifted"]), cwd=tmp_path).stdout.splitlines()
+    assert "; name_offset -1 applied; unverified: that the Parquet file names are binary.csv's stems" in out[0]
+    assert out[1] == "items: 40 (40 records, 0 rejected or excluded)"
+    assert "not read: file README.md x1: the Hub dataset card (README.md at the top): documentation, not data" in out
