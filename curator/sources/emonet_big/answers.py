@@ -63,7 +63,7 @@ def is_answer(doc: Any) -> bool:
     return isinstance(doc, list) and bool(doc) and all(isinstance(e, dict) and "predictions" in e for e in doc)
 
 
-def join(source: str, raw: Path, images: list[Path], answers: list[Path]) -> Iterator[Joined | Reject | NotRead]:
+def join(raw: Path, images: list[Path], answers: list[Path]) -> Iterator[Joined | Reject | NotRead]:
     """Every image (joined or not) in path order, then the answers no image takes, and what is not read."""
     rel = {p: PurePosixPath(p.relative_to(raw).as_posix()) for p in [*images, *answers]}
     by_tail: dict[str, list[Path]] = defaultdict(list)

@@ -161,7 +161,7 @@ def not_read(found: Found) -> list[NotRead]:
 def _answers(found: Found) -> Iterator[Item | Reject | NotRead]:
     """LAION's answer files joined to their images (curator.sources.emonet_big.answers)."""
     raw = Path(found.root or ".")
-    joined = list(answers.join("emonet_big", raw, list(found.images), list(found.files)))
+    joined = list(answers.join(raw, list(found.images), list(found.files)))
     folders = [j.image.parent for j in joined if isinstance(j, answers.Joined) and j.answer is not None]
     base = _common(folders, raw)
     moved: Counter[str] = Counter()
