@@ -37,7 +37,6 @@ class Unreadable:
 class Joined:
     image: Path
     answer: Path | None  # None: an image of the answer folders the VLM gave no answer for
-    doc: Any = None  # the parsed answer
 
 
 def _tails(rel: PurePosixPath) -> list[str]:
@@ -46,14 +45,14 @@ def _tails(rel: PurePosixPath) -> list[str]:
     return ["/".join(parts[i:]) for i in range(len(parts))]
 
 
-def _load(path: Path) -> tuple[Any, str | None]:
-    """(the parsed JSON, None) or (None, why it cannot be read)."""
+def load(path: Path) -> Any:
+    """The parsed JSON, or Unreadable saying why it cannot be read."""
     try:
-        return vlm.load(path.read_bytes()), None
+        return vlm.load(path.read_bytes())
     except OSError as exc:
-        return None, f"cannot be read ({exc.strerror})"
+        return Unreadable(f"cannot be read ({exc.strerror})")
     except ValueError as exc:
-        return None, str(exc)
+        return Unreadable(str(exc))
 
 
 def is_answer(doc: Any) -> bool:
@@ -64,43 +63,48 @@ def is_answer(doc: Any) -> bool:
 
 
 def join(raw: Path, images: list[Path], answers: list[Path]) -> Iterator[Joined | Reject | NotRead]:
-    """Every image (joined or not) in path order, then the answers no image takes, and what is not read."""
+    """Every image (joined or not) in path order, then the answers no image takes, and what is not read.
+    Only paths are held (a joined answer is parsed when its image's record is made): 200k answers stay small."""
     rel = {p: PurePosixPath(p.relative_to(raw).as_posix()) for p in [*images, *answers]}
     by_tail: dict[str, list[Path]] = defaultdict(list)
     for image in images:
         for tail in _tails(rel[image]):
             by_tail[tail].append(image)
-    taken: dict[Path, tuple[Path, Any]] = {}
+    taken: dict[Path, Path] = {}
     late: list[Reject | NotRead] = []
     for answer in answers:
-        doc, problem = _load(answer)
-        if problem is None and not is_answer(doc):
-            late.append(NotRead("files *.json", NOT_AN_ANSWER))
-            continue
         matches = next((by_tail[t] for t in _tails(rel[answer]) if by_tail.get(t)), [])
-        where = rel[answer].as_posix()
-        if problem is not None and len(matches) != 1:  # unreadable and no image of its name: nothing says it is one
-            late.append(NotRead("files *.json", f"JSON that {problem}, and no image has its name: not read"))
-        elif len(matches) > 1:
-            names = ", ".join(rel[m].as_posix() for m in matches[:3])
-            late.append(Reject(None, Reason.AMBIGUOUS_PAIR, f"{where}: its path fits several images ({names})", where))
-        elif not matches:
-            late.append(Reject(None, Reason.MISSING_IMAGE, f"{where}: a VLM answer for an image that is not "
-                               "there (no image with its stem beside it or at its relative path)", where))
-        elif matches[0] in taken:
-            late.append(Reject(None, Reason.MALFORMED_ANNOTATION, f"{where}: a second answer for "
-                               f"{rel[matches[0]]} (the first: {rel[taken[matches[0]][0]]})", where))
-        else:
-            taken[matches[0]] = (answer, doc if problem is None else Unreadable(problem))
+        if len(matches) == 1 and matches[0] not in taken:
+            taken[matches[0]] = answer
+            continue
+        late.append(_unjoined(answer, matches, rel, taken))
     folders = {image.parent for image in taken}
     for image in images:
         if image in taken:
-            yield Joined(image, *taken[image])
+            yield Joined(image, taken[image])
         elif image.parent in folders:
             yield Joined(image, None)
         else:
             yield NotRead(f"files *{image.suffix.lower()}", NO_ANSWER_FOLDER)
     yield from late
+
+
+def _unjoined(answer: Path, matches: list[Path], rel: dict[Path, PurePosixPath],
+              taken: dict[Path, Path]) -> Reject | NotRead:
+    """A JSON no image takes: a reject when it is an answer, else named as not read."""
+    doc, where = load(answer), rel[answer].as_posix()
+    if isinstance(doc, Unreadable):
+        return NotRead("files *.json", f"JSON that {doc.problem}, and no image is left for it: not read")
+    if not is_answer(doc):
+        return NotRead("files *.json", NOT_AN_ANSWER)
+    if len(matches) > 1:
+        names = ", ".join(rel[m].as_posix() for m in matches[:3])
+        return Reject(None, Reason.AMBIGUOUS_PAIR, f"{where}: its path fits several images ({names})", where)
+    if matches:
+        return Reject(None, Reason.MALFORMED_ANNOTATION, f"{where}: a second answer for {rel[matches[0]]} "
+                      f"(the first: {rel[taken[matches[0]]]})", where)
+    return Reject(None, Reason.MISSING_IMAGE, f"{where}: a VLM answer for an image that is not there (no image "
+                  "with its stem beside it or at its relative path)", where)
 
 
 def key_problem(doc: Any, image: PurePosixPath, moved: Counter[str]) -> str | None:

@@ -175,16 +175,21 @@ def _answers(found: Found) -> Iterator[Item | Reject | NotRead]:
             yield _read(Item(key, {"bytes": None, "path": rel.as_posix()}, f"{rel} (no {rel.stem}.json beside it "
                              "or at its relative path in the answer tree)", None, None, None), item.image)
             continue
-        where = f"{rel} + {item.answer.relative_to(raw).as_posix()}"
-        if isinstance(item.doc, answers.Unreadable):
-            yield Reject(f"emonet_big/{key}", Reason.MALFORMED_ANNOTATION, f"{where}: the answer {item.doc.problem}",
+        where, doc = f"{rel} + {item.answer.relative_to(raw).as_posix()}", answers.load(item.answer)
+        if isinstance(doc, answers.Unreadable):
+            yield Reject(f"emonet_big/{key}", Reason.MALFORMED_ANNOTATION, f"{where}: the answer {doc.problem}",
                          rel.as_posix())
             continue
-        problem = answers.key_problem(item.doc, rel, moved)
+        if not answers.is_answer(doc):  # a JSON of the image's name that is something else: no answer for it
+            yield NotRead("files *.json", answers.NOT_AN_ANSWER)
+            yield Reject(f"emonet_big/{key}", Reason.MISSING_FIELD, f"{where}: no VLM answer (the JSON of its "
+                         "name is not one)", rel.as_posix())
+            continue
+        problem = answers.key_problem(doc, rel, moved)
         if problem:
             yield Reject(f"emonet_big/{key}", Reason.MALFORMED_ANNOTATION, f"{where}: {problem}", rel.as_posix())
             continue
-        yield _read(Item(key, {"bytes": None, "path": rel.as_posix()}, where, None, None, item.doc), item.image)
+        yield _read(Item(key, {"bytes": None, "path": rel.as_posix()}, where, None, None, doc), item.image)
     answers.log_moved("emonet_big", moved)
 
 

@@ -118,3 +118,25 @@ def test_nothing_readable_says_what_it_found_and_what_it_expected(tmp_path: Path
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "found 3 file(s) (2 *.txt, 1 *.md); expected *.parquet shards, WebDataset *.tar shards" in line
     assert "LAION's VLM answers (<image>.json beside each image, or a *.json tree mirroring the image tree)" in line
+
+
+def test_the_join_names_ambiguous_second_and_foreign_json(tmp_path: Path) -> None:
+    from curator.reasons import Reason
+    from curator.sources.emonet_big import answers
+    from curator.sources.recipe import NotRead, Reject
+
+    doc = json.dumps({"key": ["a", "m", "x.png"], "predictions": {"emotions": {"Anger": 3}}})
+    files = {"a/x.png": b"i", "b/x.png": b"i", "x.json": doc, "a/y.png": b"i", "a/y.json": doc,
+             "json/a/y.json": doc, "other/config.json": '{"lr": 0.1}'}
+    for rel, data in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data if isinstance(data, bytes) else data.encode())
+    images = sorted(tmp_path.rglob("*.png"))
+    jsons = sorted(tmp_path.rglob("*.json"))
+    items = list(answers.join(tmp_path, images, jsons))
+    joined = {i.image.relative_to(tmp_path).as_posix(): i.answer for i in items if isinstance(i, answers.Joined)}
+    assert joined["a/y.png"] == tmp_path / "a/y.json" and joined["a/x.png"] is None  # its folder has answers
+    assert "b/x.png" not in joined  # no answer in b/: not part of the layout
+    rejects = sorted((r.reason, r.path) for r in items if isinstance(r, Reject))
+    assert rejects == [(Reason.AMBIGUOUS_PAIR, "x.json"), (Reason.MALFORMED_ANNOTATION, "json/a/y.json")]
+    assert sorted(n.why for n in items if isinstance(n, NotRead)) == [answers.NOT_AN_ANSWER, answers.NO_ANSWER_FOLDER]
