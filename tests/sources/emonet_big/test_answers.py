@@ -12,8 +12,8 @@ import pytest
 from curator.io.parquet import iter_records
 from curator.io.rejects import read_rejects
 from curator.sources.emonet_big import samples as big_samples
-from tests import emonet_oracle as oracle
 from tests.conftest import run_cli
+from tests.sources.emonet import oracle
 
 NOTEBOOK = ("answer_tree", "side_by_side")
 FOLDER = big_samples.NOTEBOOK_FOLDER

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from curator.sources.emonet_big import samples as big_samples
-from tests.sources import emonet_junk
+from tests.sources.emonet import junk as emonet_junk
 
 DATA_FOLDERS = {"webdataset": ("data",), "parquet": ("data",), "imagefolder": ("data/train",),
                 "answer_tree": (f"images/{big_samples.NOTEBOOK_FOLDER}", f"json/{big_samples.NOTEBOOK_FOLDER}"),

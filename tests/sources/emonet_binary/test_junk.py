@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from curator.sources.emonet_binary import samples as binary_samples
-from tests.sources import emonet_junk
+from tests.sources.emonet import junk as emonet_junk
 
 
 @pytest.fixture(scope="module")
