@@ -63,19 +63,22 @@ def _curator_imports(files: list[Path]) -> set[str]:
     return found
 
 
-def _imported_files(stage: str, source: str | None) -> set[str]:
-    """The curator files loaded by importing the CLI, the stage's package (and the recipe's), and every
-    curator module those packages import anywhere, in a fresh interpreter."""
-    files = _package_files(ROOT / "curator" / "stages" / stage) if stage != "download" else []
-    if source is not None:
-        files += _package_files(ROOT / "curator" / "sources" / source)
-    modules = sorted({"curator.cli", *map(_dotted, files), *_curator_imports(files)})
-    code = ("import importlib, json, sys\n"
-            f"for m in {modules!r}:\n    importlib.import_module(m)\n"
-            "print(json.dumps(sorted(getattr(m, '__file__', None) or '' for n, m in sys.modules.items()"
-            " if n == 'curator' or n.startswith('curator.'))))")
+def _modules(files: list[Path]) -> list[str]:
+    """The modules these files are, and every curator module they import anywhere (function-level too)."""
+    return sorted({*map(_dotted, files), *_curator_imports(files)})
+
+
+def _imported_files(*groups: list[str]) -> list[set[str]]:
+    """After importing the CLI and then each group of modules in turn (one fresh interpreter), the curator
+    files loaded so far: a download's imports, then a prepare's, cost one interpreter per source."""
+    code = ("import importlib, json, sys\nimport curator.cli\nsnapshots = []\n"
+            f"for group in {list(groups)!r}:\n"
+            "    for m in group:\n        importlib.import_module(m)\n"
+            "    snapshots.append(sorted(getattr(m, '__file__', None) or '' for n, m in list(sys.modules.items())"
+            " if n == 'curator' or n.startswith('curator.')))\n"
+            "print(json.dumps(snapshots))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    return {Path(f).resolve().relative_to(ROOT).as_posix() for f in json.loads(out) if f}
+    return [{Path(f).resolve().relative_to(ROOT).as_posix() for f in snap if f} for snap in json.loads(out)]
 
 
 def _uncovered(files: set[str], deps: list[str], stage: str) -> list[str]:
@@ -88,15 +91,18 @@ def _uncovered(files: set[str], deps: list[str], stage: str) -> list[str]:
 
 @pytest.mark.parametrize("stage", [s for s in STAGES if s not in ("download", "prepare")])
 def test_a_stage_depends_on_every_module_its_code_imports(stage):
-    assert _uncovered(_imported_files(stage, None), _stage_deps(stage), stage) == []
+    [files] = _imported_files(_modules(_package_files(ROOT / "curator" / "stages" / stage)))
+    assert _uncovered(files, _stage_deps(stage), stage) == []
 
 
 @pytest.mark.parametrize("source", list(all_recipes()))
-@pytest.mark.parametrize("stage", ["download", "prepare"])
-def test_a_per_source_stage_depends_on_its_recipe_and_family(stage, source):
-    deps = _stage_deps(stage, source)
-    assert f"curator/sources/{source}" in deps and f"curator/sources/{family_of(source)}" in deps
-    assert _uncovered(_imported_files(stage, source), deps, stage) == []
+def test_download_and_prepare_depend_on_the_recipe_and_its_family(source):
+    recipe = _modules(_package_files(ROOT / "curator" / "sources" / source))
+    download, prepare = _imported_files(recipe, _modules(_package_files(ROOT / "curator" / "stages" / "prepare")))
+    for stage, files in (("download", download), ("prepare", prepare)):
+        deps = _stage_deps(stage, source)
+        assert f"curator/sources/{source}" in deps and f"curator/sources/{family_of(source)}" in deps
+        assert _uncovered(files, deps, stage) == [], stage
 
 
 def test_only_the_label_maps_no_recipe_reads_are_out_of_a_source_folders_hash():
