@@ -134,7 +134,7 @@ def sync(
     stale = sync_files(Path.cwd(), check=check)
     if check and stale:
         raise CuratorError(f"out of date: {', '.join(stale)}; run `curator sync`")
-    typer.echo(("stale: " if check else "rewrote: ") + ", ".join(stale) if stale else "every derived file is in sync")
+    typer.echo(f"rewrote: {', '.join(stale)}" if stale else "every derived file is in sync")
 
 
 @app.command("new-source")
