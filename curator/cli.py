@@ -126,6 +126,33 @@ def params_cmd(
 
 
 @app.command()
+def sync(
+    check: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 naming each stale file.")] = False,
+) -> None:
+    """Rewrite every derived file (params.yaml, README.md's source table, dvc.yaml's per-source deps)."""
+    from curator.commands.sync import sync as sync_files
+
+    stale = sync_files(Path.cwd(), check=check)
+    if check and stale:
+        raise CuratorError(f"out of date: {', '.join(stale)}; run `curator sync`")
+    typer.echo(f"rewrote: {', '.join(stale)}" if stale else "every derived file is in sync")
+
+
+@app.command("new-source")
+def new_source(
+    name: Annotated[str, typer.Argument(help="The new source's name: lower-case letters, digits and _.")],
+) -> None:
+    """Scaffold curator/sources/NAME/: a recipe, its facts, label map, samples and README that already run."""
+    from curator.commands.sync import check_checkout
+    from curator.scaffold import new_source as scaffold
+
+    check_checkout(Path.cwd())  # the recipe goes where the code that runs will find it
+    for path in scaffold(name, Path("curator") / "sources"):
+        typer.echo(f"wrote {path}")
+    typer.echo(f"next: fill in curator/sources/{name}/ (docs/adding-a-source.md), then run `curator sync`")
+
+
+@app.command()
 def reasons() -> None:
     """List every reject reason code with its meaning."""
     from curator.reasons import Reason
