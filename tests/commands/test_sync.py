@@ -37,7 +37,7 @@ def test_a_stale_copy_is_named_then_rewritten(tmp_path):
     params["sources"]["enabled"] = ["viri"]  # a hand-written list: valid, but not the rendered form
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     readme = (root / "README.md").read_text()
-    (root / "README.md").write_text(readme.replace("| `viri` |", "| `viri (old)` |"))
+    (root / "README.md").write_text(readme.replace("[`viri`]", "[`viri (old)`]"))
     dvc = (root / "dvc.yaml").read_text()
     dropped = "      - curator/sources/nvie/labels.yaml\n"
     assert dvc.count(dropped) == 3  # normalize, publish, report
