@@ -45,7 +45,7 @@ def validate_folder(folder: Path) -> list[str]:
         return [f"{folder}: no README.md (dataset card)"]
     try:
         meta = read_card_header(folder)
-    except (ValueError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (ValueError, TypeError, UnicodeDecodeError, yaml.YAMLError) as exc:  # TypeError: a key not a string
         return [f"card header does not parse: {exc}"]
     problems: list[str] = []
     configs = _entries(meta, "configs", problems)

@@ -48,3 +48,10 @@ def test_a_renamed_class_in_the_card_is_caught(folder):
     problems = validate_folder(folder)
     assert any(p.endswith(": schema differs from the card's features") for p in problems), problems
     assert any(p.endswith(": `label` names its classes differently from another config") for p in problems)
+
+
+@pytest.mark.parametrize("header", ["1: x", "- a list", "configs: [unclosed"])
+def test_a_header_huggingface_hub_cannot_read_is_named(tmp_path, header):
+    (tmp_path / "README.md").write_text(f"---\n{header}\n---\n# x\n")
+    problems = validate_folder(tmp_path)
+    assert len(problems) == 1 and problems[0].startswith("card header does not parse: "), problems
