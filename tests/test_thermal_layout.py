@@ -18,6 +18,7 @@ from PIL import Image
 
 from curator.config import Config
 from curator.errors import CuratorError, SchemaError
+from curator.io.images import IMAGE_SUFFIXES
 from curator.reasons import Reason
 from curator.sources import nvie, thermal, viri
 from curator.sources.recipe import Reject
@@ -100,11 +101,14 @@ def test_files_that_are_not_images_are_counted_as_stray_and_pillow_formats_kept(
     _write(tmp_path / "VIRI-Sad-Ir" / "IMG_1_IR.ppm", ppm.getvalue())
     _write(tmp_path / "VIRI-Sad-Vis" / "notes.txt")
     _write(tmp_path / "README.md")
+    _write(tmp_path / "VIRI-Sad-Vis" / "IMG_1.xmp")
     records, rejects = _split(list(viri.prepare(tmp_path)))
     assert [r["id"] for r in records] == ["viri/Sad/IMG_1"]
-    assert sorted((r.reason, r.path) for r in rejects) == [(Reason.STRAY_FILE, "README.md"),
-                                                           (Reason.STRAY_FILE, "VIRI-Sad-Vis/notes.txt")]
-    assert all("neither an image nor an archive" in r.detail for r in rejects)
+    assert sorted((r.path, r.reason) for r in rejects) == [("README.md", Reason.WORKING_FILE),
+                                                           ("VIRI-Sad-Vis/IMG_1.xmp", Reason.STRAY_FILE),
+                                                           ("VIRI-Sad-Vis/notes.txt", Reason.WORKING_FILE)]
+    assert [r.detail for r in rejects if r.reason is Reason.STRAY_FILE] == [
+        "VIRI-Sad-Vis/IMG_1.xmp: neither an image nor an archive (images: " + ", ".join(IMAGE_SUFFIXES) + ")"]
 
 
 def test_mixed_layouts_are_refused(tmp_path: Path) -> None:
