@@ -194,7 +194,7 @@ def test_layout_names_what_it_found(samples: Path, tmp_path: Path) -> None:
     line = viri.layout(samples / FOLDER / ARCHIVE, viri.Params())
     assert "training layout [tran_val_test/]{Visible,IR}/[{train,val,test}/]<Class>/" in line
     assert "20 visible + 20 IR image(s); official splits train/val/test" in line
-    assert line.endswith("excluded 33 source_augmented_copy, 5 unsupported_modality")
+    assert line.endswith("excluded 33 source_augmented_copy, 5 unsupported_modality, 8 working_file")
     assert "3 class(es) (disgust, fear, happy); 18 visible + 18 IR" in nvie.layout(samples / "nvie", nvie.Params())
     _write(tmp_path / "faces" / "Angry" / "IMG_1.JPG")
     with pytest.raises(SchemaError, match="cannot place 1 image"):
