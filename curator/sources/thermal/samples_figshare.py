@@ -131,13 +131,13 @@ def _weights(name: str) -> bytes:
 
 
 def _working_files(rnd: random.Random) -> list[tuple[str, bytes]]:
-    """What the authors' working folder holds beside the data: none of it is a sample (working_file)."""
-    plots = [(f"Vis/models/{n}.jpg", jpeg(_plot(n, rnd))) for n in ("train_loss", "train_accuracy")]
-    matrices = [(f"{view}/results/resnet18_attention_conf_norm.png", png(_plot("conf_norm", rnd)))
-                for view in ("Vis", "IR")]
-    weights = [(f"{view}/models/resnet18_attention_{view.lower()}.pt", _weights("resnet18_attention"))
-               for view in ("Vis", "IR")]
-    other = [(f"VIRI-new-paper/Vis-IR/weights/{n}.jpg", jpeg(_plot(n, rnd))) for n in ("loss", "accuracy")]
+    """What the authors' notebooks write beside the data, named as they name it (Code.zip: vis-code.ipynb,
+    ir-code.ipynb, vis-ir-code.py): none of it is a sample (working_file)."""
+    model, both = "resnet18withattention", "combined-vis-ir-attention"
+    plots = [(f"Vis/models/{model}_{n}.jpg", jpeg(_plot(n, rnd))) for n in ("losses", "accuracy")]
+    matrices = [(f"{view}/results/{model}_test_conf_norm.png", png(_plot("conf_norm", rnd))) for view in ("Vis", "IR")]
+    weights = [(f"{view}/models/{model}_last_weights.pt", _weights(f"{model}_last_weights")) for view in ("Vis", "IR")]
+    other = [(f"VIRI-new-paper/Vis-IR/weights/{both}_{n}.jpg", jpeg(_plot(n, rnd))) for n in ("losses", "accuracy")]
     return plots + matrices + weights + other
 
 

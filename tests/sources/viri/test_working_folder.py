@@ -43,7 +43,7 @@ def test_prepare_excludes_the_working_files_and_names_the_unknown_class(working:
     assert working_files == sorted(p.relative_to(working).as_posix() for p in working.rglob("*") if p.is_file()
                                    and any(f in p.parts for f in ("models", "results", "weights")))
     assert len(working_files) == 8
-    assert any(p.endswith("Vis/results/resnet18_attention_conf_norm.png") for p in working_files)
+    assert any(p.endswith("Vis/results/resnet18withattention_test_conf_norm.png") for p in working_files)
     assert any(p.startswith(f"{ROOT}/VIRI-new-paper/Vis-IR/weights/") for p in working_files)
 
 
