@@ -169,7 +169,7 @@ def eye_features(path: Path) -> EyeSummary:
     """Every declared EMER feature (null where the sheet lacks its column) and every other numeric
     column generically; raises EyeProblem for a sheet that cannot be a sample."""
     df = read_sheet(path)
-    headers = [str(h) for h in df.columns]
+    df.columns = headers = [str(h) for h in df.columns]  # a header typed as a number is still a name
     chosen, rest = _match(headers)
     if df.dropna(how="all").empty:
         raise EyeProblem(Reason.MISSING_EYE_DATA, "the sheet has no rows")
@@ -182,7 +182,7 @@ def eye_features(path: Path) -> EyeSummary:
             if text is not None:
                 if key in GAZE:  # the authors cast the sheet to float: text in the gaze pair breaks their loader
                     raise EyeProblem(Reason.BAD_VALUE, f"{header}={text} is not a number")
-                out.not_read.append(_text(header, text))
+                out.not_read.append(_text(header))
                 values = None
         for stat, feature in features.items():
             stat_value = None if values is None else _stat(values, stat, header or key)
@@ -190,7 +190,7 @@ def eye_features(path: Path) -> EyeSummary:
     for header in rest:
         values, text = _numeric(df, header)
         if text is not None:
-            out.not_read.append(_text(header, text))
+            out.not_read.append(_text(header))
             continue
         unit = parse_header(header).unit or None
         out.extra.append({"name": header, "unit": unit, "mean": _stat(values, "mean", header),
@@ -199,6 +199,6 @@ def eye_features(path: Path) -> EyeSummary:
     return out
 
 
-def _text(header: str, text: str) -> NotRead:
+def _text(header: str) -> NotRead:
     return NotRead(f"eye column {header!r}", "holds text, not numbers: not summarised (the authors' loader casts "
                    "the sheet to float, so real sheets should not)")
