@@ -10,11 +10,15 @@ A folder holds everything about one source (TFDS-style):
     README.md        what is known of the real format and where that knowledge comes from
 
 `tests/sources/test_recipes.py` checks every folder against this contract.
+
+A recipe whose counts are not items (how its labels were decided, say) hands them to the stage's
+metrics.json with report_metrics(key, value); the prepare stage collects them (collect_metrics).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -110,3 +114,22 @@ class Samples(Protocol):
 
     def demo_params(self, served: Any) -> dict:
         """params.yaml `sources.<name>` that point the recipe at the served miniature."""
+
+
+_SINKS: list[dict[str, Any]] = []  # the running prepare's metrics (one stage per process: a plain stack)
+
+
+def report_metrics(key: str, value: Any) -> None:
+    """Put `value` (JSON-able) under `key` in the running prepare stage's metrics; nothing outside one."""
+    if _SINKS:
+        _SINKS[-1][key] = value
+
+
+@contextmanager
+def collect_metrics(metrics: dict[str, Any]) -> Iterator[None]:
+    """While open, report_metrics writes into `metrics` (the stage's own dict)."""
+    _SINKS.append(metrics)
+    try:
+        yield
+    finally:
+        _SINKS.pop()

@@ -1,23 +1,29 @@
 """EmoNet-Face Binary: 19,999 synthetic faces, each judged present/absent on two emotions.
 
 The Hub Parquet (`path` image with its file name, `emotion` ClassLabel) joined by file stem to the votes
-in LAION's binary.csv (`path,annotator,value,emotion`). label_original is the emotion with a majority of
-True votes (none -> kept unlabelled); label_provided the Parquet `emotion` as written; agreement the
-share of True votes. The join is checked on the data before any record: a shift of the names by +-1 is
-refused, and applied only when params `name_offset` says so. See README.md for the format, where each
+in LAION's binary.csv (`path,annotator,value,emotion`). label_original is the label the votes give
+(below); label_provided the Parquet `emotion` as written; agreement the label's share of True votes.
+The join is checked on the data before any record: a shift of the names by +-1 is refused, and
+applied only when params `name_offset` says so. See README.md for the format, where each
 part of it is known from, and what is unverified.
 
+The label: the judged emotion most likely present under the annotator model `aggregation` names
+(labels.py, aggregate.py; README.md's "How the votes become a label"), when its posterior is above
+`present_threshold` (none -> kept unlabelled); label_majority keeps what plain majority vote gives;
+scores each judged emotion's posterior (0 for the others); repeated (annotator, image, emotion) votes
+count once. How the labels were aggregated, its counts and each annotator's reliability go to
+prepare's metrics.json under `aggregation`.
+
 Items: each Parquet row; each unreadable vote row (malformed_annotation); each binary.csv stem no
-Parquet image matched (missing_image). Images without votes or a majority are counted in the log.
+Parquet image matched (missing_image). Images without votes or a label are counted in the log.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from pydantic import Field
 
@@ -25,11 +31,15 @@ from curator.config import Download
 from curator.errors import SchemaError
 from curator.pipeline.progress import log
 from curator.reasons import Reason
-from curator.record.taxonomy import label_map, taxonomy
-from curator.sources import emonet
+from curator.record.taxonomy import taxonomy
+from curator.sources import emonet, recipe
 from curator.sources.emonet import parquet
 from curator.sources.emonet.strays import strays
+from curator.sources.emonet_binary.labels import Decision, Labels, label_votes
+from curator.sources.emonet_binary.votes import Vote, fine_name, vote_label
 from curator.sources.recipe import NotRead, Reject, SourceInfo
+
+__all__ = ["Join", "Params", "Vote", "fine_name", "prepare", "read_votes", "vote_label"]
 
 NAME = "emonet_binary"
 CSV_NAME = "binary.csv"
@@ -48,17 +58,16 @@ class Params(emonet.AnnotatedHubParams):
                              description="add this to each numeric Parquet image name before joining binary.csv "
                              "(-1: 18.jpg is 00017's votes); 0 = as named. Set it only after checking the shift "
                              "prepare reports, on the images themselves")
+    aggregation: Literal["dawid_skene", "majority"] = Field(
+        "dawid_skene", description="dawid_skene: weigh each annotator by its estimated reliability (needs the "
+        "`annotators` extra, else majority, said in the metrics); majority: count the votes")
+    present_threshold: float = Field(0.5, ge=0, lt=1,
+                                     description="an emotion is the label only when its posterior of being present "
+                                                 "is above this")
 
 
 HUB = emonet.Hub(NAME, Params())  # the defaults; a run uses Hub(NAME, conf)
 INFO = SourceInfo.read(__file__)  # the facts: source.yaml beside this file
-
-
-@dataclass(frozen=True)
-class Vote:
-    annotator: str
-    emotion: str
-    present: bool
 
 
 def download(conf: Params, fetch: Download, out: Path, from_: str | None = None) -> Path:
@@ -90,30 +99,44 @@ def storage_plan(raw: Path, conf: Params | None = None) -> parquet.RowPlan:
     votes, malformed = read_votes(csv)
     join = Join(votes, conf.name_offset)
     join.check(parquet.stems_and_labels(NAME, raw, LABELS, LABELS), conf.min_join_share)
+    labels = label_votes(votes, conf.aggregation, conf.present_threshold)
+    _report(labels)
     files = tuple(parquet.parquet_files(NAME, raw))
     layouts = tuple(parquet.detect_layout(NAME, f, LABELS, LABELS) for f in files)
     unread = [*parquet.not_read(layouts, {}, UNKNOWN_COLUMN),
               *strays(raw, [*files, csv], "Hub Parquet + binary.csv layout")]
-    return parquet.RowPlan(NAME, files, layouts, partial(_row_item, join=join, votes=votes),
+    row_item = partial(_row_item, join=join, votes=labels.votes, labels=labels.decisions)
+    return parquet.RowPlan(NAME, files, layouts, row_item,
                            partial(_finish, votes=votes, malformed=malformed, unread=unread))
 
 
 UNKNOWN_COLUMN = "the evidenced layout is `path` + `emotion` only: unverified, not read"
 
 
-def _row_item(row: parquet.Row, join: Join, votes: dict[str, list[Vote]]) -> tuple[dict[str, Any] | Reject, Any]:
+def _report(labels: Labels) -> None:
+    """How the labels were aggregated: a log line and prepare's metrics.json (`aggregation`)."""
+    counts, agg = labels.counts(), labels.aggregation
+    used = ", ".join(f"{group} {method}" for group, method in agg.used.items()) or "no votes"
+    log.info("%s: labels by %s (asked: %s); %d labelled, %d unlabelled, %d differ from majority vote, "
+             "%d repeated vote(s) counted once", NAME, used, agg.requested, counts["labelled"], counts["unlabelled"],
+             counts["changed_from_majority"], counts["repeated_votes_dropped"])
+    recipe.report_metrics("aggregation", labels.metrics())
+
+
+def _row_item(row: parquet.Row, join: Join, votes: dict[str, list[Vote]],
+              labels: dict[str, Decision]) -> tuple[dict[str, Any] | Reject, Any]:
     """One Parquet row's record, and its note: [stem, has votes, has a label] (None: no stem)."""
     if row.stem is None:
         return Reject(None, Reason.MISSING_FIELD, f"{row.where}: the image has no file name, the key of its id"), None
     stem = join.key(row.stem)
-    record = image_record(row, stem, votes.get(stem, []))
+    record = image_record(row, stem, votes.get(stem, []), labels.get(stem))
     return record, [stem, stem in votes, isinstance(record, Reject) or record["label_original"] is not None]
 
 
 def _finish(notes: list[Any], votes: dict[str, list[Vote]], malformed: list[Reject],
             unread: list[NotRead]) -> list[Reject | NotRead]:
     kept = [n for n in notes if n is not None]
-    log.info("%s: %d image(s) without votes, %d without a majority of True votes: kept unlabelled",
+    log.info("%s: %d image(s) without votes, %d without a label: kept unlabelled",
              NAME, sum(1 for n in kept if not n[1]), sum(1 for n in kept if not n[2]))
     seen = {n[0] for n in kept}
     return [*malformed, *(Reject(f"{NAME}/{stem}", Reason.MISSING_IMAGE,
@@ -221,37 +244,6 @@ def _how(offset: int, fits: bool) -> str:
             "in params.yaml to apply it")
 
 
-def vote_label(votes: list[Vote]) -> tuple[str | None, float | None]:
-    """(the emotion with a majority of True votes, as the first True vote writes it; its share of
-    True), or (None, None). Votes are tallied per taxonomy class: `Hopelessness` and `Helplessness`
-    (its alias) on one image are votes on one emotion."""
-    tally: dict[str, list[int]] = {}
-    written: dict[str, str] = {}
-    for vote in votes:
-        name = fine_name(vote.emotion)
-        tally.setdefault(name, [0, 0])[0 if vote.present else 1] += 1
-        if vote.present:
-            written.setdefault(name, vote.emotion)
-    qualified = [(yes / (yes + no), yes, name) for name, (yes, no) in tally.items() if yes > no]
-    if not qualified:
-        return None, None
-    share, _, name = min(qualified, key=lambda q: (-q[0], -q[1], _taxonomy_order(q[2])))
-    return written[name], share
-
-
-@cache
-def fine_name(emotion: str) -> str:
-    """The taxonomy's fine class name of an emotion as binary.csv writes it (Hopelessness -> Helplessness,
-    through the label map); the text itself when the map does not resolve it to a fine class."""
-    resolved = label_map(NAME).resolve(emotion)
-    return taxonomy().fine[resolved.fine] if resolved and resolved.fine is not None else emotion
-
-
-def _taxonomy_order(name: str) -> int:
-    fine = taxonomy().fine
-    return fine.index(name) if name in fine else len(fine)
-
-
 def _annotation(vote: Vote) -> dict[str, Any]:
     """One vote: target the taxonomy's name, the spelling binary.csv used in `note` when it differs."""
     name = fine_name(vote.emotion)
@@ -260,11 +252,14 @@ def _annotation(vote: Vote) -> dict[str, Any]:
             "note": None if name == vote.emotion else f"as written: {vote.emotion}"}
 
 
-def image_record(row: parquet.Row, stem: str, votes: list[Vote]) -> dict[str, Any] | Reject:
+def image_record(row: parquet.Row, stem: str, votes: list[Vote], decision: Decision | None) -> dict[str, Any] | Reject:
+    """One image's record; `votes` once each, `decision` its aggregated label (None: no votes)."""
     record = emonet.base_record(NAME, f"{NAME}/{stem}", row.image, row.prompt, row.demographics, row.where)
     if isinstance(record, Reject):
         return record
-    label, share = vote_label(votes)
-    record.update(label_original=label, agreement=share, label_provided=row.label,
-                  annotations=[_annotation(v) for v in votes])
+    if decision is not None:
+        fine = taxonomy().fine
+        record.update(label_original=decision.label, agreement=decision.share, label_majority=decision.majority,
+                      scores=[decision.posterior.get(name, 0.0) for name in fine])
+    record.update(label_provided=row.label, annotations=[_annotation(v) for v in votes])
     return record

@@ -23,7 +23,7 @@ from curator.pipeline.run import StageRun
 from curator.reasons import Reason
 from curator.record.record import RecordError, record_problem, strict
 from curator.record.schema import required_columns
-from curator.sources.recipe import NotRead, PrepareFn, Reject
+from curator.sources.recipe import NotRead, PrepareFn, Reject, collect_metrics
 from curator.stages.prepare.worker import IMAGE_COLUMNS, Checked, check_images
 
 
@@ -72,7 +72,8 @@ def run_prepare(
     executor = make_executor(conf.executor, conf.workers)
     params = {"max_image_pixels": max_pixels, "source": source_params or {}}
     contract = {"inputs": [Input(Path(raw), "raw", "--raw")], "params": params}
-    with StageRun("prepare", out, source=source, metrics_copy=metrics_copy, **contract) as run, executor as pool:
+    with StageRun("prepare", out, source=source, metrics_copy=metrics_copy, **contract) as run, executor as pool, \
+            collect_metrics(run.metrics):
         storage = plan(Path(raw)) if plan is not None and raydata.on_ray(pool) else None  # None: not on storage
         if storage is not None:  # raw Parquet / tars on storage: Ray Data reads them where it runs
             from curator.stages.prepare.raydata import prepare_on_ray

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,8 @@ def test_unpadded_names_join_like_padded_ones(built: dict[str, Path]) -> None:
     assert {r["image"]["path"] for r in unpadded.values()} >= {"17.jpg", "2000.jpg"}
     expected = oracle.binary_expected(built["unpadded"] / "binary.csv")
     for rid, record in unpadded.items():
-        assert record["label_original"] == expected[rid.removeprefix("emonet_binary/")][0]
+        assert record["label_majority"] == expected[rid.removeprefix("emonet_binary/")][0]
+        assert record["label_original"] == padded[rid]["label_original"]
         assert record["label_provided"] == padded[rid]["label_provided"]
 
 
@@ -119,7 +121,8 @@ def test_hopelessness_survives_to_normalize_as_helplessness(built: dict[str, Pat
     first = {ln.split(",")[0] for ln in lines[1:]}
     (raw / "binary.csv").write_text("\n".join([*lines, *(f"{s},human-9,True,Hopelessness" for s in sorted(first))])
                                     + "\n")
-    run_prepare("emonet_binary", emonet_binary.prepare, raw, tmp_path / "prepared")
+    majority = partial(emonet_binary.prepare, conf=emonet_binary.Params(aggregation="majority"))  # names, not weights
+    run_prepare("emonet_binary", majority, raw, tmp_path / "prepared")
     run_cli("normalize", "--in", "prepared", "--out", "normalized", cwd=tmp_path)
     records = list(iter_records(tmp_path / "normalized"))
     shard_ids = {f"emonet_binary/{Path(p['path']).stem}" for p in table.column("path").to_pylist()}
