@@ -20,7 +20,7 @@ from curator.record.taxonomy import taxonomy
 from curator.sources.emonet_binary.votes import Vote
 
 # name -> (sensitivity, specificity); the always-yes one says present to everything
-PROMPTED_ANNOTATORS = {"human-6": (0.92, 0.85), "human-2": (0.85, 0.78), "human-4": (0.9, 0.62),
+PROMPTED_ANNOTATORS = {"human-6": (0.95, 0.9), "human-2": (0.85, 0.75), "human-4": (0.85, 0.5),
                        "human-1": (1.0, 0.0)}
 DISTRACTOR_ANNOTATORS = {"human-5": (0.9, 0.99), "human-7": (0.85, 0.96), "human-3": (0.6, 0.99),
                          "human-4": (0.9, 0.9)}
