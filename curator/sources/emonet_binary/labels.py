@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from curator.sources.emonet_binary.aggregate import Aggregation, Method, aggregate
-from curator.sources.emonet_binary.votes import Vote, dedupe, fine_name, task_id, taxonomy_order, vote_label
+from curator.sources.emonet_binary.votes import NAME, Vote, dedupe, fine_name, task_id, taxonomy_order, vote_label
+
+EXAMPLES = 50  # changed record ids the metrics list (all of them: label_original != label_majority)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Labels:
         agg = self.aggregation
         return {"method": agg.requested, "used": dict(agg.used), "fallback": dict(agg.fallback),
                 "present_threshold": self.threshold, **self.counts(),
+                "changed_examples": [f"{NAME}/{stem}" for stem in self.changed[:EXAMPLES]],
                 "annotators": [{"annotator": r.annotator, "group": r.group, "votes": r.votes,
                                 "yes_rate": _round(r.yes_rate), "sensitivity": _round(r.sensitivity),
                                 "specificity": _round(r.specificity)} for r in agg.reliability]}
