@@ -5,6 +5,10 @@ Prompt, Age, Ethnicity, Gender, Emotion -> label_provided, ind -> source_index) 
 hq.csv's model baselines joined by content signature. Every other column and file is named as not read.
 See README.md for the format, where each part of it is known from, and what is unverified.
 
+Scores: per fine class, the mean over the experts of rating / 7 (a key left out counts 0); with
+`expert_scale: standardized`, each expert's ratings are first z-scored and mapped back onto the pooled
+scale (curator.sources.emonet_hq.standardize); annotations and agreement keep the ratings as given.
+
 Items: each Parquet row (a malformed label cell is malformed_annotation); each malformed hq.csv row
 (malformed_annotation); each hq.csv image that joins no row (unjoined_annotation, excluded). Counts that
 are not items (keys left out, URL-encoded keys, joined images, model rows per baseline) are logged.
@@ -15,7 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -29,6 +33,7 @@ from curator.sources.emonet import parquet
 from curator.sources.emonet.strays import strays
 from curator.sources.emonet_hq.baselines import Baselines, CsvImage, model_annotations
 from curator.sources.emonet_hq.label import Expert, Label, parse_label, record_key
+from curator.sources.emonet_hq.standardize import Scale, fit
 from curator.sources.recipe import NotRead, Reject, SourceInfo
 
 NAME = "emonet_hq"
@@ -50,6 +55,9 @@ class Params(emonet.AnnotatedHubParams):
     annotations_url: str | None = Field(f"{emonet.GITHUB_DATA}/{CSV_NAME}",
                                         description="hq.csv (model baselines) on LAION's GitHub, pinned to a "
                                         "commit; null = expert labels only")
+    expert_scale: Literal["as_rated", "standardized"] = Field(
+        "as_rated", description="as_rated: the mean of the experts' 0-7 ratings, as LAION's labels; standardized: "
+        "each expert's ratings z-scored and mapped back to the scale first (README.md beside the recipe)")
 
 
 HUB = emonet.Hub(NAME, Params())  # the defaults; a run uses Hub(NAME, conf)
@@ -100,13 +108,25 @@ class Tally:
 
 
 def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject | NotRead]:
-    hub = emonet.Hub(NAME, conf or Params())
+    conf = conf or Params()
+    hub = emonet.Hub(NAME, conf)
     found = emonet.annotation_csv(hub, raw, CSV_NAME, required=False)
     baselines = Baselines(found) if found else None
     tally = Tally()
+    scale = expert_scale(raw) if conf.expert_scale == "standardized" else None
     for row in parquet.read_rows(NAME, raw, LABELS, extras=EXTRAS):
-        yield row if isinstance(row, Reject) else image_record(row, baselines, tally)
+        yield row if isinstance(row, Reject) else image_record(row, baselines, tally, scale)
     yield from closing(baselines, tally, unread(raw, found))
+
+
+def expert_scale(raw: Path) -> Scale:
+    """Each expert's mean and sd over every row (a pass over the label column only), logged."""
+    labels = (label_of(row) for row in parquet.read_rows(NAME, raw, LABELS, images=False)
+              if not isinstance(row, Reject))
+    scale = fit(e for label in labels if not isinstance(label, Reject) for e in label.experts)
+    log.info("%s: experts standardised (mean/sd of their 0-7 ratings: %s; pooled %.2f/%.2f)", NAME,
+             ", ".join(f"{r} {m:.2f}/{sd:.2f}" for r, (m, sd) in sorted(scale.raters.items())), scale.mean, scale.sd)
+    return scale
 
 
 def unread(raw: Path, csv: Path | None) -> list[NotRead]:
@@ -134,12 +154,13 @@ def storage_plan(raw: Path, conf: Params | None = None) -> parquet.UnitPlan:
     return plan(raw, conf or Params())
 
 
-def image_record(row: parquet.Row, baselines: Baselines | None, tally: Tally) -> dict[str, Any] | Reject:
+def image_record(row: parquet.Row, baselines: Baselines | None, tally: Tally,
+                 scale: Scale | None = None) -> dict[str, Any] | Reject:
     label = label_of(row)
     if isinstance(label, Reject):
         return label
     key, joined = decide(row, label, baselines, tally)
-    return build(row, label, key, joined)
+    return build(row, label, key, joined, scale)
 
 
 def label_of(row: parquet.Row) -> Label | Reject:
@@ -167,7 +188,8 @@ def decide(row: parquet.Row, label: Label, baselines: Baselines | None, tally: T
     return key, joined
 
 
-def build(row: parquet.Row, label: Label, key: str, joined: CsvImage | None) -> dict[str, Any] | Reject:
+def build(row: parquet.Row, label: Label, key: str, joined: CsvImage | None,
+          scale: Scale | None = None) -> dict[str, Any] | Reject:
     """One row's record (or Reject) once its key and join are decided."""
     image = {"bytes": row.image.get("bytes"), "path": row.image.get("path") or None}
     record = emonet.base_record(NAME, f"{NAME}/{key}", image, row.prompt, row.demographics, row.where)
@@ -175,7 +197,7 @@ def build(row: parquet.Row, label: Label, key: str, joined: CsvImage | None) -> 
         return record
     if joined is not None and image["path"] is None:
         image["path"] = joined.name  # the file name the Parquet lost
-    record.update(expert_fields(label.experts))
+    record.update(expert_fields(label.experts, scale))
     record["annotations"] += _models(joined)
     provided, index = row.extras.get("provided"), row.extras.get("index")
     record.update(label_provided=None if provided is None else str(provided), source_index=_index(index))
@@ -197,9 +219,11 @@ def _count(label: Label, tally: Tally) -> None:
     tally.encoded += label.encoded_keys
 
 
-def expert_fields(experts: tuple[Expert, ...]) -> dict[str, Any]:
-    """scores, label_original, agreement, annotations (experts) and dimensions from the experts' dicts."""
-    means = {name: sum(e.emotions.get(name, 0.0) for e in experts) / len(experts) for name in taxonomy().fine}
+def expert_fields(experts: tuple[Expert, ...], scale: Scale | None = None) -> dict[str, Any]:
+    """scores, label_original, agreement, annotations (experts) and dimensions from the experts' dicts;
+    with `scale`, the scores and label from standardised ratings (agreement and annotations as rated)."""
+    rated = [scale.ratings(e) if scale else e.emotions for e in experts]
+    means = {name: sum(r.get(name, 0.0) for r in rated) / len(experts) for name in taxonomy().fine}
     top = emonet.top_label(means)
     agreement = emonet.spread_agreement([e.emotions.get(top, 0.0) for e in experts]) if top else None
     dims: dict[str, list[float]] = {}

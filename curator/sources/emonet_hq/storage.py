@@ -32,6 +32,7 @@ from curator.sources import emonet
 from curator.sources import emonet_hq as hq
 from curator.sources.emonet import parquet
 from curator.sources.emonet_hq.baselines import Baselines, CsvImage, ModelRow
+from curator.sources.emonet_hq.standardize import Scale
 from curator.sources.recipe import NotRead, Reject
 
 
@@ -59,11 +60,13 @@ def plan(raw: Path, conf: hq.Params) -> parquet.UnitPlan:
     for unit in units:  # JSON text: a unit is one small Arrow row however many model rows it carries
         unit["decisions"] = json.dumps(decisions[unit["offset"]:unit["offset"] + unit["rows"]])
     unread = hq.unread(raw, found)
-    return parquet.UnitPlan(hq.NAME, tuple(units), partial(_unit_items, layouts=layouts),
+    scale = hq.expert_scale(raw) if conf.expert_scale == "standardized" else None
+    return parquet.UnitPlan(hq.NAME, tuple(units), partial(_unit_items, layouts=layouts, scale=scale),
                             partial(_finish, baselines=baselines, tally=tally, unread=unread))
 
 
-def _unit_items(unit: dict[str, Any], layouts: tuple[parquet.Layout, ...]) -> Iterator[tuple[Any, None]]:
+def _unit_items(unit: dict[str, Any], layouts: tuple[parquet.Layout, ...],
+                scale: Scale | None = None) -> Iterator[tuple[Any, None]]:
     """One row group's items (a Ray Data task): the recipe's `build` with the pre-pass's decisions."""
     decisions = json.loads(unit["decisions"])
     rows = parquet.row_group_rows(hq.NAME, layouts[unit["file"]], unit["row_group"], unit["first_row"])
@@ -76,7 +79,7 @@ def _unit_items(unit: dict[str, Any], layouts: tuple[parquet.Layout, ...]) -> It
             raise CuratorError(f"{hq.NAME}: {row.where} changed while prepare read it")
         key, name, models = decision
         joined = None if name is None else CsvImage(name, models=[ModelRow(a, c) for a, c in models])
-        yield hq.build(row, label, key, joined), None
+        yield hq.build(row, label, key, joined, scale), None
 
 
 def _finish(notes: list[Any], baselines: Baselines | None, tally: hq.Tally,
