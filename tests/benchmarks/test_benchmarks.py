@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 N = 12
 
@@ -86,3 +88,14 @@ def test_versus_benchmark_alternates_prepare_and_the_bare_decode_loop(tmp_path):
     assert re.search(r"prepare / bare loop, pair by pair \(median\): speed \*\*[\d.]+×\*\*", proc.stdout)
     assert len(list((tmp_path / "prepared64").rglob("*.parquet"))) >= 1
     assert results.read_bytes() == recorded
+
+
+@pytest.mark.slow  # planted votes of the real file's size, both methods: ~15 s
+def test_annotators_benchmark_prints_the_ratio(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.annotators", "--rounds", "1", "--no-record",
+                           "--csv", str(tmp_path / "absent.csv")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "planted votes (no " in proc.stdout and "19,999 images" in proc.stdout
+    assert "| dawid_skene |" in proc.stdout and "| majority |" in proc.stdout
+    assert "Dawid-Skene / majority: **" in proc.stdout
