@@ -28,7 +28,7 @@ from curator.pipeline.progress import log
 from curator.reasons import Reason
 from curator.record import dimensions
 from curator.record.taxonomy import taxonomy
-from curator.sources import emonet
+from curator.sources import emonet, recipe
 from curator.sources.emonet import parquet
 from curator.sources.emonet.strays import strays
 from curator.sources.emonet_hq.baselines import Baselines, CsvImage, model_annotations
@@ -120,10 +120,14 @@ def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | 
 
 
 def expert_scale(raw: Path) -> Scale:
-    """Each expert's mean and sd over every row (a pass over the label column only), logged."""
+    """Each expert's mean and sd over every row (a pass over the label column only): logged, and in
+    prepare's metrics.json as `expert_scale` (each expert's [mean, sd]: their rating bias)."""
     labels = (label_of(row) for row in parquet.read_rows(NAME, raw, LABELS, images=False)
               if not isinstance(row, Reject))
     scale = fit(e for label in labels if not isinstance(label, Reject) for e in label.experts)
+    experts = {r: [round(m, 4), round(sd, 4)] for r, (m, sd) in sorted(scale.raters.items())}
+    recipe.report_metrics("expert_scale", {"method": "standardized", "experts": experts,
+                                           "pooled": [round(scale.mean, 4), round(scale.sd, 4)]})
     log.info("%s: experts standardised (mean/sd of their 0-7 ratings: %s; pooled %.2f/%.2f)", NAME,
              ", ".join(f"{r} {m:.2f}/{sd:.2f}" for r, (m, sd) in sorted(scale.raters.items())), scale.mean, scale.sd)
     return scale

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from curator.io.parquet import iter_records
 from curator.record.taxonomy import taxonomy
 from curator.sources.emonet_hq import expert_fields
+from curator.sources.emonet_hq import samples as hq_samples
 from curator.sources.emonet_hq.label import Expert
 from curator.sources.emonet_hq.standardize import fit
+from tests.conftest import run_cli
 
 FINE = taxonomy().fine
 
@@ -46,3 +52,24 @@ def test_standardised_ratings_of_two_offset_experts_are_equal() -> None:
 def test_a_rater_without_spread_keeps_its_ratings() -> None:
     scale = fit([_expert("flat", {}), _expert("other", {"Anger": 5.0})])
     assert scale.ratings(_expert("flat", {})) == dict.fromkeys(FINE, 0.0)
+
+
+@pytest.mark.slow  # two CLI prepares of the hq sample: ~8 s quiet, ~28 s on a busy machine
+def test_prepare_with_standardized_experts_through_the_cli(tmp_path: Path) -> None:
+    hq_samples.build(tmp_path / "samples", 0, False)
+    raw = tmp_path / "samples" / "emonet_hq"
+    runs = {}
+    for scale in ("as_rated", "standardized"):
+        ws = tmp_path / scale
+        ws.mkdir()
+        (ws / "params.yaml").write_text(f"sources:\n  emonet_hq:\n    expert_scale: {scale}\n")
+        run_cli("prepare", "emonet_hq", "--raw", str(raw), "--out", "out", cwd=ws)
+        runs[scale] = ({r["id"]: r for r in iter_records(ws / "out")},
+                       json.loads((ws / "out" / "metrics.json").read_text()))
+    (rated, rated_metrics), (standard, metrics) = runs["as_rated"], runs["standardized"]
+    assert "expert_scale" not in rated_metrics
+    assert set(metrics["expert_scale"]["experts"]) == {a["annotator"] for r in standard.values()
+                                                      for a in r["annotations"] if not a["is_model"]}
+    assert rated.keys() == standard.keys()
+    assert all(standard[k]["annotations"] == rated[k]["annotations"] for k in rated)  # as rated, both ways
+    assert any(standard[k]["scores"] != rated[k]["scores"] for k in rated)
