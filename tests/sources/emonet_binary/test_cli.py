@@ -11,8 +11,8 @@ from curator.io.parquet import iter_records
 from curator.record.taxonomy import taxonomy
 from curator.sources.emonet_binary import fine_name
 from curator.sources.emonet_binary import samples as binary_samples
-from tests import emonet_oracle as oracle
 from tests.conftest import run_cli
+from tests.sources.emonet import oracle
 
 
 @pytest.fixture(scope="module")
