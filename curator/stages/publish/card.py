@@ -23,6 +23,7 @@ from curator.record.taxonomy import label_map, taxonomy
 from curator.resources import known_checksums
 from curator.sources import get_recipe
 from curator.stages.publish.card_docs import citation_section, fields_section, grouping_section, level_section
+from curator.stages.publish.card_labels import aggregation_section
 from curator.stages.publish.layout import AUGMENTED
 from curator.stages.split.stage import SPLITS
 
@@ -139,11 +140,13 @@ def render_card(configs: list[Any], sources: list[str], conf: Publish, facts: Bu
     header = card_header(configs, sources, conf)
     lines: list[str] = []
     for section in (_intro(header["pretty_name"], configs), level_section(configs), _sources(sources),
-                    _prohibited(sources), _taxonomy(sources), _splitting(facts), grouping_section(folder, sources),
-                    _augmentation(folder, facts), fields_section(configs), _limitations(),
+                    _prohibited(sources), _taxonomy(sources), aggregation_section(folder, sources, facts),
+                    _splitting(facts), grouping_section(folder, sources), _augmentation(folder, facts),
+                    fields_section(configs), _limitations(),
                     citation_section(sources, conf.name, _versions()["emotion-curator"]),
                     _provenance(sources, conf, facts)):
-        lines += [*section, ""]
+        if section:  # a section with nothing to say (no source aggregates votes) is left out
+            lines += [*section, ""]
     return str(hub_card(header, "\n".join(lines)))
 
 

@@ -10,11 +10,13 @@ import base64
 import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display: the report is built in CI and by `dvc repro`
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.figure import Figure
 
 # text stays text in the SVG (a few kB per chart instead of glyph outlines); the viewer's sans-serif draws it
@@ -124,6 +126,21 @@ def bars(values: Mapping[str, float], xlabel: str, *, limits: tuple[float, float
     if limits:
         ax.set_xlim(*limits)
     ax.set_xlabel(xlabel)
+    return fig
+
+
+def reliability(rows: Sequence[Mapping[str, Any]]) -> Figure:
+    """Per annotator and task group, estimated sensitivity and specificity side by side (0-1)."""
+    labels = [f"{r['annotator']} ({r['group']})" for r in rows][::-1]
+    y = np.arange(len(labels))
+    fig, ax = plt.subplots(figsize=(6, _height(len(labels), 0.4)))
+    for offset, key, colour in ((0.2, "sensitivity", "#4c78a8"), (-0.2, "specificity", "#f58518")):
+        values = [r[key] if r[key] is not None else 0.0 for r in rows][::-1]
+        ax.barh(y + offset, values, height=0.38, color=colour, label=key)
+    ax.set_yticks(y, labels)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("estimated against the aggregated labels")
+    ax.legend(loc="lower right", fontsize=7)
     return fig
 
 

@@ -26,8 +26,8 @@ from curator.stages.split.stage import SPLITS
 # curator/reasons.py lists as "deliberately left out", and publish's EXCLUDED
 EXCLUDED_REASONS = {Reason.SOURCE_AUGMENTED_COPY.value, Reason.UNSUPPORTED_MODALITY.value,
                     Reason.UNJOINED_ANNOTATION.value, Reason.EXCLUDED.value}
-LIGHT = ["id", "source", "group_id", "label", "label_fine", "label_original", "label_provided", "agreement",
-         "demographics", "physio", "annotations", "augmented_from"]
+LIGHT = ["id", "source", "group_id", "label", "label_fine", "label_original", "label_provided", "label_majority",
+         "agreement", "demographics", "physio", "annotations", "augmented_from"]
 
 
 def class_name(label: int | None, fine: int | None, original: str | None) -> str:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from curator.stages.report import charts
 from curator.stages.report.agreement import agreement_by_source, summary_row
+from curator.stages.report.annotators import annotator_sections
 from curator.stages.report.counts import section, table
 from curator.stages.report.data import Build, image_sizes, images_by_id
 from curator.stages.report.thumbnails import strip, thumb_uri
@@ -21,9 +22,10 @@ MAX_CLUSTERS = 30
 
 def agreement(build: Build, figs: charts.Figures) -> str:
     found = agreement_by_source(build.records)
+    reliability = annotator_sections(build, figs)
     if not found:
         return section(5, "agreement", "Annotator agreement",
-                       "<p>No source in this build has two or more human annotators per record.</p>")
+                       "<p>No source in this build has two or more human annotators per record.</p>" + reliability)
     body = table(["source", "annotators", "measure", "mean over categories", "categories", "undefined"],
                  [summary_row(a) for a in found])
     images = images_by_id(build.data, [r for a in found for r, _ in a.most_disagreed])
@@ -47,7 +49,7 @@ def agreement(build: Build, figs: charts.Figures) -> str:
             body += strip(items, "Most disagreement")
         elif a.per_category:
             body += "<p class='note'>No record with disagreement: every vote sides with its majority.</p>"
-    return section(5, "agreement", "Annotator agreement", body)
+    return section(5, "agreement", "Annotator agreement", body + reliability)
 
 
 def duplicates(build: Build) -> str:

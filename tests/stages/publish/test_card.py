@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import datasets
 import pytest
 
 from curator.commands.validate import read_card_header
@@ -107,3 +108,15 @@ def test_source_only_columns_are_in_their_sources_config_only(sample_build):
         assert not columns[modality] & {"prompt", "demographics", "annotations", "frame_count", "official_split"}
     assert {"prompt", "annotations"} <= columns["emonet_hq"] and "frame_count" in columns["emer"]
     assert "official_split" in columns["emer"] and "dimensions" in columns["faces"]
+
+
+def test_the_card_says_how_labels_were_aggregated_with_the_counts(card, sample_build):
+    section = _section(card, "How labels were aggregated")
+    rows = [r for split in ("train", "validation", "test")
+            for r in datasets.load_dataset(str(sample_build["pub"]), "emonet_binary", split=split)]
+    labelled = sum(r["label_original"] is not None for r in rows)
+    changed = sum(r["label_original"] != r["label_majority"] for r in rows)
+    assert "`emonet_binary`: Dawid-Skene (crowd-kit)" in section
+    assert (f"{labelled:,} labelled, {len(rows) - labelled:,} unlabelled, {changed:,} whose label differs from "
+            "majority vote") in section
+    assert "emonet_hq" not in section  # ratings, not votes: no majority label to compare with

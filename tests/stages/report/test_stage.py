@@ -197,3 +197,14 @@ def test_verdicts_name_the_problem_when_there_is_one(page, sample_build):
     assert found["leakage"] == (False, "1 group(s) appear in more than one split")
     assert not found["accounting"][0] and "normalize: " in found["accounting"][1]
     assert "normalize → split" in found["accounting"][1]
+
+
+def test_annotator_reliability_and_labels_changed_from_majority(page, sample_build):
+    text = page["html"]
+    metrics = json.loads((sample_build["root"] / "prepared" / "emonet_binary" / "metrics.json").read_text())
+    agg = metrics["aggregation"]
+    assert "emonet_binary: how the votes became labels" in text
+    assert f"<b>{agg['changed_from_majority']:,}</b> differ from majority vote" in text
+    assert 'alt="annotator reliability: emonet_binary"' in text
+    assert "Labels that differ from majority vote, with their votes" in text and " · majority: " in text
+    assert 'alt="rating bias per expert: emonet_hq"' in text

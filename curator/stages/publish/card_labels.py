@@ -1,0 +1,50 @@
+"""The card's "How labels were aggregated": per source with an annotator model, the method its build
+asked for (params) and what the published records show (labelled, unlabelled, changed from majority)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from curator.config import BuildFacts
+from curator.stages.publish.layout import AUGMENTED
+
+_METHODS = {"dawid_skene": "Dawid-Skene (crowd-kit): each annotator weighed by its estimated sensitivity and "
+                           "specificity, prompted and distractor emotions fitted apart",
+            "majority": "majority vote: more present than absent votes"}
+
+
+def aggregation_section(folder: Path, sources: list[str], facts: BuildFacts) -> list[str]:
+    """Empty when no published source keeps a majority-vote label beside its own."""
+    lines: list[str] = []
+    for source in sources:
+        counts = _counts(folder, source)
+        if counts is None:
+            continue
+        labelled, unlabelled, changed = counts
+        params = facts.sources.get(source)
+        method = getattr(params, "aggregation", None) or "majority"
+        threshold = getattr(params, "present_threshold", 0.5)
+        lines += [f"- `{source}`: {_METHODS.get(method, method)}; a label where the posterior of present is above "
+                  f"{threshold}. Published originals: {labelled:,} labelled, {unlabelled:,} unlabelled, "
+                  f"{changed:,} whose label differs from majority vote (`label_majority` keeps majority's; "
+                  "`scores` the posteriors)."]
+        if method != "majority" and changed == 0:
+            lines.append("  No label differs from majority vote: if crowd-kit was not installed, prepare used "
+                         "majority vote and said so in its metrics (`aggregation.fallback`).")
+    return ["## How labels were aggregated", "", *lines] if lines else []
+
+
+def _counts(folder: Path, source: str) -> tuple[int, int, int] | None:
+    shards = [p for p in sorted((folder / "data" / source).glob("*/*.parquet")) if not p.name.startswith(AUGMENTED)]
+    if not shards or "label_majority" not in pq.read_schema(shards[0]).names:
+        return None
+    labelled = unlabelled = changed = 0
+    for shard in shards:
+        table = pq.read_table(shard, columns=["label_original", "label_majority"])
+        for ours, majority in zip(*(table.column(c).to_pylist() for c in table.column_names), strict=True):
+            labelled += ours is not None
+            unlabelled += ours is None
+            changed += ours != majority
+    return labelled, unlabelled, changed
