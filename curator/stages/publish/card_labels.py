@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from curator.config import BuildFacts
+from curator.sources import get_recipe
 from curator.stages.publish.layout import AUGMENTED
 
 _METHODS = {"dawid_skene": "Dawid-Skene (crowd-kit): each annotator weighed by its estimated sensitivity and "
@@ -23,8 +24,8 @@ def aggregation_section(folder: Path, sources: list[str], facts: BuildFacts) -> 
         if counts is None:
             continue
         labelled, unlabelled, changed = counts
-        params = facts.sources.get(source)
-        method = getattr(params, "aggregation", None) or "majority"
+        params = facts.sources.get(source) or get_recipe(source).Params()  # none recorded: the defaults
+        method = getattr(params, "aggregation", "majority")
         threshold = getattr(params, "present_threshold", 0.5)
         lines += [f"- `{source}`: {_METHODS.get(method, method)}; a label where the posterior of present is above "
                   f"{threshold}. Published originals: {labelled:,} labelled, {unlabelled:,} unlabelled, "
