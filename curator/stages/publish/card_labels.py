@@ -17,15 +17,15 @@ _METHODS = {"dawid_skene": "Dawid-Skene (crowd-kit): each annotator weighed by i
 
 
 def aggregation_section(folder: Path, sources: list[str], facts: BuildFacts) -> list[str]:
-    """Empty when no published source keeps a majority-vote label beside its own."""
+    """Empty when no published source has an `aggregation` parameter (votes turned into labels)."""
     lines: list[str] = []
     for source in sources:
-        counts = _counts(folder, source)
+        params = facts.sources.get(source) or get_recipe(source).Params()  # none recorded: the defaults
+        method = getattr(params, "aggregation", None)
+        counts = _counts(folder, source) if method else None  # only recipes with the parameter aggregate votes
         if counts is None:
             continue
         labelled, unlabelled, changed = counts
-        params = facts.sources.get(source) or get_recipe(source).Params()  # none recorded: the defaults
-        method = getattr(params, "aggregation", "majority")
         threshold = getattr(params, "present_threshold", 0.5)
         lines += [f"- `{source}`: {_METHODS.get(method, method)}; a label where the posterior of present is above "
                   f"{threshold}. Published originals: {labelled:,} labelled, {unlabelled:,} unlabelled, "
