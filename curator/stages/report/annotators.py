@@ -14,6 +14,8 @@ from collections import defaultdict
 from statistics import fmean
 from typing import Any
 
+import pandas as pd
+
 from curator.stages.report import charts
 from curator.stages.report.counts import table
 from curator.stages.report.data import Build, images_by_id
@@ -65,9 +67,8 @@ def _changed(build: Build, ids: list[str]) -> str:
         row = rec.loc[rid]
         votes = "; ".join(f"{a['annotator']} {a['target']} {'yes' if a['value'] else 'no'}"
                           for a in row["annotations"] if not a["is_model"])
-        majority = row.get("label_majority") if "label_majority" in rec.columns else None
-        items.append((uri, f"{rid} · model: {row['label_original'] or 'none'} · majority: {majority or 'none'}"
-                           f" · {votes}"))
+        items.append((uri, f"{rid} · model: {_text(row.get('label_original'))} · "
+                           f"majority: {_text(row.get('label_majority'))} · {votes}"))
     return strip(items, "Labels that differ from majority vote, with their votes") if items else ""
 
 
@@ -86,6 +87,10 @@ def _rating_bias(build: Build) -> dict[str, dict[str, float]]:
             pooled = fmean(values)
             out[str(source)] = {r: fmean(vs) - pooled for r, vs in sorted(ratings.items())}
     return out
+
+
+def _text(value: Any) -> str:
+    return "none" if value is None or pd.isna(value) else str(value)
 
 
 def _num(x: float | None) -> str:

@@ -140,7 +140,7 @@ def reliability(rows: Sequence[Mapping[str, Any]]) -> Figure:
     ax.set_yticks(y, labels)
     ax.set_xlim(0, 1)
     ax.set_xlabel("estimated against the aggregated labels")
-    ax.legend(loc="lower right", fontsize=7)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=7, frameon=False)  # off the bars
     return fig
 
 
