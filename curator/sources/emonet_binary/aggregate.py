@@ -16,7 +16,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from curator.pipeline.progress import log
 from curator.sources.emonet_binary.votes import GROUPS, NAME, PROMPTED, Vote, frame, groups
@@ -89,24 +89,24 @@ def _fit(part: pd.DataFrame, method: Method, share: pd.Series) -> tuple[pd.Serie
     majority = share[part["task"].unique()]
     if method == "majority":
         return majority, "majority", None
-    try:
-        posterior = dawid_skene(part)
+    try:  # the extra, imported only here: `curator --help` and majority never pay for it
+        from crowdkit.aggregation import DawidSkene
     except ImportError:
         return majority, "majority", f"crowd-kit is not installed (pip install 'emotion-curator[{EXTRA}]')"
+    try:
+        posterior = dawid_skene(part, DawidSkene)
     except (ValueError, ArithmeticError, KeyError) as exc:  # crowd-kit's own failure, said in one line
         return majority, "majority", f"the fit failed: {type(exc).__name__}: {exc}"
     why = degenerate(part, posterior, majority)
     return (majority, "majority", f"degenerate fit: {why}") if why else (posterior, method, None)
 
 
-def dawid_skene(part: pd.DataFrame) -> pd.Series:
-    """P(present) per task from crowd-kit's Dawid-Skene (ImportError when crowd-kit is absent)."""
-    from crowdkit.aggregation import DawidSkene
-
+def dawid_skene(part: pd.DataFrame, model: Any) -> pd.Series:
+    """P(present) per task from crowd-kit's Dawid-Skene (`model`: its DawidSkene class)."""
     with warnings.catch_warnings():  # crowd-kit 1.4.2 calls pandas APIs that newer pandas deprecates
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        probas = DawidSkene(n_iter=100, tol=1e-5).fit(part[["task", "worker", "label"]]).probas_
+        probas = model(n_iter=100, tol=1e-5).fit(part[["task", "worker", "label"]]).probas_
     if 1 in probas.columns:
         return probas[1].astype(float)
     return probas.iloc[:, 0] * 0.0  # nobody in the group said present: every task absent
