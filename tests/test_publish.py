@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curator.config import Publish, Ratios, Split
+from curator.config import BuildFacts, Publish, Ratios, Split
 from curator.sources import all_recipes, get_recipe
 from curator.stages.normalize.stage import run_normalize
 from curator.stages.prepare.stage import run_prepare
@@ -104,7 +104,6 @@ def test_validate_names_a_leaked_id(published, tmp_path):
 
 
 def test_an_augmented_copy_equal_to_its_parent_is_rejected(sample_build, tmp_path):
-    from curator.config import BuildFacts
     from curator.io.rejects import read_rejects
 
     root = sample_build["root"]
@@ -119,7 +118,7 @@ def test_an_augmented_copy_equal_to_its_parent_is_rejected(sample_build, tmp_pat
     (tmp_path / "aug").mkdir()
     pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), tmp_path / "aug" / shard.name)
     (tmp_path / "aug" / "lineage.json").write_bytes((root / "augmented" / "lineage.json").read_bytes())  # its kind
-    result = run_publish(root / "split", tmp_path / "pub", Publish(name="t"), facts=BuildFacts(),
+    result = run_publish(root / "split", tmp_path / "pub", Publish(name="t"),
                          augmented=tmp_path / "aug")
     rejects = list(read_rejects(tmp_path / "pub" / ".curator" / "rejects.jsonl"))
     assert [(r["id"], r["reason"]) for r in rejects] == [(copy["id"], "augment_unchanged")]
@@ -166,7 +165,7 @@ def test_croissant_dataset_metadata_is_what_mlcroissant_writes(sources):
 
     from curator.stages.publish.croissant import dataset_fields, dataset_metadata
 
-    fields = dataset_fields([get_recipe(s).INFO for s in sources], Publish(name="test-set"))
+    fields = dataset_fields([get_recipe(s).INFO for s in sources], Publish(name="test-set"), BuildFacts())
     theirs = mlc.Metadata(**fields).to_json()
     ours = dataset_metadata(fields)
     assert json.dumps(ours, default=str) == json.dumps(theirs, default=str)  # same keys, order and values

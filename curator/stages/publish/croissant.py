@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from curator.commands.push import REPO_PLACEHOLDER
-from curator.config import Publish
+from curator.config import BuildFacts, Publish
 from curator.record.schema import load_yaml
+from curator.record.taxonomy import taxonomy
 from curator.sources import get_recipe
+from curator.stages.publish.card import ratios_text
 from curator.stages.publish.layout import ConfigOutput
 
 _SCALAR_TYPES = {
@@ -114,7 +116,7 @@ def _split_field(name: str, file_set: str) -> dict[str, Any]:
                        "transform": {"regex": SPLIT_REGEX}}}
 
 
-def build_croissant(configs: list[Any], sources: list[str], conf: Publish) -> dict[str, Any]:
+def build_croissant(configs: list[Any], sources: list[str], conf: Publish, facts: BuildFacts) -> dict[str, Any]:
     infos = [get_recipe(s).INFO for s in sources]
     distribution, record_sets = [], []
     for cfg in _record_set_configs(configs, sources):
@@ -126,15 +128,19 @@ def build_croissant(configs: list[Any], sources: list[str], conf: Publish) -> di
         record_sets.append({"@type": "cr:RecordSet", "@id": cfg.name, "name": cfg.name, "description": cfg.doc,
                             "field": [_split_field(cfg.name, file_set), *fields]})
     record_sets += _enumerations(configs)
-    return {**dataset_metadata(dataset_fields(infos, conf)), "distribution": distribution, "recordSet": record_sets}
+    return {**dataset_metadata(dataset_fields(infos, conf, facts)), "distribution": distribution,
+            "recordSet": record_sets}
 
 
-def dataset_fields(infos: list[Any], conf: Publish) -> dict[str, Any]:
-    """The dataset-level fields, as keyword arguments of `mlcroissant.Metadata`."""
+def dataset_fields(infos: list[Any], conf: Publish, facts: BuildFacts) -> dict[str, Any]:
+    """The dataset-level fields, as keyword arguments of `mlcroissant.Metadata`: the split ratios as the
+    build's split recorded them (its lineage.json), the class counts from taxonomy.yaml."""
+    tax = taxonomy()
     return dict(
         name=conf.name,
         description="Facial-emotion data from several sources, labels mapped into one taxonomy "
-                    "(8 basic classes, 40 EmoNet-Face classes), split 70/15/15 without subject leakage.",
+                    f"({len(tax.basic)} basic classes, {len(tax.fine)} EmoNet-Face classes), "
+                    f"{ratios_text(facts.split)} (train/validation/test) without subject leakage.",
         license=_unique([i.license for i in infos]),
         url=f"https://huggingface.co/datasets/{REPO_PLACEHOLDER}",  # `curator push` fills in the repo id
         cite_as="; ".join(_unique([i.citation for i in infos])),
@@ -192,10 +198,11 @@ def dataset_metadata(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: doc[k] for k in [*first, *sorted(k for k in doc if k not in first)]}
 
 
-def write_croissant(folder: Path, configs: list[Any], sources: list[str], conf: Publish) -> Path:
+def write_croissant(folder: Path, configs: list[Any], sources: list[str], conf: Publish, facts: BuildFacts) -> Path:
     path = Path(folder) / "croissant.json"
     # compact: whitespace was half of the file
-    path.write_text(json.dumps(build_croissant(configs, sources, conf), separators=(",", ":"), default=str) + "\n")
+    doc = build_croissant(configs, sources, conf, facts)
+    path.write_text(json.dumps(doc, separators=(",", ":"), default=str) + "\n")
     return path
 
 
