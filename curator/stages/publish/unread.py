@@ -65,14 +65,14 @@ def unread_section(sources: list[str], prepared: dict[str, dict[str, Any]]) -> l
         not_read = [e for e in metrics.get("not_read", []) if isinstance(e, dict)]
         excluded = {code: n for code, n in (metrics.get("rejected_by_reason") or {}).items() if is_exclusion(code)}
         for entry in not_read:
-            lines.append(f"- not read: {_one_line(entry.get('what'))}: {_one_line(entry.get('why'))} "
-                         f"({entry.get('count')})")
+            lines.append(f"- not read: {_one_line(entry.get('what'))}: {entry.get('count')} "
+                         f"({_one_line(entry.get('why'))})")
         for code, n in sorted(excluded.items()):
             lines.append(f"- excluded `{code}`: {n} ({Reason(code).meaning})")
         if not not_read and not excluded:
             lines.append("Everything prepare saw was read; nothing was excluded.")
         lines.append("")
-    return lines
+    return lines[:-1]  # the card puts one blank line after each section
 
 
 def _one_line(text: Any) -> str:
