@@ -30,6 +30,8 @@ from pydantic import (
 
 from curator.errors import CuratorError
 from curator.io.limits import DEFAULT_MAX_PIXELS, DEFAULT_SHARD_BYTES
+from curator.io.secrets import scrub
+from curator.io.yamlfile import load_user_yaml
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -67,7 +69,7 @@ class Download(Section):
     checksums: str | None = Field(None, description="the project's checksum registry (TSV); null = ./checksums.tsv")
     record_checksums: bool = Field(False, description="true: trust and record files the registry does not know yet")
     timeout: float = Field(30, gt=0, description="seconds per network operation")
-    retries: int = Field(4, ge=0, le=100, description="attempts after the first, with exponential backoff")
+    retries: int = Field(4, ge=0, le=10, description="attempts after the first, with exponential backoff")
 
 
 class Prepare(Section):
@@ -110,7 +112,8 @@ class Augment(Section):
 
 
 class Publish(Section):
-    name: str = Field("emotion-curator", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    # at most 96 characters: the Hub's limit for a repo name
+    name: str = Field("emotion-curator", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=96,
                       description="folder under data/publish/: a plain name, no path separators")
     shard_max_bytes: int = Field(DEFAULT_SHARD_BYTES, gt=0,
                                  description="the Hub's advice: Parquet shards of at most ~500 MB")
@@ -305,8 +308,14 @@ def _message(error: Any, model: type[BaseModel]) -> str:
 def _describe(problem: tuple[tuple[Any, ...], str, Any], line: int | None = None) -> str:
     loc, msg, got = problem
     key = ".".join(str(p) for p in loc if p not in ("function-after",)) or "(top level)"
-    shown = "" if got is None or isinstance(got, dict) or "unknown key" in msg else f" (got {got!r})"
+    shown = "" if got is None or isinstance(got, dict) or "unknown key" in msg else f" (got {_shown(got)})"
     return f"{key}: {msg}{shown}"
+
+
+def _shown(value: Any) -> str:
+    """A value as an error message may echo it: short, and never anything shaped like a credential."""
+    text = scrub(repr(value))
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -317,13 +326,8 @@ def load_config(path: Path | None = None) -> Config:
         if explicit:
             raise CuratorError(f"{path}: no such params file")
         return Config()
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml if built
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise CuratorError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    data = load_user_yaml(path.read_bytes(), str(path))
+    text = path.read_text(encoding="utf-8")  # decodes: load_user_yaml refused anything else
     if data is None:
         data = {}
     if not isinstance(data, dict):

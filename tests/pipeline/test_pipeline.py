@@ -98,7 +98,7 @@ def test_second_repro_does_nothing(pipeline):
 
 def test_editing_a_label_map_reruns_normalize_onwards_only(pipeline):
     ws = pipeline["ws"]
-    path = ws / "schemas" / "maps" / "viri.yaml"
+    path = ws / "curator" / "sources" / "viri" / "labels.yaml"  # the project's copy is what stages read
     path.write_text(path.read_text().replace('Happy: {basic: happiness, fine: null',
                                              'Happy: {basic: happiness, fine: Elation'))
     out = _dvc(["repro"], ws, pipeline["env"])

@@ -22,8 +22,8 @@ from curator.sources.emonet_big import layouts, vlm
 from curator.sources.emonet_big import samples as big_samples
 from curator.sources.recipe import Reject
 from curator.testing.hub import serve_hub
-from tests import emonet_oracle as oracle
 from tests.conftest import run_cli
+from tests.sources.emonet import oracle
 
 FINE = taxonomy().fine
 

@@ -23,7 +23,7 @@ from curator.sources.emonet_hq import samples as hq_samples
 from curator.sources.emonet_hq.baselines import scale_note
 from curator.sources.recipe import Reject
 from curator.stages.prepare.stage import run_prepare
-from tests import emonet_oracle as oracle
+from tests.sources.emonet import oracle
 
 FINE = taxonomy().fine
 ANGER, FEAR = "Negative High-Energy Emotions|Anger", "Negative High-Energy Emotions|Fear"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("datasets", "pandas", "albumentations", "cv2", "ray", "huggingface_hub", "pyarrow")
 # loaded by every call before this work: the HTTP client (only `download` needs it), py7zr (only a
 # 7z archive), mlcroissant (only validation)

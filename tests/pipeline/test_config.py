@@ -82,8 +82,39 @@ def test_the_readme_source_table_is_generated_from_the_recipes() -> None:
     from curator.sources import markdown_table
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = readme.index("<!-- sources table")
-    table = readme[readme.index("\n", start) + 1:readme.index("<!-- end of sources table -->")]
-    assert table == markdown_table()  # after changing an INFO: curator sources --markdown
+    start = readme.index("<!-- sources:begin -->")
+    table = readme[readme.index("\n", start) + 1:readme.index("<!-- sources:end -->")]
+    assert table == markdown_table()  # after changing a source.yaml: curator sync
     for name, recipe in all_recipes().items():
         assert recipe.INFO.label_meaning and recipe.INFO.grouping and recipe.INFO.unverified, name
+
+
+def _billion_laughs() -> str:
+    text, previous = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n', "a"
+    for name in "bcdefghi":
+        text += f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]\n"
+        previous = name
+    return text
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("sources:\n  enabled: [kaggle_physio]\nsplit:\n  seed: 1\nsources:\n  enabled: [viri]\n",
+     "params.yaml:5: key 'sources' is given twice (lines 1 and 5); keep one"),
+    ("split:\n  seed: 1\n  seed: 2\n", "params.yaml:3: key 'seed' is given twice (lines 2 and 3)"),
+    (_billion_laughs(), "params.yaml: its aliases expand to more than 100,000 values"),
+    ("split:\n  1: 2\n", "params.yaml:2: key '1' is not a name"),
+    ("publish:\n  name: " + "x" * 300 + "\n", "publish.name: String should have at most 96 characters"),
+    ("publish:\n  name: [hf_abcdefghijklmnopqrstuvwxyzABCDEFGH]\n", "publish.name: Input should be a valid string"),
+])
+def test_hand_edited_params_are_one_line_errors(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "params.yaml").write_text(content, encoding="utf-8")
+    proc = run_cli("params", "--check", cwd=tmp_path, check=False, timeout=60)
+    assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and len(proc.stderr) < 400
+    assert "abcdefghijklmnopqrstuvwxyz" not in proc.stderr  # a token-shaped value is never echoed
+
+
+def test_params_that_are_not_utf8_are_one_line_errors(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_bytes("split:\n  seed: 1  # \xfc\n".encode("latin-1"))
+    proc = run_cli("params", "--check", cwd=tmp_path, check=False, timeout=60)
+    assert proc.returncode == 1 and "params.yaml: not UTF-8 text (byte 20 is 0xfc)" in proc.stderr, proc.stderr

@@ -26,7 +26,7 @@ from tests import wheelhouse
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 GIT_ID = ["-c", "user.name=ci", "-c", "user.email=ci@example.invalid"]
 NAME = "emotion-curator"  # publish.name

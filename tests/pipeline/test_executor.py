@@ -23,7 +23,7 @@ from curator.stages.augment import stage as augment_stage
 from curator.stages.augment.stage import run_augment
 from curator.stages.split.stage import run_split
 from tests.conftest import run_cli
-from tests.test_augment_stage import POLICY, _records
+from tests.stages.augment.test_stage import POLICY, _records
 
 real_map_units = raydata.map_units
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,

@@ -20,8 +20,8 @@ from curator.sources.emonet_binary import Join, Vote, vote_label
 from curator.sources.emonet_binary import samples as binary_samples
 from curator.sources.recipe import Reject
 from curator.stages.prepare.stage import run_prepare
-from tests import emonet_oracle as oracle
 from tests.conftest import run_cli
+from tests.sources.emonet import oracle
 
 FINE = taxonomy().fine
 

@@ -1,5 +1,5 @@
 """EmoNet-Face hq / binary / big through the real CLI: download from a loopback Hub, prepare,
-normalize, checked record by record against tests/emonet_oracle.py (the documented rules
+normalize, checked record by record against tests/sources/emonet/oracle.py (the documented rules
 restated) and against the samples' manifest; then the published build (conftest sample_build).
 
 The CLI runs are slow to start (datasets + pandas imports), so the module fixture runs the
@@ -25,8 +25,8 @@ from curator.io.rejects import read_rejects
 from curator.record.taxonomy import taxonomy
 from curator.testing.files import serve_directory
 from curator.testing.hub import serve_hub
-from tests import emonet_oracle as oracle
 from tests.conftest import run_cli
+from tests.sources.emonet import oracle
 
 SOURCES = ("emonet_hq", "emonet_binary", "emonet_big")
 REPOS = {"emonet_hq": "emonet-face-hq", "emonet_binary": "emonet-face-binary", "emonet_big": "emonet-face-big"}
@@ -216,7 +216,7 @@ def test_big_webdataset_records_are_the_vlm_json(run: dict[str, Any]) -> None:
     expected = oracle.big_expected_wds(run["root"] / "clean" / "emonet_big")
     records = _prepared(run, "emonet_big")
     assert {r.removeprefix("emonet_big/") for r in records} == set(expected)
-    assert {w["shape"] for w in expected.values()} == {"key"}  # the list shape: tests/test_emonet_big.py
+    assert {w["shape"] for w in expected.values()} == {"key"}  # the list shape: tests/sources/emonet_big/test_recipe.py
     for rid, got in records.items():
         want = expected[rid.removeprefix("emonet_big/")]
         assert got["label_original"] == want["label"] and got["prompt"] == want["prompt"]

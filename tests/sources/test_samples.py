@@ -95,7 +95,7 @@ def _digests(root: Path) -> dict[str, str]:
 
 
 def _guide_labels() -> list[str]:
-    # The taxonomy's fine level; tests/test_taxonomy.py checks it equals guide.json's labels.
+    # The taxonomy's fine level; tests/record/test_taxonomy.py checks it equals guide.json's labels.
     return list(taxonomy().fine)
 
 

@@ -2,7 +2,7 @@
 
 No Ray here: each unit is read the way a Ray Data task reads it (`plan.unit_items`), in order, and the
 items plus `plan.finish` are compared with the recipe's prepare(), item by item, logged notes included.
-tests/test_raydata_cluster.py runs the same plans on a two-node cluster through the CLI.
+tests/pipeline/test_raydata_cluster.py runs the same plans on a two-node cluster through the CLI.
 """
 
 from __future__ import annotations

@@ -171,6 +171,17 @@ def test_500_twice_then_success(root: Path, source: bytes, tmp_path: Path) -> No
     assert (tmp_path / "data.bin").read_bytes() == source
 
 
+def test_backoff_doubles_up_to_its_cap(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from curator.io import download as module
+
+    waits: list[float] = []
+    monkeypatch.setattr(module.time, "sleep", waits.append)
+    with serve_directory(root, faults={"/data.bin": Fault(status=503)}) as url, \
+            pytest.raises(DownloadError, match="after 8 attempts"):
+        download(f"{url}/data.bin", tmp_path / "data.bin", retries=7, timeout=2.0, backoff=1.0)
+    assert waits == [1.0, 2.0, 4.0, 8.0, module.MAX_BACKOFF_S, module.MAX_BACKOFF_S, module.MAX_BACKOFF_S]
+
+
 def test_500_forever_gives_up_after_retries(root: Path, tmp_path: Path) -> None:
     with serve_directory(root, faults={"/data.bin": Fault(status=503)}) as url:
         with pytest.raises(DownloadError, match="after 3 attempts: HTTP 503"):

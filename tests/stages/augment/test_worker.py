@@ -23,7 +23,7 @@ from curator.stages.augment.grid import GRID_COLUMNS, GRID_HEADER_PX, before_aft
 from curator.stages.augment.policy import Policy, load_policy, policy_from_composes, policy_to_yaml
 from curator.stages.augment.worker import Augmented, augment_copies, augment_one, record_seed, replay
 
-DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "pipelines" / "augment" / "default.yaml"
+DEFAULT_POLICY = Path(__file__).resolve().parents[3] / "pipelines" / "augment" / "default.yaml"
 DISTORTIONS = {"GridDistortion", "ElasticTransform", "OpticalDistortion"}
 SEEDS = range(12)
 

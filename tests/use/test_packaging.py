@@ -18,7 +18,7 @@ from curator.errors import CuratorError, SchemaError
 from curator.io.checksums import load_registry, record
 from curator.sources import fetch
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ["sources", "params", "samples", "download", "prepare", "normalize", "split", "augment", "publish",
             "report", "validate", "push", "demo"]
 
