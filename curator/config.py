@@ -250,13 +250,12 @@ class BuildFacts:
                    augment=_recorded(Augment, shaping or None, "augmented"),
                    policy_sha256=made.get("policy_sha256"))
 
-    @classmethod
-    def read(cls, split: Path, augmented: Path | None = None) -> BuildFacts:
-        """Read and check both folders' manifests (kind, schema, taxonomy), then take the facts from them."""
-        from curator.pipeline import lineage  # here: config is imported by everything, lineage by stages
-
-        return cls.from_lineage(lineage.read(split, "split", role="split folder"),
-                                lineage.read(augmented, "augmented", role="augmented folder") if augmented else None)
+    def ratios_text(self) -> str:
+        """How the split cut the records, as the card and Croissant say it: "split 80/10/10" (train /
+        validation / test percentages, in Ratios' field order)."""
+        if self.split is None:
+            return "split (ratios not recorded in the split folder's lineage.json)"
+        return "split " + "/".join(f"{round(100 * r, 2):g}" for r in self.split.ratios.model_dump().values())
 
     def augment_params(self) -> dict[str, Any] | None:
         """What augment recorded, as a card and a report state it (None: nothing was augmented)."""

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from curator.commands.push import REPO_PLACEHOLDER  # push writes the real repo id there
-from curator.config import BuildFacts, Publish, SourceParams, Split
+from curator.config import BuildFacts, Publish, SourceParams
 from curator.record.schema import columns, yaml_features
 from curator.record.taxonomy import label_map, taxonomy
 from curator.resources import known_checksums
@@ -133,7 +133,7 @@ def render_card(configs: list[Any], sources: list[str], conf: Publish, facts: Bu
     # libyaml's dumper when present: same text, 5x faster on the ~50 kB features header
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     lines = ["---", yaml.dump(header, Dumper=dumper, sort_keys=False, allow_unicode=True).rstrip(), "---", ""]
-    for section in (_intro(header["pretty_name"], configs, facts.split), level_section(configs), _sources(sources),
+    for section in (_intro(header["pretty_name"], configs, facts), level_section(configs), _sources(sources),
                     _prohibited(sources), _taxonomy(sources), _splitting(facts), grouping_section(folder, sources),
                     _augmentation(folder, facts), unread_section(sources, prepared), fields_section(configs),
                     _limitations(), citation_section(sources, conf.name, _versions()["emotion-curator"]),
@@ -142,20 +142,11 @@ def render_card(configs: list[Any], sources: list[str], conf: Publish, facts: Bu
     return "\n".join(lines)
 
 
-def ratios_text(split: Split | None) -> str:
-    """How the split cut the records, as the card and Croissant say it: "split 80/10/10" (train/validation/test
-    percentages, as the split's lineage records them)."""
-    if split is None:
-        return "split (ratios not recorded in the split folder's lineage.json)"
-    ratios = split.ratios.model_dump()
-    return "split " + "/".join(f"{round(100 * ratios[s], 2):g}" for s in SPLITS)
-
-
-def _intro(name: str, configs: list[Any], split: Split | None) -> list[str]:
+def _intro(name: str, configs: list[Any], facts: BuildFacts) -> list[str]:
     splits = [*SPLITS, AUGMENTED]
     lines = [f"# {name}", "",
              "Facial-emotion data curated by emotion-curator: every source's labels mapped into one taxonomy,",
-             f"{ratios_text(split)} ({'/'.join(SPLITS)}) without subject leakage, published as Parquet in the "
+             f"{facts.ratios_text()} ({'/'.join(SPLITS)}) without subject leakage, published as Parquet in the "
              "Hugging Face layout.",
              "`train`, `validation` and `test` hold the original records; augmented copies of `train` records",
              f"are the separate `{AUGMENTED}` split (image configs only). Each image is stored once, under",

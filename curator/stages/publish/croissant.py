@@ -20,7 +20,6 @@ from curator.config import BuildFacts, Publish
 from curator.record.schema import load_yaml
 from curator.record.taxonomy import taxonomy
 from curator.sources import get_recipe
-from curator.stages.publish.card import ratios_text
 from curator.stages.publish.layout import ConfigOutput
 
 _SCALAR_TYPES = {
@@ -140,7 +139,7 @@ def dataset_fields(infos: list[Any], conf: Publish, facts: BuildFacts) -> dict[s
         name=conf.name,
         description="Facial-emotion data from several sources, labels mapped into one taxonomy "
                     f"({len(tax.basic)} basic classes, {len(tax.fine)} EmoNet-Face classes), "
-                    f"{ratios_text(facts.split)} (train/validation/test) without subject leakage.",
+                    f"{facts.ratios_text()} (train/validation/test) without subject leakage.",
         license=_unique([i.license for i in infos]),
         url=f"https://huggingface.co/datasets/{REPO_PLACEHOLDER}",  # `curator push` fills in the repo id
         cite_as="; ".join(_unique([i.citation for i in infos])),

@@ -108,8 +108,11 @@ def build_facts(data: Path, published: Path) -> tuple[BuildFacts, dict[str, Any]
                                "missing since): re-run `curator publish`, or give the --data folder it was made from")
     if "split" not in folders:
         raise CuratorError(f"{published}'s lineage.json names no split input; re-run `curator publish`")
+    split = lineage.read(folders["split"], "split", role="split folder")
+    augmented = lineage.read(folders["augmented"], "augmented", role="augmented folder") if "augmented" in folders \
+        else None
     params = manifest.get("params")
-    return BuildFacts.read(folders["split"], folders.get("augmented")), params if isinstance(params, dict) else {}
+    return BuildFacts.from_lineage(split, augmented), params if isinstance(params, dict) else {}
 
 
 def data_paths(published: Path, files: dict[str, Any]) -> list[Path]:
