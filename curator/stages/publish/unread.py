@@ -19,8 +19,11 @@ from curator.pipeline import lineage
 from curator.reasons import Reason, is_exclusion
 
 
-def _made_from(manifest: dict[str, Any], kind: str) -> set[str]:
-    return {i.get("fingerprint") for i in manifest.get("inputs", []) if isinstance(i, dict) and i.get("kind") == kind}
+def made_from(manifest: dict[str, Any], kind: str) -> set[str]:
+    """The fingerprints of a manifest's inputs of `kind` (a hand-edited entry of another shape names none)."""
+    inputs = manifest.get("inputs")
+    return {i["fingerprint"] for i in inputs if isinstance(i, dict) and i.get("kind") == kind
+            and isinstance(i.get("fingerprint"), str)} if isinstance(inputs, list) else set()
 
 
 def prepared_metrics(split_dir: Path, split_manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -29,16 +32,16 @@ def prepared_metrics(split_dir: Path, split_manifest: dict[str, Any]) -> dict[st
     normalized = base / "normalized"
     if not lineage.manifest_path(normalized).is_file():
         return {}
-    if lineage.fingerprint(normalized) not in _made_from(split_manifest, "normalized"):
+    if lineage.fingerprint(normalized) not in made_from(split_manifest, "normalized"):
         return {}  # normalize ran again since split: its inputs are not this build's
     try:
-        made_from = _made_from(lineage.read(normalized, "normalized", role="normalized folder"), "prepared")
+        prepared = made_from(lineage.read(normalized, "normalized", role="normalized folder"), "prepared")
     except lineage.LineageError:
         return {}
     found: dict[str, dict[str, Any]] = {}
     for folder in sorted((base / "prepared").glob("*")):
         metrics = folder / "metrics.json"
-        if not metrics.is_file() or lineage.fingerprint(folder) not in made_from:
+        if not metrics.is_file() or lineage.fingerprint(folder) not in prepared:
             continue
         try:
             data = json.loads(metrics.read_text(encoding="utf-8"))

@@ -100,8 +100,10 @@ def build_facts(data: Path, published: Path) -> tuple[BuildFacts, dict[str, Any]
     folder's names its split (and augmented) input by fingerprint, and data/split (data/augmented) must
     be that very folder, whose own lineage holds the settings it was made with."""
     manifest = lineage.read(published, "published", role="--in")
-    made_from = {i.get("kind"): i.get("fingerprint") for i in manifest.get("inputs", []) if isinstance(i, dict)}
-    folders = {kind: data / kind for kind in ("split", "augmented") if kind in made_from}
+    inputs = manifest.get("inputs")
+    entries = [i for i in inputs if isinstance(i, dict)] if isinstance(inputs, list) else []
+    made_from = {i["kind"]: i.get("fingerprint") for i in entries if i.get("kind") in ("split", "augmented")}
+    folders = {kind: data / kind for kind in made_from}
     for kind, folder in folders.items():
         if not lineage.manifest_path(folder).is_file() or lineage.fingerprint(folder) != made_from[kind]:
             raise CuratorError(f"{folder} is not the {kind} folder {published} was published from (changed or "
