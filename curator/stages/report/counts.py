@@ -124,8 +124,11 @@ def _reject_thumbs(build: Build) -> str:
 def funnel(build: Build, figs: charts.Figures) -> str:
     rows = funnel_rows(build)
     body = figs.img(charts.funnel(rows), "funnel", "kept, rejected and excluded items per source")
-    stage_rows = [[k, m.get("inputs"), m.get("kept"), m.get("rejected")] for k, m in build.metrics.items()]
-    body += "<h3>Per stage</h3>" + table(["stage", "inputs", "kept", "rejected"], stage_rows, "num")
+    stage_rows = [[k, m.get("inputs"), m.get("kept"), m.get("rejected"),
+                   sum(n for code, n in (m.get("rejected_by_reason") or {}).items() if is_exclusion(code))]
+                  for k, m in build.metrics.items()]
+    body += "<h3>Per stage</h3>" + table(["stage", "inputs", "kept", "rejected", "of which excluded"], stage_rows,
+                                         "num")
     if not build.rejects:
         return section(2, "funnel", "Funnel: inputs to kept", body + "<p>No rejects: every input item was kept.</p>")
     by = Counter((r["reason"], r["stage"], r["source"]) for r in build.rejects)

@@ -127,6 +127,8 @@ def test_other_dataset_is_an_exclusion_in_metrics_report_and_card(work: Path) ->
     assert "viri,excluded,1" in funnel and "viri,rejected,0" in funnel
     page = (work / "reports" / "index.html").read_text()
     assert re.search(r"<tr><td>other_dataset</td><td>excluded</td><td>prepare</td><td>viri</td><td>1</td>", page)
+    prepared = re.search(r"<tr><td>prepare/viri</td>((?:<td>\d+</td>){4})</tr>", page)
+    assert prepared and re.findall(r"\d+", prepared.group(1))[2:] == ["1", "1"]  # rejected 1, of which excluded 1
 
     unread = _section(_card(work), "What this build did not read")
     assert "- excluded `other_dataset`: 1 (an image of the other study" in unread
