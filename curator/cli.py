@@ -408,8 +408,11 @@ def main() -> None:
     exit 2; Ctrl-C and SIGTERM print one "interrupted" line and exit 130 / 143."""
     import logging
 
+    from curator.pipeline.lifetime import maybe_end_with_parent
+
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt)
+    maybe_end_with_parent()  # under `curator demo`: a stage ends with the dvc that started it
     try:
         app()  # standalone mode: usage errors exit 2 with click's message
     except CuratorError as exc:

@@ -10,7 +10,6 @@ two cannot drift: a test compares them.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,6 +29,7 @@ from pydantic import (
 
 from curator.errors import CuratorError
 from curator.io.limits import DEFAULT_MAX_PIXELS, DEFAULT_SHARD_BYTES
+from curator.io.patterns import compile_pattern
 from curator.io.secrets import scrub
 from curator.io.yamlfile import load_user_yaml
 
@@ -52,10 +52,7 @@ Executor = Literal["local", "ray"]
 
 
 def _one_group_regex(pattern: str) -> str:
-    try:
-        groups = re.compile(pattern).groups
-    except re.error as exc:
-        raise ValueError(f"not a regular expression: {exc}") from None
+    groups = compile_pattern(pattern).groups  # RE2: linear time on any file name (curator/io/patterns.py)
     if groups != 1:
         raise ValueError(f"needs exactly one capturing group (the id it extracts), has {groups}")
     return pattern

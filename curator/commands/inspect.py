@@ -17,7 +17,7 @@ from typing import Any
 from curator.errors import CuratorError
 from curator.reasons import is_exclusion
 from curator.record.taxonomy import LabelMap, label_map, map_name
-from curator.sources.recipe import Reject
+from curator.sources.recipe import NotRead, Reject
 
 MAX_PROBLEMS = 10
 MAX_LABELS = 20
@@ -34,6 +34,7 @@ class Inspection:
     group_kinds: Counter = field(default_factory=Counter)  # "subject", "pair", "image"... -> groups
     official_splits: Counter = field(default_factory=Counter)
     rejects: Counter = field(default_factory=Counter)
+    not_read: Counter = field(default_factory=Counter)  # (what, why) -> count: seen, not read, not an item
     problems: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -53,6 +54,7 @@ class Inspection:
             out.append("official split: " + ", ".join(f"{s} {n}" for s, n in sorted(self.official_splits.items())))
         if self.rejects:
             out.append("rejects: " + ", ".join(f"{reason} {n}" for reason, n in self.rejects.most_common()))
+        out += [f"not read: {what} x{n}: {why}" for (what, why), n in sorted(self.not_read.items())]
         out += [f"problem: {p}" for p in self.problems]
         return out
 
@@ -83,6 +85,9 @@ def inspect_source(name: str, recipe: ModuleType, raw: Path, conf: Any) -> Inspe
     found = Inspection(name, layout)
     labels = label_map(name)
     for item in recipe.prepare(raw, conf):
+        if isinstance(item, NotRead):
+            found.not_read[item.what, item.why] += 1
+            continue
         found.items += 1
         if isinstance(item, Reject):
             found.rejects[str(item.reason)] += 1

@@ -12,12 +12,10 @@ Both stream: at most `window` items are in flight, so memory stays flat on any d
 
 from __future__ import annotations
 
-import ctypes
 import os
 import re
 import signal
 import socket
-import sys
 import threading
 import time
 from collections import deque
@@ -27,6 +25,7 @@ from itertools import islice
 from typing import Any, Protocol, TypeVar
 
 from curator.errors import CuratorError
+from curator.pipeline.lifetime import end_with_parent
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -84,7 +83,6 @@ def _sliding(submit: Callable[[list[T]], Any], collect: Callable[[Any], list[R]]
         yield from collect(pending.popleft())
 
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 ORPHAN_POLL_SECONDS = 1.0
 
 
@@ -99,14 +97,7 @@ def _die_with_parent(parent: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler (forked along): terminate() ends it
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-                raise OSError(ctypes.get_errno(), "prctl")
-        except (OSError, AttributeError):
-            _watch_parent(parent)
-    else:
+    if not end_with_parent(signal.SIGKILL):
         _watch_parent(parent)
     if os.getppid() != parent:  # the parent died before the kernel was told to watch it
         os._exit(1)

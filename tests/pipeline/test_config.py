@@ -105,6 +105,8 @@ def _billion_laughs() -> str:
     ("split:\n  1: 2\n", "params.yaml:2: key '1' is not a name"),
     ("publish:\n  name: " + "x" * 300 + "\n", "publish.name: String should have at most 96 characters"),
     ("publish:\n  name: [hf_abcdefghijklmnopqrstuvwxyzABCDEFGH]\n", "publish.name: Input should be a valid string"),
+    ("sources:\n  nvie:\n    subject_pattern: '(S\\d+)_\\1'\n",
+     "sources.nvie.subject_pattern: not a regular expression RE2 can run in linear time"),
 ])
 def test_hand_edited_params_are_one_line_errors(tmp_path: Path, content: str, message: str) -> None:
     (tmp_path / "params.yaml").write_text(content, encoding="utf-8")
@@ -118,3 +120,11 @@ def test_params_that_are_not_utf8_are_one_line_errors(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_bytes("split:\n  seed: 1  # \xfc\n".encode("latin-1"))
     proc = run_cli("params", "--check", cwd=tmp_path, check=False, timeout=60)
     assert proc.returncode == 1 and "params.yaml: not UTF-8 text (byte 20 is 0xfc)" in proc.stderr, proc.stderr
+
+
+def test_a_catastrophic_pattern_runs_in_linear_time() -> None:
+    from curator.io.patterns import compile_pattern
+
+    # Python's re needs ~2**5000 steps for this; RE2 answers at once
+    assert compile_pattern(r"(a+)+$").search("a" * 5000 + "b") is None
+    assert compile_pattern(r"S(\d+)_").search("x_S012_happy").group(1) == "012"

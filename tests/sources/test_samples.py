@@ -24,6 +24,7 @@ from PIL import Image
 
 from curator.errors import CuratorError
 from curator.record.taxonomy import taxonomy
+from curator.sources.emonet_hq import samples as hq_samples
 from curator.sources.kaggle_physio.samples import KAGGLE_COLUMNS
 from curator.testing.samples import build_samples, read_pair_code
 from curator.testing.samples.faces import EXPRESSIONS, draw_face
@@ -215,10 +216,12 @@ def test_hq_parquet_has_no_file_names_and_a_python_literal_label(clean: Path) ->
         assert 2 <= len(experts) <= 4 and all(re.fullmatch(r"human-[1-8]", r) for r in experts)
         for ratings in experts.values():
             assert list(ratings) == keys and all(isinstance(v, int) and 0 <= v <= 7 for v in ratings.values())
-    schema = pq.read_schema(clean / "emonet_hq" / "data" / "train-00000-of-00001.parquet")
-    assert schema.field("ethnicity").type == "int64"  # integer-coded, names in the metadata
-    names = json.loads(schema.metadata[b"huggingface"])["info"]["features"]["ethnicity"]["names"]
-    assert len(names) == 14 and "Black or African American" in names
+    # LAION's own table (statistics/descriptive.ipynb): strings, the file number in ind and image_metadata
+    assert {r["Ethnicity"] for r in rows} <= set(hq_samples.ETHNICITIES) and len(hq_samples.ETHNICITIES) == 14
+    assert {r["Gender"] for r in rows} <= {"man", "woman", "non-binary person"}
+    for row in rows:
+        assert json.loads(row["image_metadata"]) == {"path": f"{row['ind'] - 1}.jpg", "has_image": True}
+        assert row["Prompt"].startswith("a focused close-up photo of a ") and ", " in row["Emotion"]
 
 
 def _hq_csv(root: Path) -> list[dict]:
@@ -253,7 +256,7 @@ def test_hq_csv_experts_repeat_the_parquet_and_models_keep_their_scales(clean: P
 @pytest.mark.parametrize(
     ("source", "columns"),
     [
-        ("emonet_hq", ["path", "label", "prompt", "ethnicity", "gender", "age"]),
+        ("emonet_hq", ["path", "ind", "Prompt", "Age", "Ethnicity", "Gender", "Emotion", "image_metadata", "label"]),
         ("emonet_binary", ["path", "emotion"]),
     ],
 )

@@ -90,9 +90,9 @@ def test_mlcroissant_is_core_and_dev_only_tools_are_not_imported():
 
 
 def test_ray_is_guarded_by_a_one_line_error_naming_the_extra():
-    tree = ast.parse((ROOT / "curator" / "executor.py").read_text())
+    tree = ast.parse((ROOT / "curator" / "pipeline" / "executor.py").read_text())
     assert _guarded(tree), "the Ray import is no longer inside its ImportError guard"
-    assert "pip install 'emotion-curator[ray]'" in (ROOT / "curator" / "executor.py").read_text()
+    assert "pip install 'emotion-curator[ray]'" in (ROOT / "curator" / "pipeline" / "executor.py").read_text()
 
 
 # --- data files: curator/resources.py's order --------------------------------------------------

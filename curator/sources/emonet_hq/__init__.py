@@ -1,36 +1,13 @@
 """EmoNet-Face HQ: 2,500 synthetic faces, each rated 0-7 on 40 categories by up to 4 experts.
 
-Hub repo laion/emonet-face-hq, `data/train-*.parquet` (SOURCES.md section 5):
-- `path`: the HF Image struct {bytes, path}; its `path` field carries NO file name.
-- `label`: a string, the Python literal `[{rater: {'Family|Emotion': 0-7, ...}}, ...]` with raters
-  `human-1`...`human-8` (curator.sources.emonet_hq.label). This is where the expert labels come from.
-- other columns, names unverified: a prompt (`prompt`) and demographics (`demographics`, or
-  separate `ethnicity` / `gender` / `age`, integer ClassLabels decoded) are read when present.
-`hq.csv` on LAION's GitHub is optional: it adds model baselines, joined by content signature
-(curator.sources.emonet_hq.baselines).
+Reads the Hub Parquet (`path` image, `label` expert ratings, and LAION's own columns where present:
+Prompt, Age, Ethnicity, Gender, Emotion -> label_provided, ind -> source_index) and, optionally,
+hq.csv's model baselines joined by content signature. Every other column and file is named as not read.
+See README.md for the format, where each part of it is known from, and what is unverified.
 
-Record:
-- id: `emonet_hq/<16 hex>`, from sha256 of the label's content signature. Not the row index:
-  the readout authors found the Parquet order an arbitrary permutation of the annotation
-  files, so a re-upload may reorder or re-shard it; the ratings identify the image whatever
-  the order, and are the key hq.csv joins on. A later row with an identical signature gets
-  `-2`, `-3`... in file order, so no image is lost (hq.csv joins the first, as theirs does).
-- image: the Parquet bytes; `path` = the joined hq.csv file name, else None.
-- scores: per fine class, the mean over the experts of rating / 7; a key a rater left out
-  counts as 0 (and is counted). label_original: the top class, ties to the earliest in taxonomy
-  order; nothing above 0 -> no label.
-- agreement: 1 - sd / 3.5 of the experts' ratings of the label class (curator.sources.emonet
-  .spread_agreement); none without a label or with a single expert.
-- annotations: every expert rating as given (is_model false; target = the fine name, or the
-  full `Extra Dimensions|X` key), then the joined model rows (is_model true, scale in `note`).
-- dimensions: each `Extra Dimensions|X`, the mean over the experts giving it, on the common scale
-  (schemas/dimensions.yaml).
-
-Items: each Parquet row is one (a malformed label cell is malformed_annotation); each
-malformed hq.csv row is one (malformed_annotation); each hq.csv image that joins no row is one,
-excluded as unjoined_annotation. Counts that are not items (keys left out, URL-encoded keys,
-joined images, model rows per baseline) are logged when prepare ends: a recipe cannot reach
-the stage's metrics.json, and the unjoined count lands there anyway through its reject code.
+Items: each Parquet row (a malformed label cell is malformed_annotation); each malformed hq.csv row
+(malformed_annotation); each hq.csv image that joins no row (unjoined_annotation, excluded). Counts that
+are not items (keys left out, URL-encoded keys, joined images, model rows per baseline) are logged.
 """
 
 from __future__ import annotations
@@ -49,13 +26,23 @@ from curator.record import dimensions
 from curator.record.taxonomy import taxonomy
 from curator.sources import emonet
 from curator.sources.emonet import parquet
+from curator.sources.emonet.strays import strays
 from curator.sources.emonet_hq.baselines import Baselines, CsvImage, model_annotations
 from curator.sources.emonet_hq.label import Expert, Label, parse_label, record_key
-from curator.sources.recipe import Reject, SourceInfo
+from curator.sources.recipe import NotRead, Reject, SourceInfo
 
 NAME = "emonet_hq"
 CSV_NAME = "hq.csv"
 LABELS = ("label",)
+# LAION's own table of these images (statistics/descriptive.ipynb) names 8 columns: path, ind, Prompt, Age,
+# Ethnicity, Gender, Emotion, image_metadata. path/Prompt/Age/Ethnicity/Gender are read as the image, the
+# prompt and the demographics; these two under the recipe's own roles:
+EXTRAS = {"provided": ("Emotion",), "index": ("ind",)}
+NOT_READ = {  # why a column the evidence names is not read; any other column: UNKNOWN_COLUMN
+    "image_metadata": "LAION's table holds {path, has_image} here, a file name the image struct and hq.csv "
+                      "do not share: not joined on until a real file shows which name it is",
+}
+UNKNOWN_COLUMN = "not in any column list LAION or the readout authors publish: unverified, not read"
 
 
 class Params(emonet.AnnotatedHubParams):
@@ -75,11 +62,15 @@ def download(conf: Params, fetch: Download, out: Path, from_: str | None = None)
 
 def layout(raw: Path, conf: Params) -> str:
     """One line on what is under `raw` (for `curator inspect`); CuratorError when nothing fits."""
-    shards = parquet.describe(NAME, raw, LABELS)
+    shards = parquet.describe(NAME, raw, LABELS, (), EXTRAS)
     found = emonet.annotation_csv(emonet.Hub(NAME, conf), raw, CSV_NAME, required=False)
     extra = f"{found.name} ({found.stat().st_size:,} bytes): model baselines" if found else \
         "no hq.csv (optional: model baselines)"
-    return f"{shards}; {extra}"
+    return f"{shards}; {extra}; unverified: {UNKNOWN}"
+
+
+UNKNOWN = ("the Hub shard's columns beyond path and label (LAION's own table names 8: path, ind, Prompt, Age, "
+           "Ethnicity, Gender, Emotion, image_metadata), what Emotion says (kept as written in label_provided)")
 
 
 class Tally:
@@ -108,21 +99,31 @@ class Tally:
                  len(baselines.joined), len(baselines.images), models)
 
 
-def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
+def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject | NotRead]:
     hub = emonet.Hub(NAME, conf or Params())
     found = emonet.annotation_csv(hub, raw, CSV_NAME, required=False)
     baselines = Baselines(found) if found else None
     tally = Tally()
-    for row in parquet.read_rows(NAME, raw, LABELS):
+    for row in parquet.read_rows(NAME, raw, LABELS, extras=EXTRAS):
         yield row if isinstance(row, Reject) else image_record(row, baselines, tally)
-    yield from closing(baselines, tally)
+    yield from closing(baselines, tally, unread(raw, found))
 
 
-def closing(baselines: Baselines | None, tally: Tally) -> list[Reject]:
-    """What prepare yields after the rows: hq.csv's malformed rows and unjoined images; logs the tally."""
-    items = [*baselines.malformed, *baselines.leftovers()] if baselines is not None else []
+def unread(raw: Path, csv: Path | None) -> list[NotRead]:
+    """Each shard's columns prepare does not read, and every other file under raw, named (metrics
+    `not_read`, `curator inspect`)."""
+    files = parquet.parquet_files(NAME, raw)
+    layouts = [parquet.detect_layout(NAME, f, LABELS, (), EXTRAS) for f in files]
+    return [*parquet.not_read(layouts, NOT_READ, UNKNOWN_COLUMN),
+            *strays(raw, [*files, *([csv] if csv else [])], "Hub Parquet + hq.csv layout")]
+
+
+def closing(baselines: Baselines | None, tally: Tally, unread: list[NotRead]) -> list[Reject | NotRead]:
+    """What prepare yields after the rows: hq.csv's malformed rows and unjoined images, and the columns
+    not read; logs the tally."""
+    items: list[Reject | NotRead] = [*baselines.malformed, *baselines.leftovers()] if baselines is not None else []
     tally.log(baselines)
-    return items
+    return [*items, *unread]
 
 
 def storage_plan(raw: Path, conf: Params | None = None) -> parquet.UnitPlan:
@@ -176,7 +177,16 @@ def build(row: parquet.Row, label: Label, key: str, joined: CsvImage | None) -> 
         image["path"] = joined.name  # the file name the Parquet lost
     record.update(expert_fields(label.experts))
     record["annotations"] += _models(joined)
+    provided, index = row.extras.get("provided"), row.extras.get("index")
+    record.update(label_provided=None if provided is None else str(provided), source_index=_index(index))
     return record
+
+
+def _index(value: Any) -> int | None:
+    """`ind` as an integer; anything else (unverified on the Hub files) is left null rather than losing the row."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
 
 
 def _count(label: Label, tally: Tally) -> None:

@@ -32,7 +32,7 @@ from curator.sources import emonet
 from curator.sources import emonet_hq as hq
 from curator.sources.emonet import parquet
 from curator.sources.emonet_hq.baselines import Baselines, CsvImage, ModelRow
-from curator.sources.recipe import Reject
+from curator.sources.recipe import NotRead, Reject
 
 
 def plan(raw: Path, conf: hq.Params) -> parquet.UnitPlan:
@@ -43,7 +43,7 @@ def plan(raw: Path, conf: hq.Params) -> parquet.UnitPlan:
     baselines = Baselines(found) if found else None
     tally = hq.Tally()
     decisions: list[Any] = []  # per row: None (rejected whatever came before) or [key, joined name, model rows]
-    for row in parquet.read_rows(hq.NAME, raw, hq.LABELS, images=False):
+    for row in parquet.read_rows(hq.NAME, raw, hq.LABELS, images=False, extras=hq.EXTRAS):
         label = row if isinstance(row, Reject) else hq.label_of(row)
         if isinstance(row, Reject) or isinstance(label, Reject):
             decisions.append(None)
@@ -52,14 +52,15 @@ def plan(raw: Path, conf: hq.Params) -> parquet.UnitPlan:
         decisions.append([key, None, []] if joined is None else
                          [key, joined.name, [[m.annotator, m.cell] for m in joined.models]])
     files = parquet.parquet_files(hq.NAME, raw)
-    layouts = tuple(parquet.detect_layout(hq.NAME, f, hq.LABELS) for f in files)
+    layouts = tuple(parquet.detect_layout(hq.NAME, f, hq.LABELS, (), hq.EXTRAS) for f in files)
     units = row_group_units(files)
     if sum(u["rows"] for u in units) != len(decisions):
         raise CuratorError(f"{hq.NAME}: the Parquet shards under {raw} changed while prepare read them")
     for unit in units:  # JSON text: a unit is one small Arrow row however many model rows it carries
         unit["decisions"] = json.dumps(decisions[unit["offset"]:unit["offset"] + unit["rows"]])
+    unread = hq.unread(raw, found)
     return parquet.UnitPlan(hq.NAME, tuple(units), partial(_unit_items, layouts=layouts),
-                            partial(_finish, baselines=baselines, tally=tally))
+                            partial(_finish, baselines=baselines, tally=tally, unread=unread))
 
 
 def _unit_items(unit: dict[str, Any], layouts: tuple[parquet.Layout, ...]) -> Iterator[tuple[Any, None]]:
@@ -78,6 +79,7 @@ def _unit_items(unit: dict[str, Any], layouts: tuple[parquet.Layout, ...]) -> It
         yield hq.build(row, label, key, joined), None
 
 
-def _finish(notes: list[Any], baselines: Baselines | None, tally: hq.Tally) -> list[Reject]:
+def _finish(notes: list[Any], baselines: Baselines | None, tally: hq.Tally,
+            unread: list[NotRead]) -> list[Reject | NotRead]:
     """prepare()'s closing items and log, from the pre-pass's baselines and tally."""
-    return hq.closing(baselines, tally)
+    return hq.closing(baselines, tally, unread)
