@@ -162,3 +162,20 @@ def test_a_report_on_a_split_made_after_publish_is_refused(work: Path, tmp_path:
     proc = run_cli("report", "--out", "r2", cwd=copy, check=False)
     assert proc.returncode == 1 and not (copy / "r2" / "index.html").exists()
     assert "data/split is not the split folder" in proc.stderr and "re-run `curator publish`" in proc.stderr
+
+
+def test_the_sample_builds_card_names_every_not_read_entry_prepare_counted(sample_build) -> None:
+    """The recipes' own NotRead items, through the real prepare: every entry of every source's metrics is
+    in that source's part of the card, with its count."""
+    unread = _section((sample_build["pub"] / "README.md").read_text(), "What this build did not read")
+    parts = dict(re.findall(r"### `(\w+)`\n\n(.*?)(?=\n### |\Z)", unread, re.S))
+    entries = 0
+    for metrics_file in sorted((sample_build["root"] / "prepared").glob("*/metrics.json")):
+        metrics = json.loads(metrics_file.read_text())
+        for entry in metrics.get("not_read", []):
+            entries += 1
+            line = f"- not read: {' '.join(entry['what'].split())}: {entry['count']} ({' '.join(entry['why'].split())})"
+            assert line in parts[metrics["source"]], (metrics["source"], line)
+        if not metrics.get("not_read") and not metrics.get("excluded"):
+            assert parts[metrics["source"]].strip() == "Everything prepare saw was read; nothing was excluded."
+    assert entries > 0  # the EmoNet samples hold files and columns their recipes do not read
