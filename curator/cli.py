@@ -127,11 +127,11 @@ def params_cmd(
 
 @app.command()
 def reasons() -> None:
-    """List every reject reason code with its meaning."""
+    """List every reject reason code with its meaning; an exclusion (left out on purpose) is marked."""
     from curator.reasons import Reason
 
     for reason in Reason:
-        typer.echo(f"{reason.value:<22} {reason.meaning}")
+        typer.echo(f"{reason.value:<22} {'[exclusion] ' if reason.excluded else ''}{reason.meaning}")
 
 
 @app.command()
