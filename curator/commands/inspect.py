@@ -34,8 +34,8 @@ class Inspection:
     group_kinds: Counter = field(default_factory=Counter)  # "subject", "pair", "image"... -> groups
     official_splits: Counter = field(default_factory=Counter)
     rejects: Counter = field(default_factory=Counter)
-    not_read: Counter = field(default_factory=Counter)  # (what, why) -> count: seen, not read, not an item
     problems: list[str] = field(default_factory=list)
+    not_read: Counter = field(default_factory=Counter)  # (what, why) -> times the recipe saw it and did not read it
 
     def lines(self) -> list[str]:
         excluded = sum(n for reason, n in self.rejects.items() if is_exclusion(reason))
@@ -54,8 +54,10 @@ class Inspection:
             out.append("official split: " + ", ".join(f"{s} {n}" for s, n in sorted(self.official_splits.items())))
         if self.rejects:
             out.append("rejects: " + ", ".join(f"{reason} {n}" for reason, n in self.rejects.most_common()))
-        out += [f"not read: {what} x{n}: {why}" for (what, why), n in sorted(self.not_read.items())]
         out += [f"problem: {p}" for p in self.problems]
+        out += [f"not read: {what} ({n}x): {why}" for (what, why), n in self.not_read.most_common(MAX_PROBLEMS)]
+        if len(self.not_read) > MAX_PROBLEMS:
+            out.append(f"not read: and {len(self.not_read) - MAX_PROBLEMS} more (prepare's metrics list them all)")
         return out
 
 
@@ -85,7 +87,7 @@ def inspect_source(name: str, recipe: ModuleType, raw: Path, conf: Any) -> Inspe
     found = Inspection(name, layout)
     labels = label_map(name)
     for item in recipe.prepare(raw, conf):
-        if isinstance(item, NotRead):
+        if isinstance(item, NotRead):  # not an input sample: listed apart
             found.not_read[item.what, item.why] += 1
             continue
         found.items += 1

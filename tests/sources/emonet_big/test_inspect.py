@@ -33,7 +33,7 @@ def test_inspect_names_read_excluded_and_unknown(layout: str, tmp_path: Path) ->
     records = big_samples.IMAGES - rejected
     assert out[1] == f"items: {big_samples.IMAGES} ({records} records, {rejected} rejected, 0 excluded)"
     why = NO_ANSWER_FOLDER if kind == "answers" else f"not part of the {kind} layout the recipe reads"
-    assert f"not read: files *.png x1: {why}" in out
+    assert f"not read: files *.png (1x): {why}" in out
     if rejected:
         assert "rejects: missing_field 1" in out
         assert any(line.startswith("problem: emonet_big/000007: missing_field: ") and "no 000007.json" in line

@@ -57,4 +57,4 @@ def test_inspect_names_the_shift_and_what_is_unverified(built: dict[str, Path], 
     out = run_cli("inspect", "emonet_binary", str(built["shifted"]), cwd=tmp_path).stdout.splitlines()
     assert "; name_offset -1 applied; unverified: that the Parquet file names are binary.csv's stems" in out[0]
     assert out[1] == "items: 40 (40 records, 0 rejected, 0 excluded)"
-    assert "not read: file README.md x1: the Hub dataset card (README.md at the top): documentation, not data" in out
+    assert "not read: file README.md (1x): the Hub dataset card (README.md at the top): documentation, not data" in out

@@ -65,7 +65,7 @@ def test_an_unknown_column_is_named_not_read_and_changes_no_record(sample: Path,
     assert next(n["why"] for n in metrics["not_read"] if "seed" in n["what"]) == emonet_hq.UNKNOWN_COLUMN
     shown = run_cli("inspect", "emonet_hq", str(raw), cwd=tmp_path).stdout
     assert "not read: seed, image_metadata" in shown or "not read: image_metadata, seed" in shown
-    assert "not read: Parquet column 'seed' x1: " + emonet_hq.UNKNOWN_COLUMN in shown
+    assert "not read: Parquet column 'seed' (1x): " + emonet_hq.UNKNOWN_COLUMN in shown
     assert "Emotion (as provided), ind (as index)" in shown
 
 
