@@ -250,11 +250,9 @@ def augment(split_dir: str, out: str, workers: int, copies: int, executor: str =
 
 
 def publish(split_dir: str, augmented: str, out: str) -> int:
-    from curator.config import Augment, BuildFacts
     from curator.stages.publish.stage import run_publish
 
-    facts = BuildFacts(augment=Augment(policy=str(POLICY)))
-    return run_publish(Path(split_dir), Path(out), facts=facts, augmented=Path(augmented))["inputs"]
+    return run_publish(Path(split_dir), Path(out), augmented=Path(augmented))["inputs"]
 
 
 JOBS: dict[str, Callable[..., int]] = {

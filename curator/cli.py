@@ -153,11 +153,11 @@ def new_source(
 
 @app.command()
 def reasons() -> None:
-    """List every reject reason code with its meaning."""
+    """List every reject reason code with its meaning; an exclusion (left out on purpose) is marked."""
     from curator.reasons import Reason
 
     for reason in Reason:
-        typer.echo(f"{reason.value:<22} {reason.meaning}")
+        typer.echo(f"{reason.value:<22} {'[exclusion] ' if reason.excluded else ''}{reason.meaning}")
 
 
 @app.command()
@@ -326,8 +326,11 @@ def publish(
     if augmented is not None and not augmented.exists():
         raise CuratorError(f"--augmented {augmented} does not exist; run `curator augment` first (or leave it out)")
     target = out or _publish_folder(config.publish.name)
-    result = run_publish(inputs, target, config.publish, facts=config.build_facts(), augmented=augmented,
-                         metrics_copy=metrics)
+    # this publish's choices (licence opt-ins, revisions, checksums); split and augment settings come
+    # from the inputs' lineage.json
+    result = run_publish(inputs, target, config.publish, augmented=augmented, metrics_copy=metrics,
+                         source_params={name: config.source(name) for name in config.sources.enabled},
+                         checksums=config.download.checksums)
     for name, sizes in result["configs"].items():
         typer.echo(f"{name}: " + ", ".join(f"{s}={v['num_examples']}" for s, v in sizes.items()))
     typer.echo(f"published to {target}")

@@ -10,7 +10,7 @@ the two cannot drift: `curator sync --check` and a test compare them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -245,10 +245,6 @@ class Config:
         """One recipe's Params."""
         return getattr(self.sources, name)
 
-    def build_facts(self) -> BuildFacts:
-        return BuildFacts(split=self.split, dedup=self.dedup, augment=self.augment, download=self.download,
-                          sources={name: self.source(name) for name in self.sources.enabled})
-
     def as_dict(self) -> dict[str, Any]:
         """Plain values, as params.yaml spells them (`from`, not `from_`)."""
         return {name: section.model_dump(by_alias=True, mode="json") for name, section in self.sections.items()}
@@ -256,14 +252,62 @@ class Config:
 
 @dataclass(frozen=True)
 class BuildFacts:
-    """What a published card states about how its build was made: publish's read-only view of the
-    sections that shaped its input (it receives these, never the whole params)."""
+    """How a build's data was really made: the split, dedup and augment settings and the augment policy
+    its stages ran with, read from their outputs' lineage.json, never from the current params.yaml
+    (edited since, it would describe another build). None: not recorded (a hand-stamped folder), or,
+    for augment, no augmented input."""
 
-    split: Split = field(default_factory=Split)
-    dedup: Dedup = field(default_factory=Dedup)
-    augment: Augment = field(default_factory=Augment)
-    download: Download = field(default_factory=Download)
-    sources: dict[str, SourceParams] = field(default_factory=dict)
+    split: Split | None = None
+    dedup: Dedup | None = None
+    augment: Augment | None = None
+    policy_sha256: str | None = None  # of the policy file augment read
+
+    @classmethod
+    def from_lineage(cls, split: dict[str, Any], augmented: dict[str, Any] | None = None) -> BuildFacts:
+        """From the checked manifests (curator.pipeline.lineage.read) of a split folder and its augmented one."""
+        given = _params(split, "split")
+        made = _params(augmented, "augmented") if augmented is not None else {}
+        # augment records only the keys that shape its output (not workers or executor)
+        shaping = {k: v for k, v in made.items() if k in Augment.model_fields and k not in ("workers", "executor")}
+        return cls(split=_recorded(Split, given.get("split"), "split"),
+                   dedup=_recorded(Dedup, given.get("dedup"), "split"),
+                   augment=_recorded(Augment, shaping or None, "augmented"),
+                   policy_sha256=made.get("policy_sha256"))
+
+    def ratios_text(self) -> str:
+        """How the split cut the records, as the card and Croissant say it: "split 80/10/10" (train /
+        validation / test percentages, in Ratios' field order)."""
+        if self.split is None:
+            return "split (ratios not recorded in the split folder's lineage.json)"
+        return "split " + "/".join(f"{round(100 * r, 2):g}" for r in self.split.ratios.model_dump().values())
+
+    def augment_params(self) -> dict[str, Any] | None:
+        """What augment recorded, as a card and a report state it (None: nothing was augmented)."""
+        if self.augment is None:
+            return None
+        shaping = self.augment.model_dump(mode="json", exclude={"workers", "executor"})
+        return {**shaping, "policy_sha256": self.policy_sha256}
+
+
+def _params(manifest: dict[str, Any], kind: str) -> dict[str, Any]:
+    params = manifest.get("params", {})
+    if not isinstance(params, dict):
+        raise CuratorError(f"the {kind} folder's lineage.json holds params that are not a mapping; "
+                           f"re-run `curator {'augment' if kind == 'augmented' else kind}`")
+    return params
+
+
+def _recorded(model: type[Section], value: Any, kind: str) -> Any:
+    """A section as a lineage.json holds it, or None when it holds none; a hand-edited wrong value is one line."""
+    if value is None:
+        return None
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise CuratorError(f"the {kind} folder's lineage.json records invalid {model.__name__.lower()} params: "
+                           f"{where}: {_message(first, model)}") from None
 
 
 class _Invalid(CuratorError):

@@ -1,21 +1,27 @@
 """Reject reason codes: the one list every stage, recipe and test uses, each with its meaning.
 
 A reject is never silent: each carries one of these codes plus a free-text detail. A code has one
-meaning; a new kind of problem gets a new code here (`curator reasons` prints this table).
+meaning; a new kind of problem gets a new code here (`curator reasons` prints this table). Whether a
+code is an exclusion (left out on purpose: not a problem to fix) is a property of the code,
+`Reason.X.excluded`, which the report, the card, the metrics and inspect read.
 """
 
 from __future__ import annotations
 
 from enum import Enum
 
+EXCLUSION = True  # the third item of a member: the code names something left out on purpose
+
 
 class Reason(str, Enum):
     meaning: str
+    excluded: bool
 
-    def __new__(cls, code: str, meaning: str) -> Reason:
+    def __new__(cls, code: str, meaning: str, excluded: bool = False) -> Reason:
         member = str.__new__(cls, code)
         member._value_ = code
         member.meaning = meaning
+        member.excluded = excluded
         return member
 
     # image validation (curator.io.images)
@@ -46,19 +52,20 @@ class Reason(str, Enum):
     UNEXPECTED_COLUMNS = "unexpected_columns", "a data file has two columns for one required field (EMER's gaze " \
         "pair spelled with and without [DACS px]); other unknown columns are read generically or listed as not read"
     # deliberately left out by recipes (excluded, not lost): each counts as an input and a reject
-    SOURCE_AUGMENTED_COPY = "source_augmented_copy", "the source's own augmented or re-saved copy of an original"
+    SOURCE_AUGMENTED_COPY = "source_augmented_copy", "the source's own augmented or re-saved copy of an original", \
+        EXCLUSION
     UNSUPPORTED_MODALITY = "unsupported_modality", "an image view or a subset the record has no column for (VIRI's " \
-        "MSX, EMER's eye fixation maps)"
+        "MSX, EMER's eye fixation maps)", EXCLUSION
     WORKING_FILE = "working_file", "a file of the authors' working folder beside the data (model weights, plots, " \
-        "confusion matrices, notebooks, another project's folder): not a sample, left out, counted"
+        "confusion matrices, notebooks, another project's folder): not a sample, left out, counted", EXCLUSION
     OTHER_DATASET = "other_dataset", "an image of the other study in a shared download (VIRI in NVIE's or the " \
-        "reverse): left out here, that study's recipe reads it"
+        "reverse): left out here, that study's recipe reads it", EXCLUSION
     UNJOINED_ANNOTATION = "unjoined_annotation", "annotation rows for an image no record matches (EmoNet hq.csv rows " \
-        "whose content signature matches no Parquet row): left out, counted"
+        "whose content signature matches no Parquet row): left out, counted", EXCLUSION
     # taxonomy (normalize)
     UNKNOWN_LABEL = "unknown_label", "a source label its label map (curator/sources/<name>/labels.yaml) lacks"
     # publish
-    EXCLUDED = "excluded", "left out on purpose: publish.include does not list the record's source"
+    EXCLUDED = "excluded", "left out on purpose: publish.include does not list the record's source", EXCLUSION
     UNPUBLISHABLE = "unpublishable", "a record that no published config takes (it has no image, infrared or physio)"
     AUGMENT_UNCHANGED = "augment_unchanged", "an augmented copy whose image bytes equal its parent's"
     # augment
@@ -70,3 +77,11 @@ class Reason(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+def is_exclusion(code: str) -> bool:
+    """Whether a reason code as written in rejects.jsonl or metrics names an exclusion (an unknown code: no)."""
+    try:
+        return Reason(code).excluded
+    except ValueError:
+        return False

@@ -64,7 +64,7 @@ def _sample_prepare(source: str):
 @pytest.fixture(scope="session")
 def sample_build(tmp_path_factory) -> dict:
     """All seven sample sources through prepare, normalize, split, augment and publish (in-process)."""
-    from curator.config import Augment, BuildFacts, Publish, Split
+    from curator.config import Augment, Publish, Split
     from curator.stages.augment.stage import run_augment
     from curator.stages.normalize.stage import run_normalize
     from curator.stages.prepare.stage import run_prepare
@@ -83,6 +83,5 @@ def sample_build(tmp_path_factory) -> dict:
     policy = str(ROOT / "pipelines/augment/default.yaml")
     augment = Augment(policy=policy, copies=1, seed=0, workers=1, jpeg_quality=90)
     run_augment(root / "split", root / "augmented", augment)
-    run_publish(root / "split", root / "pub", Publish(name="consume-test"),
-                facts=BuildFacts(split=split, augment=augment), augmented=root / "augmented")
+    run_publish(root / "split", root / "pub", Publish(name="consume-test"), augmented=root / "augmented")
     return {"root": root, "samples": samples, "pub": root / "pub"}

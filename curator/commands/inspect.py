@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from curator.errors import CuratorError
+from curator.reasons import is_exclusion
 from curator.record.taxonomy import LabelMap, label_map, map_name
 from curator.sources.recipe import NotRead, Reject
 
@@ -37,8 +38,10 @@ class Inspection:
     not_read: Counter = field(default_factory=Counter)  # (what, why) -> times the recipe saw it and did not read it
 
     def lines(self) -> list[str]:
+        excluded = sum(n for reason, n in self.rejects.items() if is_exclusion(reason))
         out = [f"{self.source}: {self.layout}",
-               f"items: {self.items} ({self.records} records, {sum(self.rejects.values())} rejected or excluded)"]
+               f"items: {self.items} ({self.records} records, {sum(self.rejects.values()) - excluded} rejected, "
+               f"{excluded} excluded)"]
         if self.labels:
             shown = self.labels.most_common(MAX_LABELS)
             more = f", and {len(self.labels) - MAX_LABELS} more" if len(self.labels) > MAX_LABELS else ""
@@ -90,7 +93,7 @@ def inspect_source(name: str, recipe: ModuleType, raw: Path, conf: Any) -> Inspe
         found.items += 1
         if isinstance(item, Reject):
             found.rejects[str(item.reason)] += 1
-            if len(found.problems) < MAX_PROBLEMS:
+            if not is_exclusion(str(item.reason)) and len(found.problems) < MAX_PROBLEMS:  # on purpose: no problem
                 found.problems.append(f"{item.id or item.path or '?'}: {item.reason}: {item.detail}")
             continue
         found.records += 1

@@ -31,7 +31,7 @@ from curator.io.rejects import RejectsWriter
 from curator.pipeline import lineage
 from curator.pipeline.lineage import Input
 from curator.pipeline.progress import log
-from curator.reasons import Reason
+from curator.reasons import Reason, is_exclusion
 from curator.record.schema import arrow_schema
 
 
@@ -157,6 +157,8 @@ class StageRun:
             "inputs": self.inputs,
             "kept": self.kept,
             "rejected": rejected,
+            # of those, left out on purpose (a property of the reason code): not a problem to fix
+            "excluded": sum(n for code, n in self.rejects.by_reason.items() if is_exclusion(code)),
             "rejected_by_reason": dict(sorted(self.rejects.by_reason.items())),
             **self.metrics,
         }

@@ -29,7 +29,7 @@ def test_inspect_reports_layout_classes_groups_and_problems_and_writes_nothing(d
     items = manifest["kaggle_physio"]["items"]
     rejected = sum(manifest["kaggle_physio"]["expected"]["prepare_rejects"].values())
     assert rejected > 0
-    assert lines[1] == f"items: {items} ({items - rejected} records, {rejected} rejected or excluded)"
+    assert lines[1] == f"items: {items} ({items - rejected} records, {rejected} rejected, 0 excluded)"
     classes = dict(part.rsplit(" ", 1) for part in lines[2].removeprefix("classes: ").split(", "))
     assert set(classes) >= {"Neutral", "Happy", "Sad", "Angry", "Fear", "Surprise"}  # spellings folded by the map
     assert any(line.startswith("groups: ") and "record only" in line for line in lines)

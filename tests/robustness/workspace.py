@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from curator.config import Augment, BuildFacts, Prepare, Publish, Split
+from curator.config import Augment, Prepare, Publish, Split
 from curator.sources import get_recipe
 from curator.stages.augment.stage import run_augment
 from curator.stages.normalize.stage import run_normalize
@@ -52,8 +52,7 @@ def build(root: Path) -> Path:
     run_split(data / "normalized", data / "split", Split())
     augment = Augment(policy=str(ROOT / "pipelines/augment/default.yaml"), workers=1, copies=1)
     run_augment(data / "split", data / "augmented", augment)
-    run_publish(data / "split", data / "publish" / NAME, Publish(), facts=BuildFacts(augment=augment),
-                augmented=data / "augmented")
+    run_publish(data / "split", data / "publish" / NAME, Publish(), augmented=data / "augmented")
     return root
 
 

@@ -1,7 +1,9 @@
 """The dataset card (README.md of a published folder): a YAML header the Hub parses + a body.
 
 Everything in it is derived: features from schemas/, licences and citations from the recipes'
-INFO, split sizes from what publish wrote, provenance from params and installed versions.
+INFO, split sizes from what publish wrote, how the data was split and augmented from the inputs'
+lineage.json (BuildFacts), what prepare did not read from its metrics, versions from the installed
+packages.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import yaml
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from curator.commands.push import REPO_PLACEHOLDER  # push writes the real repo id there
-from curator.config import BuildFacts, Publish
+from curator.config import BuildFacts, Publish, SourceParams
 from curator.record.schema import columns
 from curator.record.taxonomy import label_map, taxonomy
 from curator.resources import known_checksums
@@ -25,6 +27,7 @@ from curator.sources import get_recipe
 from curator.stages.publish.card_docs import citation_section, fields_section, grouping_section, level_section
 from curator.stages.publish.card_labels import aggregation_section
 from curator.stages.publish.layout import AUGMENTED
+from curator.stages.publish.unread import unread_section
 from curator.stages.split.stage import SPLITS
 
 _HUB_LICENSES = {"MIT": "mit", "CC-BY-4.0": "cc-by-4.0"}
@@ -99,21 +102,21 @@ def _config_entry(c: Any, default: bool) -> dict[str, Any]:
     return entry
 
 
-def redistributable(source: str, facts: BuildFacts) -> bool:
+def redistributable(source: str, source_params: dict[str, SourceParams]) -> bool:
     """May this build share the source's records publicly (the licence, or an opt-in in params)?"""
     verdict = get_recipe(source).INFO.redistributable
-    params = facts.sources.get(source)
+    params = source_params.get(source)
     return verdict == "yes" or (verdict == "opt-in" and bool(getattr(params, "allow_public_push", False)))
 
 
-def render_license(sources: list[str], facts: BuildFacts) -> str:
+def render_license(sources: list[str], source_params: dict[str, SourceParams]) -> str:
     """LICENSE.md: each source's licence and whether this build may share it publicly."""
     lines = ["# Licences", "", "Each record carries its source's licence in `license` and, in `redistributable`,",
              "whether this build may be shared publicly.", "", "| source | licence | redistributable | homepage |",
              "|---|---|---|---|"]
     for s in sources:
         info = get_recipe(s).INFO
-        lines.append(f"| `{s}` | {info.license} | {redistributable(s, facts)} ({info.redistributable}) "
+        lines.append(f"| `{s}` | {info.license} | {redistributable(s, source_params)} ({info.redistributable}) "
                      f"| {info.homepage} |")
     return "\n".join(lines) + "\n"
 
@@ -135,16 +138,20 @@ LIMITATIONS = (
 )
 
 
-def render_card(configs: list[Any], sources: list[str], conf: Publish, facts: BuildFacts, folder: Path) -> str:
-    """The whole card: YAML header, then one section per topic, all derived from the build."""
+def render_card(configs: list[Any], sources: list[str], conf: Publish, facts: BuildFacts, folder: Path, *,
+                source_params: dict[str, SourceParams], checksums: str | None,
+                prepared: dict[str, dict[str, Any]]) -> str:
+    """The whole card: YAML header, then one section per topic, all derived from the build.
+    `prepared`: each source's prepare metrics, where publish found them (publish.unread)."""
     header = card_header(configs, sources, conf)
     lines: list[str] = []
-    for section in (_intro(header["pretty_name"], configs), level_section(configs), _sources(sources),
-                    _prohibited(sources), _taxonomy(sources), aggregation_section(folder, sources, facts),
+    for section in (_intro(header["pretty_name"], configs, facts), level_section(configs), _sources(sources),
+                    _prohibited(sources), _taxonomy(sources),
+                    aggregation_section(folder, sources, source_params, prepared),
                     _splitting(facts), grouping_section(folder, sources), _augmentation(folder, facts),
-                    fields_section(configs), _limitations(),
+                    unread_section(sources, prepared), fields_section(configs), _limitations(),
                     citation_section(sources, conf.name, _versions()["emotion-curator"]),
-                    _provenance(sources, conf, facts)):
+                    _provenance(sources, conf, facts, source_params, checksums)):
         if section:  # a section with nothing to say (no source aggregates votes) is left out
             lines += [*section, ""]
     return str(hub_card(header, "\n".join(lines)))
@@ -157,11 +164,12 @@ def hub_card(header: dict[str, Any], body: str) -> DatasetCard:
     return DatasetCard(f"---\n{data.to_yaml(original_order=list(header))}\n---\n\n{body}")
 
 
-def _intro(name: str, configs: list[Any]) -> list[str]:
+def _intro(name: str, configs: list[Any], facts: BuildFacts) -> list[str]:
     splits = [*SPLITS, AUGMENTED]
     lines = [f"# {name}", "",
              "Facial-emotion data curated by emotion-curator: every source's labels mapped into one taxonomy,",
-             "split 70/15/15 without subject leakage, published as Parquet in the Hugging Face layout.",
+             f"{facts.ratios_text()} ({'/'.join(SPLITS)}) without subject leakage, published as Parquet in the "
+             "Hugging Face layout.",
              "`train`, `validation` and `test` hold the original records; augmented copies of `train` records",
              f"are the separate `{AUGMENTED}` split (image configs only). Each image is stored once, under",
              "`data/<source>/`; the configs are unions of those files.", "",
@@ -219,11 +227,14 @@ def _taxonomy(sources: list[str]) -> list[str]:
 
 def _splitting(facts: BuildFacts) -> list[str]:
     split, dedup = facts.split, facts.dedup
+    cut = (f"Ratios {split.ratios.model_dump()} with seed {split.seed}" if split is not None
+           else "Ratios and seed not recorded (the split folder's lineage.json names none)")
+    near = f"within {dedup.max_distance} bits" if dedup is not None else "within a distance not recorded"
     return ["## How it was split", "",
-            f"Ratios {split.ratios.model_dump()} with seed {split.seed}. Per source and class, groups (subject, "
+            f"{cut}. Per source and class, groups (subject, "
             "pair or image) are ordered by a seeded hash and cut at the target record counts, so no group is in two "
             "splits; classes too small to reach every split are pooled per source. Images that are identical "
-            f"(sha256) or near-identical (dHash within {dedup.max_distance} bits) are kept in one split. "
+            f"(sha256) or near-identical (dHash {near}) are kept in one split. "
             "Physiological features are z-scored with statistics fitted on `train` only (`standardization.json`; "
             "raw values stay in `physio`)."]
 
@@ -235,9 +246,9 @@ def _augmentation(folder: Path, facts: BuildFacts) -> list[str]:
     doc = yaml.safe_load(policy.read_text())
     names = {part: [t["__class_fullname__"] for t in doc[part]["transform"]["transforms"]]
              for part in ("geometric", "photometric")}
-    conf = facts.augment
+    copies = facts.augment.copies if facts.augment is not None else "a number not recorded of"
     return ["## Augmentation", "",
-            f"`{AUGMENTED}` holds up to {conf.copies} augmented copies per `train` image record (`augmented_from` "
+            f"`{AUGMENTED}` holds up to {copies} augmented copies per `train` image record (`augmented_from` "
             "names the parent, `transform` holds the replayable parameters). It is a split of the same configs, "
             "not a config, so the originals and the copies share features and class names and load together in "
             f"one call (`split=\"train+{AUGMENTED}\"`). A copy whose image bytes equal its parent's is rejected "
@@ -253,15 +264,18 @@ def _limitations() -> list[str]:
     return ["## Known limitations and biases", "", *(f"- {item}" for item in LIMITATIONS)]
 
 
-def _provenance(sources: list[str], conf: Publish, facts: BuildFacts) -> list[str]:
-    registry = known_checksums(facts.download.checksums)
-    checksums = {f"{s}/{f}": c.sha256 for (s, f), c in sorted(registry.items()) if s in sources}
-    revisions = {s: {k: v for k, v in facts.sources[s].model_dump().items()
+def _provenance(sources: list[str], conf: Publish, facts: BuildFacts, source_params: dict[str, SourceParams],
+                checksums: str | None) -> list[str]:
+    registry = known_checksums(checksums)
+    digests = {f"{s}/{f}": c.sha256 for (s, f), c in sorted(registry.items()) if s in sources}
+    revisions = {s: {k: v for k, v in source_params[s].model_dump().items()
                      if k in ("repo", "revision", "base_url", "annotations_url", "handle")}
-                 for s in sources if s in facts.sources}
-    build = {"source_revisions": revisions, "checksums_sha256": checksums,
-             "params": {"split": facts.split.model_dump(), "dedup": facts.dedup.model_dump(),
-                        "augment": facts.augment.model_dump(), "publish": conf.model_dump()},
+                 for s in sources if s in source_params}
+    # split, dedup and augment as their stages ran (lineage.json); null: not recorded, or nothing augmented
+    build = {"source_revisions": revisions, "checksums_sha256": digests,
+             "params": {"split": facts.split and facts.split.model_dump(),
+                        "dedup": facts.dedup and facts.dedup.model_dump(),
+                        "augment": facts.augment_params(), "publish": conf.model_dump()},
              "versions": _versions()}
     text = json.dumps(redact_loopback(build), indent=2, sort_keys=True, default=str)
     return ["## Build provenance", "", "Addresses of loopback servers (a local test build) are shown as "

@@ -1,13 +1,15 @@
-"""The card's "How labels were aggregated": per source with an annotator model, the method its build
-asked for (params) and what the published records show (labelled, unlabelled, changed from majority)."""
+"""The card's "How labels were aggregated": per source with an annotator model, the method its prepare
+asked for and used (its metrics, else the params) and what the published records show (labelled,
+unlabelled, changed from majority)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
-from curator.config import BuildFacts
+from curator.config import SourceParams
 from curator.sources import get_recipe
 from curator.stages.publish.layout import AUGMENTED
 
@@ -16,22 +18,27 @@ _METHODS = {"dawid_skene": "Dawid-Skene (crowd-kit): each annotator weighed by i
             "majority": "majority vote: more present than absent votes"}
 
 
-def aggregation_section(folder: Path, sources: list[str], facts: BuildFacts) -> list[str]:
-    """Empty when no published source has an `aggregation` parameter (votes turned into labels)."""
+def aggregation_section(folder: Path, sources: list[str], source_params: dict[str, SourceParams],
+                        prepared: dict[str, dict[str, Any]]) -> list[str]:
+    """Empty when no published source has an `aggregation` parameter (votes turned into labels).
+    `prepared`: each source's prepare metrics where publish found them (what the build really did)."""
     lines: list[str] = []
     for source in sources:
-        params = facts.sources.get(source) or get_recipe(source).Params()  # none recorded: the defaults
-        method = getattr(params, "aggregation", None)
+        params = source_params.get(source) or get_recipe(source).Params()  # none given: the defaults
+        ran = (prepared.get(source) or {}).get("aggregation") or {}
+        method = ran.get("method") or getattr(params, "aggregation", None)
         counts = _counts(folder, source) if method else None  # only recipes with the parameter aggregate votes
         if counts is None:
             continue
         labelled, unlabelled, changed = counts
-        threshold = getattr(params, "present_threshold", 0.5)
+        threshold = ran.get("present_threshold", getattr(params, "present_threshold", 0.5))
         lines += [f"- `{source}`: {_METHODS.get(method, method)}; a label where the posterior of present is above "
                   f"{threshold}. Published originals: {labelled:,} labelled, {unlabelled:,} unlabelled, "
                   f"{changed:,} whose label differs from majority vote (`label_majority` keeps majority's; "
                   "`scores` the posteriors)."]
-        if method != "majority" and changed == 0:
+        for group, why in sorted((ran.get("fallback") or {}).items()):
+            lines.append(f"  The {group} emotions fell back to majority vote: {why}.")
+        if method != "majority" and changed == 0 and not ran:
             lines.append("  No label differs from majority vote: if crowd-kit was not installed, prepare used "
                          "majority vote and said so in its metrics (`aggregation.fallback`).")
     return ["## How labels were aggregated", "", *lines] if lines else []

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curator.commands.push import REPO_PLACEHOLDER
-from curator.config import Publish
+from curator.config import BuildFacts, Publish
 from curator.record.schema import load_yaml
+from curator.record.taxonomy import taxonomy
 from curator.sources import get_recipe
 from curator.stages.publish.layout import ConfigOutput
 
@@ -118,7 +119,7 @@ def _split_field(name: str, file_set: str) -> mlc.Field:
                      description="the split, from the shard's file name: filter on it to read one split's files only")
 
 
-def build_croissant(configs: list[Any], sources: list[str], conf: Publish) -> mlc.Metadata:
+def build_croissant(configs: list[Any], sources: list[str], conf: Publish, facts: BuildFacts) -> mlc.Metadata:
     import mlcroissant as mlc
 
     infos = [get_recipe(s).INFO for s in sources]
@@ -132,15 +133,18 @@ def build_croissant(configs: list[Any], sources: list[str], conf: Publish) -> ml
         record_sets.append(mlc.RecordSet(id=cfg.name, name=cfg.name, description=cfg.doc,
                                          fields=[_split_field(cfg.name, file_set), *fields]))
     record_sets += _enumerations(configs)
-    return mlc.Metadata(**dataset_fields(infos, conf), distribution=distribution, record_sets=record_sets)
+    return mlc.Metadata(**dataset_fields(infos, conf, facts), distribution=distribution, record_sets=record_sets)
 
 
-def dataset_fields(infos: list[Any], conf: Publish) -> dict[str, Any]:
-    """The dataset-level fields, as keyword arguments of `mlcroissant.Metadata`."""
+def dataset_fields(infos: list[Any], conf: Publish, facts: BuildFacts) -> dict[str, Any]:
+    """The dataset-level fields, as keyword arguments of `mlcroissant.Metadata`: the split ratios as the
+    build's split recorded them (its lineage.json), the class counts from taxonomy.yaml."""
+    tax = taxonomy()
     return dict(
         name=conf.name,
         description="Facial-emotion data from several sources, labels mapped into one taxonomy "
-                    "(8 basic classes, 40 EmoNet-Face classes), split 70/15/15 without subject leakage.",
+                    f"({len(tax.basic)} basic classes, {len(tax.fine)} EmoNet-Face classes), "
+                    f"{facts.ratios_text()} (train/validation/test) without subject leakage.",
         license=_unique([i.license for i in infos]),
         url=f"https://huggingface.co/datasets/{REPO_PLACEHOLDER}",  # `curator push` fills in the repo id
         cite_as="; ".join(_unique([i.citation for i in infos])),
@@ -160,9 +164,9 @@ def dataset_fields(infos: list[Any], conf: Publish) -> dict[str, Any]:
     )
 
 
-def write_croissant(folder: Path, configs: list[Any], sources: list[str], conf: Publish) -> Path:
+def write_croissant(folder: Path, configs: list[Any], sources: list[str], conf: Publish, facts: BuildFacts) -> Path:
     path = Path(folder) / "croissant.json"
-    doc = build_croissant(configs, sources, conf).to_json()
+    doc = build_croissant(configs, sources, conf, facts).to_json()
     # compact: whitespace was half of the file
     path.write_text(json.dumps(doc, separators=(",", ":"), default=str) + "\n")
     return path

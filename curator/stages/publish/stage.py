@@ -6,8 +6,10 @@
     <out>/taxonomy.yaml, standardization.json[, augment.yaml]
 
 Each record is stored once (publish_layout.py); configs are unions of those files through the
-card's `data_files`. Splits: train / validation / test hold the originals of the 70/15/15 split;
-augmented copies are the `train_augmented` split. Image bytes are copied, never re-encoded.
+card's `data_files`. Splits: train / validation / test hold the originals as the split stage cut
+them; augmented copies are the `train_augmented` split. Image bytes are copied, never re-encoded.
+What the card and Croissant say of the split, augment settings and policy comes from the inputs'
+lineage.json (BuildFacts), never from the current params.yaml.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curator.config import BuildFacts, Publish
+from curator.config import BuildFacts, Publish, SourceParams
 from curator.errors import CuratorError
 from curator.io.atomic import atomic_write_text
 from curator.io.parquet import iter_batches, shard_paths
@@ -33,6 +35,7 @@ from curator.resources import policy_path
 from curator.stages.publish.card import redistributable, render_card, render_license
 from curator.stages.publish.croissant import write_croissant
 from curator.stages.publish.layout import AUGMENTED, Part, facet_columns, part_keys, plan_configs
+from curator.stages.publish.unread import prepared_metrics
 from curator.stages.split.stage import SPLITS
 
 META_DIR = META_SUBDIR["published"]
@@ -48,8 +51,8 @@ def _included(table: pa.Table, include: list[str] | None) -> pa.Array:
 class _Router:
     """Routes batches to their parts; keeps train images' digests to check augmented copies."""
 
-    def __init__(self, run: StageRun, conf: Publish, facts: BuildFacts):
-        self.run, self.conf, self.facts = run, conf, facts
+    def __init__(self, run: StageRun, conf: Publish, source_params: dict[str, SourceParams]):
+        self.run, self.conf, self.source_params = run, conf, source_params
         self.facets = facet_columns()
         self.parts: dict[tuple[str, str], Part] = {}
         # train ids and one digest of each record's images, as Arrow arrays: ~70 bytes a record where
@@ -94,7 +97,7 @@ class _Router:
 
     def _with_redistributable(self, table: pa.Table) -> pa.Table:
         sources = table.column("source")
-        verdicts = {s: redistributable(s, self.facts) for s in pc.unique(sources).to_pylist()}
+        verdicts = {s: redistributable(s, self.source_params) for s in pc.unique(sources).to_pylist()}
         column = pa.array([verdicts[s] for s in sources.to_pylist()], pa.bool_())
         index = table.schema.get_field_index("redistributable")
         if index < 0:  # shards written before the column existed: publish is what fills it anyway
@@ -143,11 +146,15 @@ class _Router:
 
 
 def run_publish(
-    split_dir: Path, out: Path, conf: Publish | None = None, *, facts: BuildFacts | None = None,
+    split_dir: Path, out: Path, conf: Publish | None = None, *,
+    source_params: dict[str, SourceParams] | None = None, checksums: str | None = None,
     augmented: Path | None = None,
     metrics_copy: Path | None = None,
 ) -> dict[str, Any]:
-    conf, facts = conf or Publish(), facts or BuildFacts()
+    """`source_params` (params.yaml's `sources.<name>`: the licence opt-in, the revisions the card names)
+    and `checksums` (the registry the card lists) are this publish's choices; how the data was split and
+    augmented is read from the inputs' lineage.json."""
+    conf, source_params = conf or Publish(), source_params or {}
     split_dir = Path(split_dir)
     folders = [Input(split_dir, "split")]
     if augmented is not None:
@@ -160,10 +167,13 @@ def run_publish(
         if augmented is not None:
             check_built_from(Path(augmented), run.manifest(Path(augmented)), split_dir)
             inputs[AUGMENTED] = shard_paths(augmented)
+        facts = BuildFacts.from_lineage(run.manifest(split_dir),
+                                        run.manifest(Path(augmented)) if augmented is not None else None)
+        policy = _policy(facts) if augmented is not None else None
         sources = _sources_present(inputs, conf.include)
         if not sources:
             raise CuratorError(_nothing_to_publish(inputs, conf.include))
-        router = _Router(run, conf, facts)
+        router = _Router(run, conf, source_params)
         for split, shards in inputs.items():
             for batch in track(iter_batches(shards), desc=f"publish {split}", unit="batch"):
                 router.route(pa.Table.from_batches([batch]), split)
@@ -171,8 +181,8 @@ def run_publish(
         if standardization.is_file():
             shutil.copyfile(standardization, run.dir / standardization.name)
         shutil.copyfile(schemas_dir() / "taxonomy.yaml", run.dir / "taxonomy.yaml")
-        if augmented is not None:  # the policy augment used, found the same way (curator.resources)
-            shutil.copyfile(policy_path(facts.augment.policy), run.dir / "augment.yaml")
+        if policy is not None:
+            shutil.copyfile(policy, run.dir / "augment.yaml")
         # sizes and the card need the final shard names: close the writers first
         parts = sorted(router.parts.values(), key=lambda p: (p.source, p.name))
         for part in parts:
@@ -180,10 +190,26 @@ def run_publish(
                 writer.close(numbered_of_total=True)
         published = plan_configs(parts, list(inputs))
         run.metrics["configs"] = {c.name: c.split_sizes() for c in published}
-        atomic_write_text(run.dir / "LICENSE.md", render_license(sources, facts))
-        atomic_write_text(run.dir / "README.md", render_card(published, sources, conf, facts, run.dir))
-        write_croissant(run.dir, published, sources, conf)
+        atomic_write_text(run.dir / "LICENSE.md", render_license(sources, source_params))
+        prepared = prepared_metrics(split_dir, run.manifest(split_dir))
+        atomic_write_text(run.dir / "README.md", render_card(
+            published, sources, conf, facts, run.dir, source_params=source_params, checksums=checksums,
+            prepared=prepared))
+        write_croissant(run.dir, published, sources, conf, facts)
     return {"inputs": run.inputs, "kept": run.kept, "configs": run.metrics["configs"]}
+
+
+def _policy(facts: BuildFacts) -> Path | None:
+    """The policy file augment read (the path its lineage names, found as curator.resources finds it),
+    checked against the sha256 augment recorded: an edited policy would be published as this build's."""
+    if facts.augment is None:  # a hand-stamped augmented folder records none
+        return None
+    path = policy_path(facts.augment.policy)
+    if facts.policy_sha256 is not None and hashlib.sha256(path.read_bytes()).hexdigest() != facts.policy_sha256:
+        raise CuratorError(f"the augment policy {facts.augment.policy} changed since `curator augment` read it "
+                           "(its sha256 differs from the augmented folder's lineage.json): re-run "
+                           "`curator augment`, or restore the policy")
+    return path
 
 
 def _sources_present(inputs: dict[str, list[Path]], include: list[str] | None) -> list[str]:

@@ -9,11 +9,11 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from curator.reasons import Reason
+from curator.reasons import Reason, is_exclusion
 from curator.record.taxonomy import label_map
 from curator.sources import get_recipe
 from curator.stages.report import charts
-from curator.stages.report.data import EXCLUDED_REASONS, Build, class_name, config_counts, data_paths, provenance
+from curator.stages.report.data import Build, class_name, config_counts, data_paths
 from curator.stages.report.thumbnails import raw_file, strip, thumb_uri
 from curator.stages.split.stage import SPLITS
 
@@ -63,22 +63,34 @@ def overview(build: Build) -> str:
     ver = "".join(f"<li class='{'ok' if ok else 'bad'}'><b>{name}</b>: {'OK' if ok else 'PROBLEM'} — "
                   f"{html.escape(text)}</li>" for name, ok, text in verdicts(build))
     counts = config_counts(build)
-    cells = {(c["config"], c["split"], kind): c[kind] for c in counts for kind in ("originals", "augmented")}
-    rows = [[config, *(cells.get((config, s, "originals"), 0) for s in SPLITS),
-             cells.get((config, "train", "augmented"), 0)] for config in dict.fromkeys(c["config"] for c in counts)]
+    # every split the card names, as load_dataset returns it: the originals' splits, then the augmented one
+    splits = [*SPLITS, *dict.fromkeys(c["split"] for c in counts if c["split"] not in SPLITS)]
+    cells = {(c["config"], c["split"]): c["originals"] + c["augmented"] for c in counts}
+    rows = [[config, *(cells.get((config, s), 0) for s in splits)]
+            for config in dict.fromkeys(c["config"] for c in counts)]
     kept = Counter(build.records["source"])
     sources = []
     for s in build.sources:
         info = get_recipe(s).INFO
         sources.append([s, info.title, info.license, info.redistributable, kept.get(s, 0)])
-    params = provenance(build.published).get("params", {})
-    flat = [[f"{section}.{k}", v] for section, values in params.items() for k, v in sorted(values.items())]
+    flat = [[f"{section}.{k}", v] for section, values in build_params(build).items() if values
+            for k, v in sorted(values.items())]
+    flat += [[section, "not recorded"] for section, values in build_params(build).items() if not values]
     return section(1, "overview", "Overview", f"<ul class='verdicts'>{ver}</ul>"
                    "<h3>Records per config and split</h3>"
-                   + table(["config", *SPLITS, "train (augmented)"], rows, "num")
-                   + "<p class='note'>Originals per split; augmented copies (train only) are counted apart.</p>"
+                   + table(["config", *splits], rows, "num")
+                   + "<p class='note'>Rows per split, as <code>load_dataset</code> returns them: originals in "
+                   "train / validation / test, augmented copies of train records in their own split.</p>"
                    "<h3>Sources</h3>" + table(["source", "title", "licence", "redistributable", "records"], sources)
                    + "<h3>Build parameters</h3>" + table(["param", "value"], flat))
+
+
+def build_params(build: Build) -> dict[str, dict[str, Any] | None]:
+    """The settings the build's stages ran with (their lineage.json); None: not recorded (or nothing augmented)."""
+    facts = build.facts
+    return {"split": facts.split and facts.split.model_dump(mode="json"),
+            "dedup": facts.dedup and facts.dedup.model_dump(mode="json"),
+            "augment": facts.augment_params(), "publish": build.publish_params}
 
 
 # --- 2 funnel ---------------------------------------------------------------------------------------------
@@ -87,8 +99,8 @@ def funnel_rows(build: Build) -> list[tuple[str, int, int, int]]:
     """(source, kept, rejected, excluded): kept = records in the splits; the three add up to the inputs."""
     kept = Counter(build.records["source"])
     rejected = Counter(r["source"] for r in build.rejects if r["stage"] != "augment"
-                       and r["reason"] not in EXCLUDED_REASONS)
-    excluded = Counter(r["source"] for r in build.rejects if r["reason"] in EXCLUDED_REASONS)
+                       and not is_exclusion(r["reason"]))
+    excluded = Counter(r["source"] for r in build.rejects if is_exclusion(r["reason"]))
     return [(s, kept[s], rejected[s], excluded[s]) for s in build.sources]
 
 
@@ -112,15 +124,18 @@ def _reject_thumbs(build: Build) -> str:
 def funnel(build: Build, figs: charts.Figures) -> str:
     rows = funnel_rows(build)
     body = figs.img(charts.funnel(rows), "funnel", "kept, rejected and excluded items per source")
-    stage_rows = [[k, m.get("inputs"), m.get("kept"), m.get("rejected")] for k, m in build.metrics.items()]
-    body += "<h3>Per stage</h3>" + table(["stage", "inputs", "kept", "rejected"], stage_rows, "num")
+    stage_rows = [[k, m.get("inputs"), m.get("kept"), m.get("rejected"),
+                   sum(n for code, n in (m.get("rejected_by_reason") or {}).items() if is_exclusion(code))]
+                  for k, m in build.metrics.items()]
+    body += "<h3>Per stage</h3>" + table(["stage", "inputs", "kept", "rejected", "of which excluded"], stage_rows,
+                                         "num")
     if not build.rejects:
         return section(2, "funnel", "Funnel: inputs to kept", body + "<p>No rejects: every input item was kept.</p>")
     by = Counter((r["reason"], r["stage"], r["source"]) for r in build.rejects)
     example = {}
     for r in build.rejects:
         example.setdefault((r["reason"], r["stage"], r["source"]), r["detail"])
-    top = [[reason, "excluded" if reason in EXCLUDED_REASONS else "rejected", stage, source, n,
+    top = [[reason, "excluded" if is_exclusion(reason) else "rejected", stage, source, n,
             _MEANINGS.get(reason, ""), example[(reason, stage, source)][:160]]
            for (reason, stage, source), n in by.most_common(15)]
     body += ("<h3>Top reasons</h3>" + table(["reason", "kind", "stage", "source", "count", "meaning", "example"], top)
@@ -149,7 +164,7 @@ def _config_frame(build: Build, config: dict) -> pd.DataFrame:
 
 
 def balance(build: Build, figs: charts.Figures) -> str:
-    ratios = provenance(build.published).get("params", {}).get("split", {}).get("ratios", {})
+    ratios = build.facts.split.ratios.model_dump() if build.facts.split is not None else {}
     target = " / ".join(f"{100 * ratios[s]:.0f}" for s in SPLITS if s in ratios) or "?"
     body = (f"<p>Target split ratios {target} % ({' / '.join(SPLITS)}); originals only. A class has one colour "
             "in every chart.</p>")

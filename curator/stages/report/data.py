@@ -1,5 +1,6 @@
-"""What the report reads: each stage's metrics and rejects, the split records (light columns) and
-the published configs as the card's header names them (never a hard-coded config list)."""
+"""What the report reads: each stage's metrics and rejects, the split records (light columns), the
+published configs as the card's header names them (never a hard-coded config list), and how the build
+was split and augmented from the lineage.json of the folders it was published from."""
 
 from __future__ import annotations
 
@@ -16,16 +17,14 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from curator.commands.validate import read_card_header
+from curator.config import BuildFacts
+from curator.errors import CuratorError
 from curator.io.parquet import read_columns, shard_paths
 from curator.io.rejects import read_rejects
-from curator.reasons import Reason
+from curator.pipeline import lineage
 from curator.record.taxonomy import taxonomy
 from curator.stages.split.stage import SPLITS
 
-# left out on purpose (each still counts as an input and a reject, but it is not a problem to fix): the codes
-# curator/reasons.py lists as "deliberately left out", and publish's EXCLUDED
-EXCLUDED_REASONS = {Reason.SOURCE_AUGMENTED_COPY.value, Reason.UNSUPPORTED_MODALITY.value,
-                    Reason.UNJOINED_ANNOTATION.value, Reason.EXCLUDED.value}
 LIGHT = ["id", "source", "group_id", "label", "label_fine", "label_original", "label_provided", "label_majority",
          "agreement", "demographics", "physio", "annotations", "augmented_from"]
 
@@ -51,6 +50,8 @@ class Build:
     rejects: list[dict[str, Any]]
     records: pd.DataFrame  # split records (originals) with a `split` and a `class` column
     augmented: pd.DataFrame  # augmented rows: id, source, augmented_from, class
+    facts: BuildFacts = field(default_factory=BuildFacts)  # split / augment settings, from lineage
+    publish_params: dict[str, Any] = field(default_factory=dict)  # what publish recorded in its lineage
     leakage: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -87,9 +88,33 @@ def load_build(data: Path, published: Path) -> Build:
     rejects = [{**r, "stage": name.split("/")[0]} for name, d in _stage_dirs(data)
                for r in read_rejects(d / "rejects.jsonl")]
     records = pd.concat([_records(data / "split" / s, s) for s in SPLITS], ignore_index=True)
+    facts, publish_params = build_facts(data, published)
     return Build(data=data, published=published, meta=read_card_header(published),
                  metrics={k: v for k, v in metrics.items() if v}, rejects=rejects, records=records,
-                 augmented=_records(data / "augmented", "train"), leakage=_json(data / "split" / "leakage.json"))
+                 augmented=_records(data / "augmented", "train"), facts=facts, publish_params=publish_params,
+                 leakage=_json(data / "split" / "leakage.json"))
+
+
+def build_facts(data: Path, published: Path) -> tuple[BuildFacts, dict[str, Any]]:
+    """How the published build was made, and publish's own params, from lineage.json: the published
+    folder's names its split (and augmented) input by fingerprint, and data/split (data/augmented) must
+    be that very folder, whose own lineage holds the settings it was made with."""
+    manifest = lineage.read(published, "published", role="--in")
+    inputs = manifest.get("inputs")
+    entries = [i for i in inputs if isinstance(i, dict)] if isinstance(inputs, list) else []
+    made_from = {i["kind"]: i.get("fingerprint") for i in entries if i.get("kind") in ("split", "augmented")}
+    folders = {kind: data / kind for kind in made_from}
+    for kind, folder in folders.items():
+        if not lineage.manifest_path(folder).is_file() or lineage.fingerprint(folder) != made_from[kind]:
+            raise CuratorError(f"{folder} is not the {kind} folder {published} was published from (changed or "
+                               "missing since): re-run `curator publish`, or give the --data folder it was made from")
+    if "split" not in folders:
+        raise CuratorError(f"{published}'s lineage.json names no split input; re-run `curator publish`")
+    split = lineage.read(folders["split"], "split", role="split folder")
+    augmented = lineage.read(folders["augmented"], "augmented", role="augmented folder") if "augmented" in folders \
+        else None
+    params = manifest.get("params")
+    return BuildFacts.from_lineage(split, augmented), params if isinstance(params, dict) else {}
 
 
 def data_paths(published: Path, files: dict[str, Any]) -> list[Path]:
@@ -111,15 +136,6 @@ def config_counts(build: Build) -> list[dict[str, Any]]:
             out.append({"config": config["config_name"], "split": files["split"], "originals": n_all - n_aug,
                         "augmented": n_aug})
     return out
-
-
-def provenance(published: Path) -> dict[str, Any]:
-    """The card's build-provenance JSON block, parsed (empty when the card has none)."""
-    card = (published / "README.md").read_text(encoding="utf-8")
-    block = card.split("## Build provenance", 1)
-    if len(block) < 2 or "```json" not in block[1]:
-        return {}
-    return json.loads(block[1].split("```json", 1)[1].split("```", 1)[0])
 
 
 def images_by_id(data: Path, ids: list[str], column: str = "image") -> dict[str, bytes]:

@@ -24,17 +24,17 @@ def test_inspect_names_read_excluded_and_unknown(layout: str, tmp_path: Path) ->
     raw, kind = tmp_path / "emonet_big", KIND[layout]
     (raw / "plots").mkdir()
     (raw / "plots" / "loss.png").write_bytes(png(face("Anger", 0, "plot")))
-    excluded = 0
-    if kind == "answers":  # the VLM failed on one image: that image is a reject, named
+    rejected = 0
+    if kind == "answers":  # the VLM failed on one image: that image is a reject (a problem, not an exclusion)
         next(raw.rglob("000007.json")).unlink()
-        excluded = 1
+        rejected = 1
     out = run_cli("inspect", "emonet_big", str(raw), cwd=tmp_path).stdout.splitlines()
     assert out[0].startswith(f"emonet_big: {kind}: ") and out[0].endswith(f"; unverified: {UNKNOWN[kind]}")
-    records = big_samples.IMAGES - excluded
-    assert out[1] == f"items: {big_samples.IMAGES} ({records} records, {excluded} rejected or excluded)"
+    records = big_samples.IMAGES - rejected
+    assert out[1] == f"items: {big_samples.IMAGES} ({records} records, {rejected} rejected, 0 excluded)"
     why = NO_ANSWER_FOLDER if kind == "answers" else f"not part of the {kind} layout the recipe reads"
     assert f"not read: files *.png (1x): {why}" in out
-    if excluded:
+    if rejected:
         assert "rejects: missing_field 1" in out
         assert any(line.startswith("problem: emonet_big/000007: missing_field: ") and "no 000007.json" in line
                    for line in out)

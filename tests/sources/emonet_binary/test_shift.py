@@ -56,5 +56,5 @@ def test_inspect_names_the_shift_and_what_is_unverified(built: dict[str, Path], 
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"sources": {"emonet_binary": {"name_offset": -1}}}))
     out = run_cli("inspect", "emonet_binary", str(built["shifted"]), cwd=tmp_path).stdout.splitlines()
     assert "; name_offset -1 applied; unverified: that the Parquet file names are binary.csv's stems" in out[0]
-    assert out[1] == "items: 40 (40 records, 0 rejected or excluded)"
+    assert out[1] == "items: 40 (40 records, 0 rejected, 0 excluded)"
     assert "not read: file README.md (1x): the Hub dataset card (README.md at the top): documentation, not data" in out

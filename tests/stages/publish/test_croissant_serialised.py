@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from curator.config import Publish
+from curator.config import BuildFacts, Publish
 from curator.sources import get_recipe
 from curator.stages.publish.croissant import dataset_fields
 from tests.conftest import ALL_SOURCES
@@ -28,9 +28,13 @@ def test_croissant_json_is_what_mlcroissant_writes_for_it(read_back):
     assert json.loads(json.dumps(metadata.to_json(), default=str)) == doc
 
 
-def test_mlcroissant_reads_back_the_builds_dataset_fields(read_back):
-    """Name, licences (one per source, each once), citation and the Responsible-AI fields."""
+def test_mlcroissant_reads_back_the_builds_dataset_fields(read_back, sample_build):
+    """Name, description (the split's own ratios), licences (one per source, each once), citation and the
+    Responsible-AI fields."""
     _, metadata = read_back
-    fields = dataset_fields([get_recipe(s).INFO for s in ALL_SOURCES], Publish(name="consume-test"))
+    root = sample_build["root"]
+    facts = BuildFacts.from_lineage(*(json.loads((root / kind / "lineage.json").read_text())
+                                      for kind in ("split", "augmented")))
+    fields = dataset_fields([get_recipe(s).INFO for s in ALL_SOURCES], Publish(name="consume-test"), facts)
     assert {k: getattr(metadata, k) for k in fields} == fields
     assert len(fields["license"]) > 1  # several licences: written as a list

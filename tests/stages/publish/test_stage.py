@@ -103,7 +103,6 @@ def test_validate_names_a_leaked_id(published, tmp_path):
 
 
 def test_an_augmented_copy_equal_to_its_parent_is_rejected(sample_build, tmp_path):
-    from curator.config import BuildFacts
     from curator.io.rejects import read_rejects
 
     root = sample_build["root"]
@@ -118,7 +117,7 @@ def test_an_augmented_copy_equal_to_its_parent_is_rejected(sample_build, tmp_pat
     (tmp_path / "aug").mkdir()
     pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), tmp_path / "aug" / shard.name)
     (tmp_path / "aug" / "lineage.json").write_bytes((root / "augmented" / "lineage.json").read_bytes())  # its kind
-    result = run_publish(root / "split", tmp_path / "pub", Publish(name="t"), facts=BuildFacts(),
+    result = run_publish(root / "split", tmp_path / "pub", Publish(name="t"),
                          augmented=tmp_path / "aug")
     rejects = list(read_rejects(tmp_path / "pub" / ".curator" / "rejects.jsonl"))
     assert [(r["id"], r["reason"]) for r in rejects] == [(copy["id"], "augment_unchanged")]
