@@ -201,8 +201,9 @@ def download(
     if location and "://" not in location:
         check_paths(target, [Path(location)], what="--from")
     with contextlib.ExitStack() as held:
-        try:  # no prepare may read the raw folder while it changes
-            held.enter_context(file_lock(lock_path(target), wait=False, what=target))
+        try:  # no prepare may read the raw folder while it changes (a folder not there yet has no reader)
+            if target.exists():
+                held.enter_context(file_lock(lock_path(target), wait=False, what=target))
         except OSError as exc:  # a read-only parent folder
             raise CuratorError(f"--out {target}: cannot write there ({exc.strerror}); choose another --out") from None
         path = recipe.download(conf, fetch, target, location)
