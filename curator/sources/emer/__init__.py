@@ -2,7 +2,7 @@
 
 The data is released only after a signed licence form, so there is nothing to download: the
 user points `curator download emer --from DIR` at the folder they received. The layout is the one
-the authors' loader reads (kejun1/EMER, `dataset/SMEAD_dataset.py` in the history; SOURCES.md §5):
+the authors' loader reads (kejun1/EMER, `dataset/SMEAD_dataset.py` in the history):
 
     new_label.xlsx          first sheet only: ID, Emotion (integer code 0-6), Valence, Arousal (-1..1),
                             Intensity (0..3)

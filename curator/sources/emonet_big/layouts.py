@@ -1,6 +1,6 @@
 """Where Big's files are, and `datasets` streaming them: Parquet, WebDataset or an image folder.
 
-The Big repo's storage format is unverified (SOURCES.md section 5: the Hub viewer's
+The Big repo's storage format is unverified (Hub laion/emonet-face-big: the Hub viewer's
 "Auto-converted to Parquet" suggests it is not natively Parquet), so three are detected:
 - `*.parquet` shards (image struct + prompt / demographics / annotations or label columns);
 - WebDataset `*.tar` shards: members `<key>.<image ext>` + `<key>.json` (+ `<key>.txt`, a prompt);

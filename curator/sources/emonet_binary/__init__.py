@@ -1,6 +1,6 @@
 """EmoNet-Face Binary: 19,999 synthetic faces, each judged present/absent on two emotions.
 
-Files (SOURCES.md section 5):
+Files (see this folder's README.md):
 - Hub laion/emonet-face-binary, `data/train-*.parquet` (WizardHeHeJun/Zero,
   scripts/build_emonet_dataset.py): `path`, the HF Image struct {bytes, path} whose path is the
   file name; `emotion`, an integer ClassLabel whose names (with `Hopelessness`, not
