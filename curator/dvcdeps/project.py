@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from curator.dvcdeps.walk import FAMILY_DIR, ITEM, MAP_DIR, NEUTRAL, family_of, map_target, recipes, stage_deps
+from curator.pipeline.stages import STAGES
 
 
 def _stages(dvc_yaml: Path) -> dict[str, tuple[str, bool, list[str]]]:
@@ -122,8 +123,7 @@ def _stages_from_text(text: str) -> dict[str, tuple[str, bool]]:
 
 def report() -> dict[str, Any]:
     """What `python -m curator.dvcdeps` prints: per stage, the deps its code needs."""
-    stages = {"download": True, "prepare": True, "normalize": False, "split": False, "augment": False,
-              "publish": False, "report": False}
+    stages = {s.name: s.per_source for s in STAGES}
     return {
         "stages": {f"{c}@{ITEM}" if per else c: stage_deps(c, per) for c, per in stages.items()},
         "family": {r: family_of(r) for r in recipes()},

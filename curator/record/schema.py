@@ -79,6 +79,12 @@ def columns() -> list[str]:
     return list(record_spec()["columns"])
 
 
+@cache
+def image_columns() -> tuple[str, ...]:
+    """The columns of type `image` (an HF Image struct {bytes, path}), in record.yaml order."""
+    return tuple(name for name, col in record_spec()["columns"].items() if col["type"] == "image")
+
+
 def yaml_features(feats: dict[str, Any]) -> list[dict[str, Any]]:
     """`Features._to_yaml_list()` of features in dict form (a subset of hf_features()): the card's
     `dataset_info.features`, without importing `datasets` (a test compares the two)."""

@@ -22,7 +22,6 @@ from curator.config import Download, OneGroupPattern, SourceParams
 from curator.errors import CuratorError
 from curator.sources.fetch import copy_manual, download_files, unpacked
 from curator.sources.recipe import Reject
-from curator.sources.thermal import layout as _layout
 from curator.sources.thermal import pairing
 from curator.sources.thermal.layout import (
     LAYOUTS,
@@ -34,6 +33,9 @@ from curator.sources.thermal.layout import (
     pair_stem,
     place,
     scan,
+)
+from curator.sources.thermal.layout import (
+    describe as describe_files,
 )
 from curator.sources.thermal.pairing import PAIR_GROUP, SUBJECT_GROUP
 
@@ -101,7 +103,7 @@ def describe(spec: ThermalSource, raw: Path) -> str:
     found = scan(spec.name, raw)
     with unpacked(found.archives) as extracted:
         files = find_images(spec.name, spec.expected, raw, extracted, found.images, found.left_out)
-    return _layout.describe(spec.name, raw, files)
+    return describe_files(spec.name, raw, files)
 
 
 def download(spec: ThermalSource, conf: ArchiveParams, fetch: Download, out: Path, from_: str | None) -> Path:

@@ -24,19 +24,17 @@ from curator.config import BuildFacts, Publish
 from curator.errors import CuratorError
 from curator.io.atomic import atomic_write_text
 from curator.io.parquet import iter_batches, shard_paths
-from curator.pipeline.lineage import META_SUBDIR, Input, check_built_from
+from curator.pipeline.lineage import Input, check_built_from
 from curator.pipeline.progress import track
 from curator.pipeline.run import StageRun
+from curator.pipeline.stages import AUGMENTED_SPLIT, SPLITS, TRAIN
 from curator.reasons import Reason
-from curator.record.schema import arrow_schema, schemas_dir
+from curator.record.schema import arrow_schema, image_columns, schemas_dir
 from curator.resources import policy_path
-from curator.stages.publish.card import redistributable, render_card, render_license
+from curator.sources.licensing import public_allowed
+from curator.stages.publish.card import render_card, render_license
 from curator.stages.publish.croissant import write_croissant
-from curator.stages.publish.layout import AUGMENTED, Part, facet_columns, part_keys, plan_configs
-from curator.stages.split.stage import SPLITS
-
-META_DIR = META_SUBDIR["published"]
-IMAGE_COLUMNS = ("image", "infrared")
+from curator.stages.publish.layout import Part, facet_columns, part_keys, plan_configs
 
 
 def _included(table: pa.Table, include: list[str] | None) -> pa.Array:
@@ -66,9 +64,9 @@ class _Router:
             self.run.reject(id=rid, source=source, reason=Reason.EXCLUDED,
                             detail="publish.include does not list this source")
         table = self._with_redistributable(table.filter(keep))
-        if split == "train":
+        if split == TRAIN:
             self._remember(table)
-        elif split == AUGMENTED:
+        elif split == AUGMENTED_SPLIT:
             table = self._drop_unchanged(table)
         keys = part_keys(table, self.facets)
         for source in pc.unique(table.column("source")).to_pylist():
@@ -94,7 +92,7 @@ class _Router:
 
     def _with_redistributable(self, table: pa.Table) -> pa.Table:
         sources = table.column("source")
-        verdicts = {s: redistributable(s, self.facts) for s in pc.unique(sources).to_pylist()}
+        verdicts = {s: public_allowed(s, self.facts.sources.get(s)) for s in pc.unique(sources).to_pylist()}
         column = pa.array([verdicts[s] for s in sources.to_pylist()], pa.bool_())
         index = table.schema.get_field_index("redistributable")
         if index < 0:  # shards written before the column existed: publish is what fills it anyway
@@ -110,7 +108,7 @@ class _Router:
         Augmented copies have no `hashes`: their bytes are always hashed.
         """
         per_column = []
-        for column in IMAGE_COLUMNS:
+        for column in image_columns():
             data = pc.struct_field(table.column(column).combine_chunks(), "bytes")
             hexed = (pc.struct_field(table.column("hashes").combine_chunks(), f"{column}_sha256").to_pylist()
                      if stored else [None] * table.num_rows)
@@ -159,7 +157,7 @@ def run_publish(
         inputs = {s: shard_paths(split_dir / s) for s in SPLITS}  # train first: augmented rows need it
         if augmented is not None:
             check_built_from(Path(augmented), run.manifest(Path(augmented)), split_dir)
-            inputs[AUGMENTED] = shard_paths(augmented)
+            inputs[AUGMENTED_SPLIT] = shard_paths(augmented)
         sources = _sources_present(inputs, conf.include)
         if not sources:
             raise CuratorError(_nothing_to_publish(inputs, conf.include))

@@ -9,13 +9,13 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from curator.pipeline.stages import SPLITS, TRAIN
 from curator.reasons import Reason
 from curator.record.taxonomy import label_map
 from curator.sources import get_recipe
 from curator.stages.report import charts
 from curator.stages.report.data import EXCLUDED_REASONS, Build, class_name, config_counts, data_paths, provenance
 from curator.stages.report.thumbnails import raw_file, strip, thumb_uri
-from curator.stages.split.stage import SPLITS
 
 _MEANINGS = {r.value: r.meaning for r in Reason}
 
@@ -65,7 +65,7 @@ def overview(build: Build) -> str:
     counts = config_counts(build)
     cells = {(c["config"], c["split"], kind): c[kind] for c in counts for kind in ("originals", "augmented")}
     rows = [[config, *(cells.get((config, s, "originals"), 0) for s in SPLITS),
-             cells.get((config, "train", "augmented"), 0)] for config in dict.fromkeys(c["config"] for c in counts)]
+             cells.get((config, TRAIN, "augmented"), 0)] for config in dict.fromkeys(c["config"] for c in counts)]
     kept = Counter(build.records["source"])
     sources = []
     for s in build.sources:

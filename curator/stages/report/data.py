@@ -15,12 +15,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from PIL import Image
 
-from curator.commands.validate import read_card_header
+from curator.io.card import read_card_header
 from curator.io.parquet import read_columns, shard_paths
 from curator.io.rejects import read_rejects
+from curator.pipeline.stages import SPLITS, STAGES, TRAIN, folder
 from curator.reasons import Reason
 from curator.record.taxonomy import taxonomy
-from curator.stages.split.stage import SPLITS
 
 # left out on purpose (each still counts as an input and a reject, but it is not a problem to fix): the codes
 # curator/reasons.py lists as "deliberately left out", and publish's EXCLUDED
@@ -63,8 +63,17 @@ def _json(path: Path) -> dict[str, Any]:
 
 
 def _stage_dirs(data: Path) -> list[tuple[str, Path]]:
-    dirs = [(f"prepare/{p.name}", p) for p in sorted((data / "prepared").glob("*")) if p.is_dir()]
-    return [*dirs, ("normalize", data / "normalized"), ("split", data / "split"), ("augment", data / "augmented")]
+    """(metrics key, output folder) of every stage up to publish (whose metrics sit in the published folder)."""
+    dirs = []
+    for stage in STAGES:
+        if not stage.records or stage.name == "publish":
+            continue
+        if stage.per_source:
+            found = sorted(stage.sources_folder(data).glob("*"))
+            dirs += [(f"{stage.name}/{p.name}", p) for p in found if p.is_dir()]
+        else:
+            dirs.append((stage.name, stage.default_folder(data=data)))
+    return dirs
 
 
 def _records(location: Path, split: str | None) -> pd.DataFrame:
@@ -86,10 +95,11 @@ def load_build(data: Path, published: Path) -> Build:
     metrics = {name: _json(d / "metrics.json") for name, d in _stage_dirs(data)}
     rejects = [{**r, "stage": name.split("/")[0]} for name, d in _stage_dirs(data)
                for r in read_rejects(d / "rejects.jsonl")]
-    records = pd.concat([_records(data / "split" / s, s) for s in SPLITS], ignore_index=True)
+    records = pd.concat([_records(folder("split", data=data) / s, s) for s in SPLITS], ignore_index=True)
     return Build(data=data, published=published, meta=read_card_header(published),
                  metrics={k: v for k, v in metrics.items() if v}, rejects=rejects, records=records,
-                 augmented=_records(data / "augmented", "train"), leakage=_json(data / "split" / "leakage.json"))
+                 augmented=_records(folder("augment", data=data), TRAIN),
+                 leakage=_json(folder("split", data=data) / "leakage.json"))
 
 
 def data_paths(published: Path, files: dict[str, Any]) -> list[Path]:
@@ -125,7 +135,7 @@ def provenance(published: Path) -> dict[str, Any]:
 def images_by_id(data: Path, ids: list[str], column: str = "image") -> dict[str, bytes]:
     """Encoded image bytes of the given records, from the split and augmented shards."""
     wanted, found = set(ids), {}
-    locations = [data / "split" / s for s in SPLITS] + [data / "augmented"]
+    locations = [folder("split", data=data) / s for s in SPLITS] + [folder("augment", data=data)]
     for path in (p for loc in locations if loc.exists() for p in shard_paths(loc)):
         if not wanted - set(found):
             break
@@ -141,7 +151,8 @@ def image_sizes(data: Path, per_source: int = 200) -> dict[str, list[tuple[int, 
     """(width, height) of up to `per_source` visible images per source: headers only, nothing decoded."""
     sizes: dict[str, list[tuple[int, int]]] = {}
     counts: Counter = Counter()
-    for path in (p for s in SPLITS if (data / "split" / s).exists() for p in shard_paths(data / "split" / s)):
+    split = folder("split", data=data)
+    for path in (p for s in SPLITS if (split / s).exists() for p in shard_paths(split / s)):
         table = pq.read_table(path, columns=["source", "image"])
         for source, img in zip(table.column("source").to_pylist(), table.column("image").to_pylist(), strict=True):
             if img and img.get("bytes") and counts[source] < per_source:
