@@ -6,6 +6,7 @@ Defaults come from params.yaml so dvc.yaml commands stay one line each. Exit cod
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 from pathlib import Path
@@ -164,6 +165,7 @@ def download(
     ] = False,
 ) -> None:
     """Fetch one source's raw files into data/raw/<source>/ (checksummed, resumable)."""
+    from curator.io.atomic import file_lock, lock_path
     from curator.sources import get_recipe
 
     recipe = get_recipe(source)
@@ -176,7 +178,12 @@ def download(
         raise CuratorError(f"--out {target} is an existing file, not a folder; choose another --out")
     if location and "://" not in location:
         check_paths(target, [Path(location)], what="--from")
-    path = recipe.download(conf, fetch, target, location)
+    with contextlib.ExitStack() as held:
+        try:  # no prepare may read the raw folder while it changes
+            held.enter_context(file_lock(lock_path(target), wait=False, what=target))
+        except OSError as exc:  # a read-only parent folder
+            raise CuratorError(f"--out {target}: cannot write there ({exc.strerror}); choose another --out") from None
+        path = recipe.download(conf, fetch, target, location)
     typer.echo(f"{source}: raw files in {path}")
 
 
@@ -402,8 +409,11 @@ def main() -> None:
     exit 2; Ctrl-C and SIGTERM print one "interrupted" line and exit 130 / 143."""
     import logging
 
+    from curator.pipeline.lifetime import maybe_end_with_parent
+
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt)
+    maybe_end_with_parent()  # under `curator demo`: a stage ends with the dvc that started it
     try:
         app()  # standalone mode: usage errors exit 2 with click's message
     except CuratorError as exc:

@@ -10,7 +10,6 @@ two cannot drift: a test compares them.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -30,6 +29,9 @@ from pydantic import (
 
 from curator.errors import CuratorError
 from curator.io.limits import DEFAULT_MAX_PIXELS, DEFAULT_SHARD_BYTES
+from curator.io.patterns import compile_pattern
+from curator.io.secrets import scrub
+from curator.io.yamlfile import load_user_yaml
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -50,10 +52,7 @@ Executor = Literal["local", "ray"]
 
 
 def _one_group_regex(pattern: str) -> str:
-    try:
-        groups = re.compile(pattern).groups
-    except re.error as exc:
-        raise ValueError(f"not a regular expression: {exc}") from None
+    groups = compile_pattern(pattern).groups  # RE2: linear time on any file name (curator/io/patterns.py)
     if groups != 1:
         raise ValueError(f"needs exactly one capturing group (the id it extracts), has {groups}")
     return pattern
@@ -67,7 +66,7 @@ class Download(Section):
     checksums: str | None = Field(None, description="the project's checksum registry (TSV); null = ./checksums.tsv")
     record_checksums: bool = Field(False, description="true: trust and record files the registry does not know yet")
     timeout: float = Field(30, gt=0, description="seconds per network operation")
-    retries: int = Field(4, ge=0, le=100, description="attempts after the first, with exponential backoff")
+    retries: int = Field(4, ge=0, le=10, description="attempts after the first, with exponential backoff")
 
 
 class Prepare(Section):
@@ -110,7 +109,8 @@ class Augment(Section):
 
 
 class Publish(Section):
-    name: str = Field("emotion-curator", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    # at most 96 characters: the Hub's limit for a repo name
+    name: str = Field("emotion-curator", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=96,
                       description="folder under data/publish/: a plain name, no path separators")
     shard_max_bytes: int = Field(DEFAULT_SHARD_BYTES, gt=0,
                                  description="the Hub's advice: Parquet shards of at most ~500 MB")
@@ -260,8 +260,14 @@ def _message(error: Any, model: type[BaseModel]) -> str:
 def _describe(problem: tuple[tuple[Any, ...], str, Any], line: int | None = None) -> str:
     loc, msg, got = problem
     key = ".".join(str(p) for p in loc if p not in ("function-after",)) or "(top level)"
-    shown = "" if got is None or isinstance(got, dict) or "unknown key" in msg else f" (got {got!r})"
+    shown = "" if got is None or isinstance(got, dict) or "unknown key" in msg else f" (got {_shown(got)})"
     return f"{key}: {msg}{shown}"
+
+
+def _shown(value: Any) -> str:
+    """A value as an error message may echo it: short, and never anything shaped like a credential."""
+    text = scrub(repr(value))
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -272,13 +278,8 @@ def load_config(path: Path | None = None) -> Config:
         if explicit:
             raise CuratorError(f"{path}: no such params file")
         return Config()
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml if built
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise CuratorError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    data = load_user_yaml(path.read_bytes(), str(path))
+    text = path.read_text(encoding="utf-8")  # decodes: load_user_yaml refused anything else
     if data is None:
         data = {}
     if not isinstance(data, dict):

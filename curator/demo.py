@@ -24,6 +24,7 @@ import yaml
 from curator.config import render_defaults
 from curator.dvcdeps import write_links
 from curator.errors import CuratorError
+from curator.pipeline.lifetime import END_WITH_PARENT
 from curator.pipeline.progress import log
 from curator.pipeline.stages import DATA, folder
 from curator.resources import packaged
@@ -131,7 +132,9 @@ def apply_overrides(params: dict[str, Any], overrides: dict[str, Any]) -> dict[s
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
-    proc = subprocess.run(cmd, cwd=cwd, env=env)
+    """Run `cmd`; it and every `curator` stage it starts end when this process does (however it ends)."""
+    env = {**env, END_WITH_PARENT: "1"}  # the samples' servers are threads here: no preexec_fn, exec instead
+    proc = subprocess.run([sys.executable, "-m", "curator.pipeline.lifetime", *cmd], cwd=cwd, env=env)
     if proc.returncode != 0:
         raise CuratorError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode} in {cwd}")
 

@@ -24,6 +24,8 @@ class Reason(str, Enum):
     TRUNCATED_IMAGE = "truncated_image", "the image stops before its end"
     CORRUPT_IMAGE = "corrupt_image", "the image decodes partly: a bad chunk or a broken stream"
     TOO_MANY_PIXELS = "too_many_pixels", "more pixels than prepare.max_image_pixels (a decompression bomb)"
+    UNSUPPORTED_PIXELS = "unsupported_pixels", "pixels with no agreed 8-bit form: 32-bit integers beyond 0-65535, " \
+        "floats outside [0, 1] or not finite, a mode Pillow cannot turn into RGB (io/images.py upright_8bit)"
     IMAGE_TOO_SMALL = "image_too_small", "under 8 px wide or high (io/images.py MIN_SIDE): no face, and fewer " \
         "pixels than its own fingerprint"
     UNSUPPORTED_IMAGE = "unsupported_image", "an image Pillow opens but in a mode we cannot store faithfully"

@@ -1,6 +1,7 @@
 """Where curator finds its data files. This is the one place the order is decided (first match wins):
 
-    schemas (record, taxonomy, physio, maps/)   $CURATOR_SCHEMAS > ./schemas > the package's schemas
+    schemas (record, taxonomy, physio, dims)    $CURATOR_SCHEMAS > ./schemas > the package's schemas
+    a source's label map (labels.yaml)          ./curator/sources/<source>/ > the package's
     augmentation policy (params augment.policy,  $CURATOR_PIPELINES (for a path under pipelines/)
       e.g. pipelines/augment/default.yaml)      > the path as given > that path in the package
     params                                      --params FILE > ./params.yaml > defaults (curator/config.py)
@@ -13,7 +14,7 @@ overrides as a whole (a project's `schemas/` must hold record.yaml and everythin
 recorded with `curator download --record-checksums` go to the project's registry, never into the
 installed package; the packaged registry is only looked up.
 
-In this repository `schemas/`, `pipelines/` and `checksums.tsv` live at the top level and the package
+In this repository `schemas/` and `pipelines/` live at the top level and the package
 reaches them through symlinks (`curator/schemas -> ../schemas` ...), which a wheel stores as files.
 """
 
@@ -51,6 +52,13 @@ def schemas_dir() -> Path:
     if not (path / "record.yaml").is_file():
         raise SchemaError(f"schemas folder from {why} has no record.yaml: {path}")
     return path
+
+
+def source_file(source: str, name: str) -> Path:
+    """A data file of a source folder (its labels.yaml): the project's copy under ./curator/sources/<source>/
+    when there is one (DVC runs stages from the project root and tracks that copy), else the package's."""
+    project = Path.cwd() / "curator" / "sources" / source / name
+    return project if project.is_file() else packaged("sources", source, name)
 
 
 def policy_path(given: str | Path) -> Path:

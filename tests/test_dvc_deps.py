@@ -1,7 +1,7 @@
 """dvc.yaml's code deps are what the code reads (curator.dvcdeps), and the check catches drift.
 
 The `dvc status` side (editing a family module marks exactly the stages that use it) runs on a
-real git clone in tests/test_real_use.py.
+real git clone in tests/use/test_real_use.py.
 """
 
 from __future__ import annotations

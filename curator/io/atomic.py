@@ -140,8 +140,9 @@ def _writer_holds(fd: int) -> bool:
 
 
 def lock_path(target: Path) -> Path:
-    """The hidden lock file beside a stage output (kept outside it, so it survives the swap)."""
-    target = Path(os.path.abspath(target))
+    """The hidden lock file beside a stage output (kept outside it, so it survives the swap). Keyed on the
+    real path: a run given a symlink to a folder locks the same file as one given the folder itself."""
+    target = Path(os.path.realpath(target))
     return target.parent / f".{target.name}.lock"
 
 
@@ -150,6 +151,9 @@ def reading(folder: Path) -> Iterator[None]:
     """Hold a stage output as an input: no run may replace it while this one reads it (a run writing
     it makes this one fail at once, with the usual "another run is writing" line)."""
     folder = Path(os.path.abspath(folder))
+    if not folder.exists():  # nothing to hold: the stage reports the missing input itself
+        yield
+        return
     try:
         lock = file_lock(lock_path(folder), wait=False, what=folder, shared=True)
         lock.__enter__()

@@ -163,6 +163,9 @@ def _verify(part: Path, expected: Checksum | None, url: str) -> Checksum:
 
 # --- HTTP with retries ----------------------------------------------------------------------
 
+MAX_BACKOFF_S = 10.0
+"""The longest wait between two attempts: the doubling stops here, so ten retries wait at most ~1.5 min."""
+
 
 def _fetch_with_retries(
     url: str, part: Path, *, timeout: float, retries: int, backoff: float, progress: bool | None
@@ -174,7 +177,7 @@ def _fetch_with_retries(
         except _Retryable as e:
             if attempt == retries:
                 raise DownloadError(f"giving up on {redact(url)} after {attempt + 1} attempts: {e}") from None
-            delay = backoff * 2**attempt
+            delay = min(backoff * 2**attempt, MAX_BACKOFF_S)
             log.warning("%s: %s; retrying in %.1fs", redact(url), e, delay)
             time.sleep(delay)
 

@@ -25,6 +25,7 @@ from curator.reasons import Reason
 np = lazy("numpy")
 Image = lazy("PIL.Image")
 ImageOps = lazy("PIL.ImageOps")
+ImageCms = lazy("PIL.ImageCms")
 
 MIN_SIDE = 8
 """The smallest width and height prepare keeps. Below 8 px an image has fewer pixels than the 9x8
@@ -162,6 +163,9 @@ def check_image(data: bytes | None, *, max_pixels: int = DEFAULT_MAX_PIXELS, kee
             img.load()
         except Exception as exc:  # decoders raise a zoo of types on hostile data
             return _decode_failure(exc)
+    problem = pixel_problem(img)
+    if problem is not None:
+        return _fail(Reason.UNSUPPORTED_PIXELS, f"{img.format} {mode} {width}x{height}: {problem}")
     if data.startswith(_PNG_SIGNATURE):
         damage = _png_damage(data)
         if damage is not None:
@@ -181,6 +185,32 @@ def _draft_for_fingerprint(img: Image.Image) -> None:
 _ORIENTATION = 0x0112
 # Modes whose .convert("RGB") clips instead of scaling (a 16-bit PNG comes out nearly white).
 _HIGH_BIT_DEPTH = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
+_FLOAT = "F"
+_LAB = "LAB"  # CIE L*a*b*: Pillow's .convert("RGB") refuses it; ImageCms converts it to sRGB
+# Modes .convert("RGB") turns into the right picture by itself (checked in tests for each).
+_CONVERTIBLE = frozenset({"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "HSV"})
+
+
+def pixel_problem(img: Image.Image) -> str | None:
+    """Why `img`'s pixels have no agreed 8-bit form, or None (see upright_8bit for the scalings).
+
+    32-bit integers ("I") are read as 16-bit values (Pillow opens 16-bit PNGs and TIFFs so), so a value
+    outside 0-65535 has no known range; 32-bit floats ("F") are read as [0, 1] intensities, the common
+    convention, so anything else (a temperature map, NaN) has none either: guessing a range per image
+    would change what the pixels mean, so such an image is rejected, not stretched.
+    """
+    if img.mode in _CONVERTIBLE or img.mode == _LAB or (img.mode in _HIGH_BIT_DEPTH and img.mode != "I"):
+        return None
+    if img.mode == "I":
+        low, high = img.getextrema()
+        return None if low >= 0 and high <= 65535 else f"32-bit integer pixels span {low}..{high}, beyond 0..65535"
+    if img.mode == _FLOAT:
+        pixels = np.asarray(img, dtype=np.float64)
+        if not np.isfinite(pixels).all():
+            return "float pixels that are not finite (NaN or infinity)"
+        low, high = float(pixels.min()), float(pixels.max())
+        return None if low >= 0.0 and high <= 1.0 else f"float pixels span {low:g}..{high:g}, outside [0, 1]"
+    return f"mode {img.mode} has no conversion to RGB"
 # Modes PNG stores as they are; any other is converted to RGB(A) when such an image is re-encoded.
 _PNG_MODES = frozenset({"1", "L", "LA", "P", "RGB", "RGBA"})
 
@@ -202,7 +232,10 @@ def upright_8bit(img: Image.Image) -> Upright | None:
       torchvision/Pillow alone do not, nor did augment and dHash here), so the picture would
       be upright for some users and on its side for others. The pixels are rotated, the tag is dropped;
     - 16-bit greyscale: `.convert("RGB")` clips every value above 255 to white. Scaled to 8 bits
-      (v * 255 / 65535, what OpenCV and image viewers do).
+      (v * 255 / 65535, what OpenCV and image viewers do); 32-bit integer pixels within 0-65535 too;
+    - 32-bit float greyscale in [0, 1] (pixel_problem rejects any other): v * 255, rounded;
+    - CIE L*a*b*: converted to sRGB with Pillow's colour management (ImageCms), since `.convert`
+      refuses it.
     """
     changes: list[str] = []
     orientation = img.getexif().get(_ORIENTATION)
@@ -213,6 +246,14 @@ def upright_8bit(img: Image.Image) -> Upright | None:
         wide = np.clip(np.asarray(img, dtype=np.int64), 0, 65535)
         img = Image.fromarray(((wide * 255 + 32767) // 65535).astype(np.uint8))  # 2-D uint8: mode L
         changes.append("high_bit_depth")
+    elif img.mode == _FLOAT:
+        unit = np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0)
+        img = Image.fromarray(np.rint(unit * 255).astype(np.uint8))
+        changes.append("float_pixels")
+    elif img.mode == _LAB:
+        to_rgb = ImageCms.buildTransform(ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB")
+        img = ImageCms.applyTransform(img, to_rgb)
+        changes.append("lab_to_rgb")
     if not changes:
         return None
     # a colour profile only describes the mode it came with: keep it unless the mode changes

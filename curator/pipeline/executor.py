@@ -12,10 +12,10 @@ Both stream: at most `window` items are in flight, so memory stays flat on any d
 
 from __future__ import annotations
 
-import ctypes
 import os
+import re
 import signal
-import sys
+import socket
 import threading
 import time
 from collections import deque
@@ -25,6 +25,7 @@ from itertools import islice
 from typing import Any, Protocol, TypeVar
 
 from curator.errors import CuratorError
+from curator.pipeline.lifetime import end_with_parent
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -82,7 +83,6 @@ def _sliding(submit: Callable[[list[T]], Any], collect: Callable[[Any], list[R]]
         yield from collect(pending.popleft())
 
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 ORPHAN_POLL_SECONDS = 1.0
 
 
@@ -97,14 +97,7 @@ def _die_with_parent(parent: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler (forked along): terminate() ends it
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-                raise OSError(ctypes.get_errno(), "prctl")
-        except (OSError, AttributeError):
-            _watch_parent(parent)
-    else:
+    if not end_with_parent(signal.SIGKILL):
         _watch_parent(parent)
     if os.getppid() != parent:  # the parent died before the kernel was told to watch it
         os._exit(1)
@@ -163,6 +156,30 @@ class LocalExecutor:
         yield from _sliding(submit, Future.result, items, chunk, max(2, self.window // chunk))
 
 
+RAY_CONNECT_TIMEOUT_S = 5.0
+_RAY_ADDRESS = re.compile(r"(?:ray://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(?P<port>[0-9]{1,5})")
+
+
+def check_ray_address(address: str) -> str:
+    """`address` if it is `local`, `auto` or HOST:PORT (optionally ray://) with a head that answers on that
+    port within RAY_CONNECT_TIMEOUT_S; else a one-line CuratorError. Ray itself retries an unreachable head
+    for minutes (and may rewrite a loopback address to the host's), so this is checked first."""
+    if address in ("local", "auto"):
+        return address
+    match = _RAY_ADDRESS.fullmatch(address)
+    if match is None or not 0 < int(match["port"]) < 65536:
+        raise CuratorError(f"Ray address {address[:80]!r} is not HOST:PORT (or ray://HOST:PORT, local, auto)")
+    host = match["host"].strip("[]")
+    try:
+        with socket.create_connection((host, int(match["port"])), timeout=RAY_CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise CuratorError(f"no Ray cluster answers at {address} ({exc.strerror or type(exc).__name__}, waited at "
+                           f"most {RAY_CONNECT_TIMEOUT_S:g} s); start one with `ray start --head` or check "
+                           "--ray-address / $RAY_ADDRESS") from None
+    return address
+
+
 class RayExecutor:
     """Ray tasks, one per chunk of items, on a local Ray instance or a cluster.
 
@@ -186,6 +203,7 @@ class RayExecutor:
         except ImportError as exc:
             raise CuratorError("--executor ray needs Ray: pip install 'emotion-curator[ray]'") from exc
         if not ray.is_initialized():  # a caller that already joined a cluster keeps its own session
+            check_ray_address(self.address)
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage report to the network
             local = self.address == "local"
             ray.init(

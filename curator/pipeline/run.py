@@ -96,10 +96,9 @@ class StageRun:
         check_paths(self.out, [i.path for i in self.folders], metrics_copy=self.metrics_copy)
         try:
             for inp in self.folders:
-                if inp.kind == "raw":
-                    continue
                 self._stack.enter_context(reading(inp.path))  # first: the manifest read stays true
-                self.manifests[inp.path] = lineage.read(inp.path, inp.kind, role=inp.role)
+                if inp.kind != "raw":  # a download has no manifest; the lock keeps a re-download out
+                    self.manifests[inp.path] = lineage.read(inp.path, inp.kind, role=inp.role)
             replaceable = partial(lineage.check_replaceable, self.out, self.kind)  # named as the user gave it
             self.dir = self._stack.enter_context(atomic_dir(self.out, check=lambda _target: replaceable()))
         except BaseException:

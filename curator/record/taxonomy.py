@@ -16,7 +16,7 @@ import yaml
 
 from curator.errors import SchemaError
 from curator.record.schema import load_yaml, safe_load
-from curator.resources import packaged
+from curator.resources import packaged, source_file
 
 
 @dataclass(frozen=True)
@@ -135,8 +135,8 @@ class LabelMap:
 
 
 def map_path(source: str) -> Path:
-    """A source's label map: labels.yaml in its own folder (curator/sources/<source>/)."""
-    return packaged("sources", source, "labels.yaml")
+    """A source's label map: labels.yaml in its own folder (curator/sources/<source>/; resources.source_file)."""
+    return source_file(source, "labels.yaml")
 
 
 @cache

@@ -42,12 +42,13 @@ def recipe_samples(name: str) -> ModuleType:
 
 
 def markdown_table() -> str:
-    """The README's source table, from each recipe's INFO (the one place these facts live)."""
-    rows = ["| source | what | licence | `label` means | groups | still unverified | needs |",
-            "|---|---|---|---|---|---|---|"]
+    """The README's source table (between `<!-- sources:begin -->` and `<!-- sources:end -->`), from each
+    source's facts (source.yaml). Narrow on purpose: what `label` means, the groups and what is still
+    unverified are in each source's folder and the dataset card."""
+    rows = ["| source | what | licence (public push) | needs |", "|---|---|---|---|"]
     for name, recipe in all_recipes().items():
         i = recipe.INFO
-        cells = [f"`{name}`", f"{i.title}: {i.size}", f"{i.license} (public push: {i.redistributable})",
-                 i.label_meaning, i.grouping, i.unverified, i.needs]
+        cells = [f"[`{name}`](curator/sources/{name}/)", f"{i.title}: {i.size}",
+                 f"{i.license} ({i.redistributable})", i.needs]
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows) + "\n"

@@ -175,13 +175,13 @@ def include_one_source(ws: Path) -> dict[str, Any]:
 
 
 def broken_map(ws: Path) -> dict[str, Any]:
-    schemas = ws / "schemas"
-    shutil.copytree(ROOT / "schemas", schemas)
+    labels = ws / "curator" / "sources" / "viri" / "labels.yaml"  # the project's copy wins over the package's
+    labels.parent.mkdir(parents=True, exist_ok=True)
     seen = {}
     for name, text in (("syntax", "source: viri\nlabels: {Happy: [unclosed\n"),
                        ("shape", "source: viri\nlabels:\n  - Happy\n  - Sad\n")):
-        (schemas / "maps" / "viri.yaml").write_text(text)
-        seen[name] = cli(ws, "normalize", "--out", f"n-{name}", env={"CURATOR_SCHEMAS": str(schemas)})
+        labels.write_text(text)
+        seen[name] = cli(ws, "normalize", "--out", f"n-{name}")
     return seen
 
 
@@ -277,5 +277,5 @@ def test_publish_include_of_one_source_excludes_the_others_rows_with_a_reason(ru
 
 def test_a_broken_label_map_is_one_line_naming_the_file(runs: dict) -> None:
     seen = outcome(runs, "broken_map")
-    assert_one_line_error(seen["syntax"], "maps/viri.yaml:3:1: not valid YAML")
-    assert_one_line_error(seen["shape"], "maps/viri.yaml", "expected shape")
+    assert_one_line_error(seen["syntax"], "curator/sources/viri/labels.yaml:3:1: not valid YAML")
+    assert_one_line_error(seen["shape"], "curator/sources/viri/labels.yaml", "expected shape")

@@ -2,7 +2,7 @@
 per-class archive. Each is refused by name (archive and member) in one line; nothing is written
 outside the extraction target, no output appears, and the scratch extraction is cleaned up.
 
-The extraction rules themselves are unit-tested in tests/test_extract.py (every format and
+The extraction rules themselves are unit-tested in tests/io/test_extract.py (every format and
 variant); this is the user-visible outcome of one case per kind.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
+from tests.io.test_extract import make_7z, make_tar, make_zip
 from tests.robustness.helpers import assert_one_line_error, outcome, parallel
-from tests.test_extract import make_7z, make_tar, make_zip
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 64  # a member's content; never decoded: the archive is refused first
 ABSOLUTE = "/{case}/abs-escaped.jpg"  # formatted with the case folder, so an escape would land there

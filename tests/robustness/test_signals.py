@@ -10,6 +10,7 @@ test then signals it (and SIGCONTs it where the signal must be handled).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -125,12 +126,43 @@ def cross_stage_scenario(base: Path, root: Path) -> dict[str, Any]:
     return seen
 
 
+def linked_and_raw_scenario(base: Path, root: Path) -> dict[str, Any]:
+    """Locks see through links, and cover raw folders: augment reading `--in` a symlink to data/split
+    keeps split from replacing data/split; prepare reading samples/viri keeps a download into it out."""
+    ws = workspace.copy(base, root)
+    (ws / "split-link").symlink_to(ws / "data" / "split")
+    seen: dict[str, Any] = {}
+    reader = start_cli("augment", "--in", "split-link", "--out", "aug-via-link", "--workers", "2", cwd=ws,
+                       log=ws / "logs" / "augment-link", env=fault_env(stop_after_forks=2))
+    try:
+        seen["link_reader_stopped"] = reader.wait_stopped()
+        seen["split_meanwhile"] = start_cli("split", cwd=ws, log=ws / "logs" / "split-meanwhile").finish()
+        reader.resume()
+        seen["link_reader"] = reader.finish(timeout=120)
+    finally:
+        reader.kill()
+    raw = ws / "samples" / "viri"
+    shutil.copytree(raw, ws / "viri-delivery")  # what a user would download --from by hand
+    preparer = start_cli("prepare", "viri", "--raw", str(raw), "--out", "prep-viri", "--workers", "2", cwd=ws,
+                         log=ws / "logs" / "prepare-raw", env=fault_env(stop_after_forks=2))
+    try:
+        seen["raw_reader_stopped"] = preparer.wait_stopped()
+        seen["download_meanwhile"] = start_cli("download", "viri", "--from", str(ws / "viri-delivery"),
+                                               "--out", str(raw), cwd=ws, log=ws / "logs" / "download").finish()
+        preparer.resume()
+        seen["raw_reader"] = preparer.finish(timeout=120)
+    finally:
+        preparer.kill()
+    return seen
+
+
 @pytest.fixture(scope="module")
 def runs(pipeline_ws: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("signals")
     jobs = {f"{stage}-{how}": (lambda s=stage, h=how: signal_scenario(pipeline_ws, root / f"{s}-{h}", s, h))
             for stage in STAGES for how in HOW}
     jobs["cross"] = lambda: cross_stage_scenario(pipeline_ws, root / "cross")
+    jobs["linked"] = lambda: linked_and_raw_scenario(pipeline_ws, root / "linked")
     return parallel(jobs)
 
 
@@ -175,3 +207,12 @@ def test_a_stage_is_not_replaced_while_another_reads_it(runs: dict) -> None:
         assert_one_line_error(seen[meanwhile], "another run is writing", "split")
     assert seen["writer"].returncode == 0, seen["writer"].stderr
     assert_accounting(seen["ws"] / "data" / "split")
+
+
+def test_locks_see_through_links_and_hold_raw_folders(runs: dict) -> None:
+    seen = outcome(runs, "linked")
+    assert seen["link_reader_stopped"] and seen["raw_reader_stopped"]
+    assert_one_line_error(seen["split_meanwhile"], "another run is reading", "split")
+    assert seen["link_reader"].returncode == 0, seen["link_reader"].stderr
+    assert_one_line_error(seen["download_meanwhile"], "another run is reading", "viri")
+    assert seen["raw_reader"].returncode == 0, seen["raw_reader"].stderr

@@ -32,7 +32,6 @@ anything the layout has no place for (stray_file).
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -43,6 +42,7 @@ from pydantic import Field, field_validator
 
 from curator.config import Download, OneGroupPattern, SourceParams
 from curator.errors import CuratorError, SchemaError
+from curator.io.patterns import compile_pattern
 from curator.pipeline.progress import log
 from curator.reasons import Reason
 from curator.record.record import empty_record
@@ -148,7 +148,7 @@ def layout(raw: Path, conf: Params) -> str:
 class _Run:
     conf: Params
     tree: Tree
-    pattern: re.Pattern[str]
+    pattern: Any  # compiled by RE2 (curator/io/patterns.py): match() as re does
     seen: set[str] = field(default_factory=set)  # sample names of the label rows read so far
     used: set[tuple[str, str]] = field(default_factory=set)  # ("face" | "eye", name) consumed by a row
     ungrouped: list[str] = field(default_factory=list)
@@ -244,7 +244,7 @@ def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | 
     conf = require_params(conf)
     root = find_root(raw)
     table = read_labels(root / LABEL_FILE)
-    run = _Run(conf, scan(root), re.compile(conf.participant_pattern))
+    run = _Run(conf, scan(root), compile_pattern(conf.participant_pattern))
     yield from run.tree.strays
     for excel_row, cells in table.rows:
         row = parse_row(table, excel_row, cells, len(conf.emotion_codes))

@@ -9,7 +9,6 @@ Every image is accounted for: part of a record, a reject, or excluded with its o
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pydantic import Field
 
 from curator.config import Download, OneGroupPattern, SourceParams
 from curator.errors import CuratorError
+from curator.io.patterns import compile_pattern
 from curator.sources.fetch import copy_manual, download_files, unpacked
 from curator.sources.recipe import Reject
 from curator.sources.thermal import pairing
@@ -91,7 +91,7 @@ def prepare(spec: ThermalSource, raw: Path, conf: ArchiveParams | None = None) -
     found = scan(spec.name, raw)
     with unpacked(found.archives) as extracted:
         files = find_images(spec.name, spec.expected, raw, extracted, found.images, found.left_out)
-        yield from pairing.items(spec.name, spec.license, files, re.compile(pattern) if pattern else None)
+        yield from pairing.items(spec.name, spec.license, files, compile_pattern(pattern) if pattern else None)
     yield from found.left_out
 
 
