@@ -68,7 +68,6 @@ STAGES = (
     Stage("report", "published", "report", "reports", records=False),
 )
 BY_NAME = {s.name: s for s in STAGES}
-BY_KIND = {s.makes: s for s in STAGES}
 RECORD_STAGES = tuple(s.name for s in STAGES if s.records)  # prepare ... publish: what benchmarks time
 
 
