@@ -17,7 +17,6 @@ import typer
 from curator.config import Config, load_config
 from curator.errors import CuratorError
 from curator.io.paths import check_paths, check_report_out
-from curator.lazy import arrow_without_pandas
 from curator.pipeline.progress import setup_logging
 from curator.pipeline.stages import DATA, folder
 
@@ -130,6 +129,33 @@ def params_cmd(
 
 
 @app.command()
+def sync(
+    check: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 naming each stale file.")] = False,
+) -> None:
+    """Rewrite every derived file (params.yaml, README.md's source table, dvc.yaml's per-source deps)."""
+    from curator.commands.sync import sync as sync_files
+
+    stale = sync_files(Path.cwd(), check=check)
+    if check and stale:
+        raise CuratorError(f"out of date: {', '.join(stale)}; run `curator sync`")
+    typer.echo(f"rewrote: {', '.join(stale)}" if stale else "every derived file is in sync")
+
+
+@app.command("new-source")
+def new_source(
+    name: Annotated[str, typer.Argument(help="The new source's name: lower-case letters, digits and _.")],
+) -> None:
+    """Scaffold curator/sources/NAME/: a recipe, its facts, label map, samples and README that already run."""
+    from curator.commands.sync import check_checkout
+    from curator.scaffold import new_source as scaffold
+
+    check_checkout(Path.cwd())  # the recipe goes where the code that runs will find it
+    for path in scaffold(name, Path("curator") / "sources"):
+        typer.echo(f"wrote {path}")
+    typer.echo(f"next: fill in curator/sources/{name}/ (docs/adding-a-source.md), then run `curator sync`")
+
+
+@app.command()
 def reasons() -> None:
     """List every reject reason code with its meaning."""
     from curator.reasons import Reason
@@ -198,10 +224,6 @@ def prepare(
     ray_address: RayAddress = None,
 ) -> None:
     """Read one source's raw files into unified records (Parquet shards + rejects.jsonl)."""
-    # records reach Arrow as plain Python values: pyarrow's passive pandas probe would import
-    # pandas (~0.2 s) for nothing. A recipe that reads with pandas (EMER's sheets) imports it
-    # itself, and explicit conversions (to_pandas, from_pandas) still load it.
-    arrow_without_pandas()
     from functools import partial
 
     from curator.sources import get_recipe
@@ -246,7 +268,6 @@ def normalize(
     metrics: Metrics = None,
 ) -> None:
     """Map every source label into the taxonomy (schemas/); unknown labels become rejects."""
-    arrow_without_pandas()  # this stage is Arrow only: pandas would add ~0.3 s per call
     from curator.stages.normalize.stage import run_normalize
 
     if not inputs:
@@ -265,7 +286,6 @@ def split(
     metrics: Metrics = None,
 ) -> None:
     """Assign train/validation/test: group-disjoint, stratified per source and class."""
-    arrow_without_pandas()  # this stage is Arrow only: pandas would add ~0.3 s per call
     from curator.stages.split.stage import run_split
 
     if not inputs.exists():
@@ -285,7 +305,6 @@ def augment(
     ray_address: RayAddress = None,
 ) -> None:
     """Add augmented copies of train records (same geometric transform on visible and IR)."""
-    arrow_without_pandas()  # this stage is Arrow only: pandas would add ~0.3 s per call
     from curator.stages.augment.stage import run_augment
 
     conf = _executor_conf(_config().augment, workers, executor, ray_address)
@@ -303,7 +322,6 @@ def publish(
     metrics: Metrics = None,
 ) -> None:
     """Write the Hub-ready folder: Parquet shards per config/split, dataset card, taxonomy."""
-    arrow_without_pandas()  # this stage is Arrow only: pandas would add ~0.3 s per call
     from curator.stages.publish.stage import run_publish
 
     config = _config()

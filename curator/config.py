@@ -3,8 +3,8 @@
 Each stage receives only its own section (`config.split`, `config.augment`...); each recipe
 its own `Params` model, defined in its package (curator/sources/<name>/). An unknown key, a
 wrong type or an out-of-range value is a one-line error naming the key and its line in the
-file. The project's params.yaml is this module's defaults rendered (`curator params`), so the
-two cannot drift: a test compares them.
+file. The project's params.yaml is this module's defaults rendered (`curator sync` writes it), so
+the two cannot drift: `curator sync --check` and a test compare them.
 """
 
 from __future__ import annotations
@@ -144,17 +144,44 @@ def _check_enabled(names: list[str]) -> list[str]:
     return names
 
 
+def families(names: list[str]) -> dict[str, str]:
+    """`sources.enabled` as params.yaml spells it: each name with its family (dvc.yaml's foreach reads both)."""
+    from curator.sources.family import family_of
+
+    return {name: family_of(name) for name in _check_enabled(list(names))}
+
+
+def _enabled_mapping(value: Any) -> Any:
+    """A hand-written list of names is accepted as the mapping of those names to their families."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return families(value)
+    return value
+
+
+def _check_families(enabled: dict[str, str]) -> dict[str, str]:
+    right = families(list(enabled))
+    for name, family in enabled.items():
+        if family != right[name]:
+            raise ValueError(f"{name}: family {family!r} is not the package its recipe imports; write "
+                             f"`{name}: {right[name]}` (or run `curator sync`)")
+    return enabled
+
+
 @cache
 def sources_model() -> type[Section]:
-    """The `sources` section: `enabled` plus one Params model per recipe, from the registry."""
+    """The `sources` section: `enabled` (name: family) plus one Params model per recipe, from the registry."""
     recipes = _recipes()
-    default_enabled = [name for name, recipe in recipes.items() if recipe.INFO.enabled_by_default]
+    default_enabled = families([name for name, recipe in recipes.items() if recipe.INFO.enabled_by_default])
     fields: dict[str, Any] = {
-        "enabled": (list[str], Field(default_enabled, description="which recipes run (`curator sources` lists them)")),
+        "enabled": (dict[str, str], Field(default_enabled, description=(
+            "which recipes run, each with the family package its recipe imports (`curator sync` writes it)"))),
     }
     for name, recipe in recipes.items():
         fields[name] = (recipe.Params, Field(default_factory=recipe.Params, description=recipe.INFO.title))
-    validators = {"_enabled": field_validator("enabled")(classmethod(lambda cls, v: _check_enabled(v)))}
+    validators = {
+        "_enabled_list": field_validator("enabled", mode="before")(classmethod(lambda cls, v: _enabled_mapping(v))),
+        "_enabled": field_validator("enabled")(classmethod(lambda cls, v: _check_families(v))),
+    }
     return create_model("Sources", __base__=Section, __validators__=validators, **fields)
 
 
@@ -316,9 +343,9 @@ def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
 
 def render_defaults() -> str:
     """The defaults as a commented params.yaml: what `curator params` prints and the repo's file holds."""
-    lines = ["# Every knob of the pipeline, with its default (rendered by `curator params` from curator/config.py",
-             "# and the recipes' Params). DVC tracks the keys each stage reads, so editing one re-runs exactly",
-             "# the stages that depend on it. CLI flags override these values."]
+    lines = ["# Every knob of the pipeline, with its default (written by `curator sync` from curator/config.py and",
+             "# the recipes' Params; `curator params` prints it). DVC tracks the keys each stage reads, so editing",
+             "# one re-runs exactly the stages that depend on it. CLI flags override these values."]
     config = Config()
     models = {"sources": sources_model(), **Config.SECTIONS}
     for name, model in models.items():

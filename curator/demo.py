@@ -21,8 +21,7 @@ from typing import Any
 
 import yaml
 
-from curator.config import render_defaults
-from curator.dvcdeps import write_links
+from curator.config import families, render_defaults
 from curator.errors import CuratorError
 from curator.pipeline.lifetime import END_WITH_PARENT
 from curator.pipeline.progress import log
@@ -47,7 +46,7 @@ NOT_CODE = {"project", "schemas", "pipelines"}  # package data beside the code, 
 
 def write_project(workspace: Path, params_text: str) -> None:
     """The pipeline's files into `workspace`: dvc.yaml, params, schemas, policies, and the curator code
-    its stages list as deps (with the family links), all from the installed package."""
+    its stages list as deps, all from the installed package."""
     for name, parts in PROJECT_FILES.items():
         src = packaged(*parts)
         if src.is_dir():
@@ -61,7 +60,6 @@ def write_project(workspace: Path, params_text: str) -> None:
         return {n for n in names if n in top or n == "__pycache__" or n.endswith(".pyc")}
 
     shutil.copytree(code, workspace / "curator", ignore=skip)
-    write_links(workspace)
     (workspace / "params.yaml").write_text(params_text, encoding="utf-8")
 
 
@@ -92,7 +90,7 @@ def sample_servers(samples: Path, scratch: Path) -> Iterator[tuple[dict[str, Any
             hub.client_env(scratch / "hf-home") as env, serve_directory(samples) as url:
         served = Served(samples=samples, files_url=url, hub_sha=hub.sha)
         kits = _kits()
-        sources: dict[str, Any] = {"enabled": list(kits)}  # every recipe: the samples cover them all
+        sources: dict[str, Any] = {"enabled": families(list(kits))}  # every recipe: the samples cover them all
         sources.update({name: kit.demo_params(served) for name, kit in kits.items()})
         overrides = {"sources": sources, "download": {"checksums": str(samples / "checksums.tsv")}}
         yield overrides, env

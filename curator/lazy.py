@@ -38,30 +38,6 @@ def lazy(name: str) -> Any:
     return _Lazy(name)
 
 
-def arrow_without_pandas() -> None:
-    """Keep pyarrow from importing pandas (~0.3 s) in a process that never uses it.
-
-    pyarrow checks "is this a pandas object?" on every `pa.array`/`pa.table`, which imports pandas
-    the first time whenever it is installed. Here its first check runs with pandas hidden, so
-    pyarrow records "no pandas" for those passive checks. Anything that really asks pyarrow for
-    pandas (`to_pandas`, `from_pandas`) makes it import pandas then, as usual. Called by the CLI
-    commands whose stages work on Arrow alone (prepare, normalize, split, augment, publish); a
-    no-op once pandas is imported.
-    """
-    import sys
-
-    if "pandas" in sys.modules:
-        return
-    import pyarrow as pa
-
-    with hidden("pandas"):
-        try:
-            pa.lib._pandas_api.have_pandas  # noqa: B018 - the probe: pyarrow tries the import once, here
-            pa.array([None])  # and so does its C++ converter (for pandas' null values)
-        except Exception:  # a pyarrow without this private probe: pandas loads as usual, only later
-            pass
-
-
 @contextmanager
 def hidden(*names: str) -> Iterator[None]:
     """Within the block, `import name` (and its submodules) fails as if the package were not

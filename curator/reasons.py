@@ -43,10 +43,14 @@ class Reason(str, Enum):
     MISSING_FACE_FRAMES = "missing_face_frames", "a labelled sample has no frame folder, or one without images"
     STRAY_FILE = "stray_file", "a file where the source's layout has none (e.g. a non-image in a frame folder)"
     UNREADABLE_FILE = "unreadable_file", "a data file (not an image) that cannot be opened, e.g. a corrupt .xlsx"
-    UNEXPECTED_COLUMNS = "unexpected_columns", "a data file has columns schemas/ does not declare, or two for one"
+    UNEXPECTED_COLUMNS = "unexpected_columns", "a data file has two columns for one required field (EMER's gaze " \
+        "pair spelled with and without [DACS px]); other unknown columns are read generically or listed as not read"
     # deliberately left out by recipes (excluded, not lost): each counts as an input and a reject
     SOURCE_AUGMENTED_COPY = "source_augmented_copy", "the source's own augmented or re-saved copy of an original"
-    UNSUPPORTED_MODALITY = "unsupported_modality", "an image view the record has no column for (VIRI's MSX)"
+    UNSUPPORTED_MODALITY = "unsupported_modality", "an image view or a subset the record has no column for (VIRI's " \
+        "MSX, EMER's eye fixation maps)"
+    WORKING_FILE = "working_file", "a file of the authors' working folder beside the data (model weights, plots, " \
+        "confusion matrices, notebooks, another project's folder): not a sample, left out, counted"
     OTHER_DATASET = "other_dataset", "an image of the other study in a shared download (VIRI in NVIE's or the " \
         "reverse): left out here, that study's recipe reads it"
     UNJOINED_ANNOTATION = "unjoined_annotation", "annotation rows for an image no record matches (EmoNet hq.csv rows " \

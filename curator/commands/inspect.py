@@ -17,7 +17,7 @@ from typing import Any
 from curator.errors import CuratorError
 from curator.record.group import PAIR, RECORD, group_kind
 from curator.record.taxonomy import LabelMap, label_map, map_name
-from curator.sources.recipe import Reject
+from curator.sources.recipe import NotRead, Reject
 
 MAX_PROBLEMS = 10
 MAX_LABELS = 20
@@ -36,6 +36,7 @@ class Inspection:
     official_splits: Counter = field(default_factory=Counter)
     rejects: Counter = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
+    not_read: Counter = field(default_factory=Counter)  # (what, why) -> times the recipe saw it and did not read it
 
     def lines(self) -> list[str]:
         out = [f"{self.source}: {self.layout}",
@@ -53,6 +54,9 @@ class Inspection:
         if self.rejects:
             out.append("rejects: " + ", ".join(f"{reason} {n}" for reason, n in self.rejects.most_common()))
         out += [f"problem: {p}" for p in self.problems]
+        out += [f"not read: {what} ({n}x): {why}" for (what, why), n in self.not_read.most_common(MAX_PROBLEMS)]
+        if len(self.not_read) > MAX_PROBLEMS:
+            out.append(f"not read: and {len(self.not_read) - MAX_PROBLEMS} more (prepare's metrics list them all)")
         return out
 
 
@@ -73,6 +77,9 @@ def inspect_source(name: str, recipe: ModuleType, raw: Path, conf: Any) -> Inspe
     found = Inspection(name, layout)
     labels = label_map(name)
     for item in recipe.prepare(raw, conf):
+        if isinstance(item, NotRead):  # not an input sample: listed apart
+            found.not_read[item.what, item.why] += 1
+            continue
         found.items += 1
         if isinstance(item, Reject):
             found.rejects[str(item.reason)] += 1

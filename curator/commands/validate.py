@@ -19,6 +19,8 @@ import datasets
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
+from datasets.info import DatasetInfosDict
+from huggingface_hub import DatasetCardData
 
 from curator.io.card import read_card_header
 from curator.pipeline import lineage
@@ -36,10 +38,12 @@ def validate_folder(folder: Path) -> list[str]:
         return [f"{folder}: no README.md (dataset card)"]
     try:
         meta = read_card_header(folder)
-    except (ValueError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (ValueError, TypeError, UnicodeDecodeError, yaml.YAMLError) as exc:  # TypeError: a key not a string
         return [f"card header does not parse: {exc}"]
     problems: list[str] = []
     configs = _entries(meta, "configs", problems)
+    if isinstance(meta.get("dataset_info"), dict):  # `datasets` writes a single config's info as a mapping
+        meta["dataset_info"] = [meta["dataset_info"]]
     infos = {i.get("config_name"): i for i in _entries(meta, "dataset_info", problems)}
     class_names: dict[str, list[str]] = {}  # ClassLabel column -> its names, as the card gives them
     for config in configs:
@@ -72,6 +76,16 @@ def _patterns(entry: dict) -> list[str]:
     return [path] if isinstance(path, str) else list(path)
 
 
+def card_features(info: dict[str, Any]) -> datasets.Features:
+    """The features one `dataset_info` entry of the card declares, parsed as `load_dataset` parses a
+    card (DatasetInfosDict.from_dataset_card_data)."""
+    parsed = DatasetInfosDict.from_dataset_card_data(DatasetCardData(dataset_info=dict(info)))
+    features = next(iter(parsed.values())).features
+    if features is None:
+        raise KeyError("features")
+    return features
+
+
 @dataclass
 class Checked:
     problems: list[str] = field(default_factory=list)
@@ -90,7 +104,7 @@ def _check_config(folder: Path, config: dict, info: dict) -> Checked:
     name = config.get("config_name")
     out = Checked()
     try:
-        expected = datasets.Features._from_yaml_list(info["features"])
+        expected = card_features(info)
         entries = [(e["split"], _patterns(e)) for e in config["data_files"]]
         sizes = {s["name"]: s["num_examples"] for s in info.get("splits", [])}
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

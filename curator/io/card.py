@@ -5,16 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
+from huggingface_hub import DatasetCard
 
 
 def read_card_header(folder: Path) -> dict[str, Any]:
-    """The YAML header of `folder`/README.md as a mapping; ValueError when there is none."""
-    text = (Path(folder) / "README.md").read_text(encoding="utf-8")
-    if not text.startswith("---\n"):
+    """The card's YAML header, read as `huggingface_hub` (and `load_dataset`) read it."""
+    path = Path(folder) / "README.md"
+    if not path.read_text(encoding="utf-8").startswith("---\n"):
         raise ValueError("README.md has no YAML header")
-    header = text.split("---\n", 2)[1]
-    meta = yaml.safe_load(header)
-    if not isinstance(meta, dict):
-        raise ValueError("README.md YAML header is not a mapping")
-    return meta
+    return DatasetCard.load(path).data.to_dict()  # ValueError when the header is not a mapping

@@ -55,11 +55,12 @@ def check(source: str, original: str, value: float) -> None:
                          f"(schemas/dimensions.yaml given.{source})")
 
 
-def common(source: str, values: Iterable[tuple[str, float]]) -> list[dict[str, Any]]:
+def common(source: str, values: Iterable[tuple[str, float]], label_kind: str | None = None) -> list[dict[str, Any]]:
     """The `dimensions` column of one record from (original name, value) pairs, in the order given.
 
     Values are checked (`check`); a name the source does not state is left out (it stays in the
-    record's `annotations`, where the recipe keeps every rating as given).
+    record's `annotations`, where the recipe keeps every rating as given). `label_kind` (felt or
+    expressed): the label kind the ratings belong to, for a source that rates each kind apart (EMER).
     """
     lo, hi = scale()
     out = []
@@ -70,5 +71,6 @@ def common(source: str, values: Iterable[tuple[str, float]]) -> list[dict[str, A
         check(source, original, value)
         out.append({"name": s.dimension, "value": lo + (value - s.low) / (s.high - s.low) * (hi - lo),
                     "original_name": original, "original_value": value,
-                    "original_min": s.low, "original_max": s.high})
+                    "original_min": s.low, "original_max": s.high,
+                    **({"label_kind": label_kind} if label_kind else {})})
     return out

@@ -6,7 +6,6 @@ asks this module; nothing restates column lists or class names.
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,7 @@ import yaml
 from curator.errors import SchemaError
 from curator.resources import schemas_dir  # the lookup order lives there
 
-if TYPE_CHECKING:  # `datasets` costs ~1 s to import: only the functions that build Features load it
+if TYPE_CHECKING:  # imported where used: `--help` and params loading need neither
     import datasets
     import pyarrow as pa
 
@@ -60,18 +59,17 @@ def physio_features_of(source: str) -> list[str]:
 
 @cache
 def features() -> datasets.Features:
-    """HF Features of the full unified record (ClassLabel names from the taxonomy)."""
+    """HF Features of the full unified record, in record order (ClassLabel names from the taxonomy)."""
     import datasets
 
-    return datasets.Features.from_dict(hf_features())
+    return datasets.Features({name: _feature(col["type"]) for name, col in record_spec()["columns"].items()})
 
 
 @cache
 def hf_features() -> dict[str, Any]:
-    """Every column's feature in the dict form `datasets` reads and writes (Features.to_dict), in
-    record order. Publish derives the card's `features` and the Croissant fields from it without
-    importing `datasets` (~0.8 s of a CLI call); callers must not modify it (cached)."""
-    return {name: _hf_feature(col["type"]) for name, col in record_spec()["columns"].items()}
+    """features() in the dict form `datasets` reads and writes (`Features.to_dict()`): what publish
+    selects each config's columns from. Callers must not modify it (cached)."""
+    return features().to_dict()
 
 
 def columns() -> list[str]:
@@ -85,87 +83,31 @@ def image_columns() -> tuple[str, ...]:
     return tuple(name for name, col in record_spec()["columns"].items() if col["type"] == "image")
 
 
-def yaml_features(feats: dict[str, Any]) -> list[dict[str, Any]]:
-    """`Features._to_yaml_list()` of features in dict form (a subset of hf_features()): the card's
-    `dataset_info.features`, without importing `datasets` (a test compares the two)."""
-    return [{"name": name, **_yaml_feature(feat)} for name, feat in feats.items()]
-
-
-def _yaml_feature(feat: dict[str, Any]) -> dict[str, Any]:
-    """One feature as the Hub's card YAML writes it: `dtype: x` for a value or an image, class names
-    keyed by their index as strings, lists as `list:` plus `length`, structs as `struct:` lists."""
-    kind = feat.get("_type")
-    if kind == "Value":
-        return {"dtype": feat["dtype"]}
-    if kind == "Image":
-        return {"dtype": "image"}
-    if kind == "ClassLabel":
-        return {"dtype": {"class_label": {"names": {str(i): n for i, n in enumerate(feat["names"])}}}}
-    if kind == "List":
-        inner = _yaml_feature(feat["feature"])
-        # a list of values or of structs is written without the `dtype:` / `struct:` level
-        listed = inner[next(iter(inner))] if list(inner) in (["dtype"], ["struct"]) else inner
-        return {"list": listed, **{k: v for k, v in feat.items() if k not in ("feature", "_type")}}
-    if kind is None:
-        return {"struct": [{"name": name, **_yaml_feature(sub)} for name, sub in feat.items()]}
-    raise SchemaError(f"record.yaml: no card YAML form for feature type {kind!r}")
-
-
 @cache
 def arrow_schema() -> pa.Schema:
-    """Arrow schema of the unified record, with the `huggingface` features metadata embedded.
-
-    Built with pyarrow alone: it is what `features().arrow_schema` gives (a test compares the two,
-    metadata bytes included), but every stage writes shards with it and importing `datasets` for
-    it cost ~0.8 s per CLI call.
-    """
-    import pyarrow as pa
-
-    cols = record_spec()["columns"]
-    fields = [pa.field(name, _arrow_type(col["type"])) for name, col in cols.items()]
-    hf = {"info": {"features": hf_features()}}
-    return pa.schema(fields).with_metadata({"huggingface": json.dumps(hf)})
+    """Arrow schema of the unified record, as `datasets` derives it from the Features (with the
+    `huggingface` metadata that makes `load_dataset` read the columns back as these Features)."""
+    return features().arrow_schema
 
 
-_ARROW_SCALARS = {"string": "string", "bool": "bool_", "int64": "int64", "float32": "float32", "float64": "float64"}
-
-
-def _arrow_type(spec: Any) -> pa.DataType:
-    """The Arrow type `datasets` stores one record.yaml type expression as (see _hf_feature)."""
-    import pyarrow as pa
+def _feature(spec: Any) -> Any:
+    """The `datasets` feature of one record.yaml type expression: a scalar name, `image`, `physio`
+    (the struct of every source's physio features), `{class_label: <taxonomy level>}`,
+    `{list: <type>, length: <n or taxonomy level>}` or `{struct: {name: <type>}}`."""
+    import datasets
 
     if spec == "image":
-        return pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+        return datasets.Image()
     if spec == "physio":
-        return pa.struct([(name, _arrow_type(dtype)) for name, dtype in physio_fields().items()])
+        return {name: _feature(dtype) for name, dtype in physio_fields().items()}
     if isinstance(spec, str) and spec in _SCALARS:
-        return getattr(pa, _ARROW_SCALARS[spec])()
+        return datasets.Value(spec)
     if isinstance(spec, dict) and "class_label" in spec:
-        return pa.int64()
+        return datasets.ClassLabel(names=list(load_yaml("taxonomy.yaml")[spec["class_label"]]))
     if isinstance(spec, dict) and "list" in spec:
-        length = _list_length(spec)
-        return pa.list_(_arrow_type(spec["list"]), length) if length > 0 else pa.list_(_arrow_type(spec["list"]))
+        return datasets.List(_feature(spec["list"]), length=_list_length(spec))
     if isinstance(spec, dict) and "struct" in spec:
-        return pa.struct([(name, _arrow_type(sub)) for name, sub in spec["struct"].items()])
-    raise SchemaError(f"record.yaml: unknown type expression {spec!r}")
-
-
-def _hf_feature(spec: Any) -> Any:
-    """One type expression of record.yaml as `datasets.Features.to_dict()` writes it (features() reads
-    it back with from_dict; the `huggingface` metadata of the shards holds it as it is)."""
-    if spec == "image":
-        return {"_type": "Image"}
-    if spec == "physio":
-        return {name: _hf_feature(dtype) for name, dtype in physio_fields().items()}
-    if isinstance(spec, str) and spec in _SCALARS:
-        return {"dtype": spec, "_type": "Value"}
-    if isinstance(spec, dict) and "class_label" in spec:
-        return {"names": list(load_yaml("taxonomy.yaml")[spec["class_label"]]), "_type": "ClassLabel"}
-    if isinstance(spec, dict) and "list" in spec:
-        length = _list_length(spec)
-        return {"feature": _hf_feature(spec["list"]), **({"length": length} if length > 0 else {}), "_type": "List"}
-    if isinstance(spec, dict) and "struct" in spec:
-        return {name: _hf_feature(sub) for name, sub in spec["struct"].items()}
+        return {name: _feature(sub) for name, sub in spec["struct"].items()}
     raise SchemaError(f"record.yaml: unknown type expression {spec!r}")
 
 

@@ -115,7 +115,7 @@ def test_editing_augment_params_reruns_augment_publish_report_only(pipeline):
 
 def test_disabling_a_source_drops_it_without_rerunning_the_others(pipeline):
     ws = pipeline["ws"]
-    _edit_params(ws, lambda p: p["sources"]["enabled"].remove("emer"))
+    _edit_params(ws, lambda p: p["sources"]["enabled"].pop("emer"))
     out = _dvc(["repro"], ws, pipeline["env"])
     ran = _ran(out)
     assert not any(s.startswith(("download@", "prepare@")) for s in ran)

@@ -47,3 +47,12 @@ def test_an_emer_row_outside_its_stated_range_is_rejected_with_the_row() -> None
     good = emer_labels.parse_row(_table(), 8, cells | {"Arousal": -0.5}, 7)
     assert [(d["name"], d["value"]) for d in good.dimensions] == [
         ("valence", pytest.approx(0.75)), ("arousal", pytest.approx(0.25)), ("intensity", pytest.approx(2 / 3))]
+
+
+def test_emer_ratings_carry_the_sheet_label_kind_and_other_sources_none() -> None:
+    cells = {"ID": "3_film_happy Happy", "Emotion": 1, "Valence": 0.5, "Arousal": -0.5, "Intensity": 2}
+    for kind in ("felt", "expressed"):
+        got = emer_labels.parse_row(_table(), 8, cells, 7, kind)
+        assert [(d["name"], d["label_kind"]) for d in got.dimensions] == [
+            ("valence", kind), ("arousal", kind), ("intensity", kind)]
+    assert all("label_kind" not in d for d in dimensions.common("emonet", [("Valence", 1.0), ("Arousal", 2.0)]))

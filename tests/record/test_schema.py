@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datasets
+import pytest
 
 from curator.record import schema
 from curator.record.taxonomy import taxonomy
@@ -42,35 +43,25 @@ def test_json_schema_lists_every_column_and_the_required_ones():
     assert js["properties"]["scores"]["maxItems"] == 40
 
 
-def test_arrow_schema_is_what_datasets_derives():
-    """Shards are written with a schema built by pyarrow alone (no `datasets` import in the stages):
-    it must be exactly the one `datasets` derives from the Features, metadata bytes included."""
-    from curator.record.schema import arrow_schema, features
+def test_arrow_types_are_what_record_yaml_says():
+    """The Arrow schema every stage writes shards with: an image is a bytes/path struct, a class label
+    its index, a list with a length (a taxonomy level's size) a fixed-size list."""
+    import pyarrow as pa
 
-    ours, theirs = arrow_schema(), features().arrow_schema
-    assert ours.equals(theirs, check_metadata=True)
-    assert ours.metadata == theirs.metadata
-
-
-def test_card_yaml_features_are_what_datasets_writes():
-    """publish writes the card's `dataset_info.features` without importing `datasets`: for the full
-    record and each config's columns it must be exactly `Features._to_yaml_list()`, and
-    `Features._from_yaml_list` must read it back to the same Features."""
-    full = schema.hf_features()
-    assert schema.features().to_dict() == full
-    subsets = {"all": list(full), **{c: [k for k in full if k not in schema.config_drops(c)]
-                                    for c in schema.config_specs()}}
-    for name, cols in subsets.items():
-        ours = schema.yaml_features({c: full[c] for c in cols})
-        theirs = datasets.Features({c: schema.features()[c] for c in cols})._to_yaml_list()
-        assert ours == theirs, name
-        assert datasets.Features._from_yaml_list(ours) == datasets.Features({c: schema.features()[c] for c in cols})
-    kinds = {f.get("_type") for f in full.values()}
-    assert {"Value", "Image", "ClassLabel", "List", None} <= kinds  # every branch is exercised
+    arrow = schema.arrow_schema()
+    assert arrow.names == schema.columns()
+    assert arrow.field("image").type == pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+    assert arrow.field("label").type == pa.int64()
+    assert arrow.field("scores").type == pa.list_(pa.float32(), len(taxonomy().fine))
+    assert arrow.field("physio").type.num_fields == len(schema.physio_fields())
 
 
-def test_card_yaml_features_refuse_an_unknown_type():
-    import pytest
-
-    with pytest.raises(schema.SchemaError, match="LargeList"):
-        schema.yaml_features({"x": {"feature": {"dtype": "int64", "_type": "Value"}, "_type": "LargeList"}})
+def test_an_unknown_type_expression_is_refused(monkeypatch):
+    spec = {"columns": {"x": {"type": {"tensor": 3}}}}
+    monkeypatch.setattr(schema, "record_spec", lambda: spec)
+    schema.features.cache_clear()
+    try:
+        with pytest.raises(schema.SchemaError, match="tensor"):
+            schema.features()
+    finally:
+        schema.features.cache_clear()

@@ -24,6 +24,7 @@ from PIL import Image
 
 from curator.errors import CuratorError
 from curator.record.taxonomy import taxonomy
+from curator.sources.emonet_hq import samples as hq_samples
 from curator.sources.kaggle_physio.samples import KAGGLE_COLUMNS
 from curator.testing.samples import build_samples, read_pair_code
 from curator.testing.samples.faces import EXPRESSIONS, draw_face
@@ -69,6 +70,8 @@ LAYOUT = [
     "emer/new_label.xlsx",
     *[f"emer/eye/{i}.xlsx" for _, i, _ in EMER_SAMPLES],
     *[f"emer/face/{fold}/{i}/{k:04d}.jpg" for fold, i, n in EMER_SAMPLES for k in range(1, n + 1)],
+    # the eye fixation maps (the README's third subset) of the first two samples: excluded by the recipe
+    *[f"emer/fixation/{i}/{k:04d}.jpg" for _, i, _ in EMER_SAMPLES[:2] for k in (1, 2)],
 ]
 
 
@@ -167,11 +170,12 @@ def test_clean_manifest_expects_every_item_kept(clean: Path) -> None:
         "emonet_big": 30,
         "viri": 30,
         "nvie": 18,
-        "emer": 15,
+        "emer": 19,
     }
-    for entry in manifest.values():
-        expected = {"records": entry["items"], "prepare_rejects": {}, "normalize_rejects": {}}
-        assert entry["expected"] == expected
+    for name, entry in manifest.items():
+        excluded = {"unsupported_modality": 4} if name == "emer" else {}  # EMER's fixation maps, in every build
+        kept = entry["items"] - sum(excluded.values())
+        assert entry["expected"] == {"records": kept, "prepare_rejects": excluded, "normalize_rejects": {}}
 
 
 # --------------------------------------------------------------------------- Kaggle
@@ -215,10 +219,12 @@ def test_hq_parquet_has_no_file_names_and_a_python_literal_label(clean: Path) ->
         assert 2 <= len(experts) <= 4 and all(re.fullmatch(r"human-[1-8]", r) for r in experts)
         for ratings in experts.values():
             assert list(ratings) == keys and all(isinstance(v, int) and 0 <= v <= 7 for v in ratings.values())
-    schema = pq.read_schema(clean / "emonet_hq" / "data" / "train-00000-of-00001.parquet")
-    assert schema.field("ethnicity").type == "int64"  # integer-coded, names in the metadata
-    names = json.loads(schema.metadata[b"huggingface"])["info"]["features"]["ethnicity"]["names"]
-    assert len(names) == 14 and "Black or African American" in names
+    # LAION's own table (statistics/descriptive.ipynb): strings, the file number in ind and image_metadata
+    assert {r["Ethnicity"] for r in rows} <= set(hq_samples.ETHNICITIES) and len(hq_samples.ETHNICITIES) == 14
+    assert {r["Gender"] for r in rows} <= {"man", "woman", "non-binary person"}
+    for row in rows:
+        assert json.loads(row["image_metadata"]) == {"path": f"{row['ind'] - 1}.jpg", "has_image": True}
+        assert row["Prompt"].startswith("a focused close-up photo of a ") and ", " in row["Emotion"]
 
 
 def _hq_csv(root: Path) -> list[dict]:
@@ -253,7 +259,7 @@ def test_hq_csv_experts_repeat_the_parquet_and_models_keep_their_scales(clean: P
 @pytest.mark.parametrize(
     ("source", "columns"),
     [
-        ("emonet_hq", ["path", "label", "prompt", "ethnicity", "gender", "age"]),
+        ("emonet_hq", ["path", "ind", "Prompt", "Age", "Ethnicity", "Gender", "Emotion", "image_metadata", "label"]),
         ("emonet_binary", ["path", "emotion"]),
     ],
 )
@@ -414,24 +420,27 @@ def _figshare_files(root: Path) -> dict[str, bytes]:
 
 def test_figshare_zip_has_the_authors_training_layout(clean: Path) -> None:
     files = _figshare_files(clean)
-    originals = Counter()
+    originals, working = Counter(), Counter()
     for name in files:
         parts = name.split("/")
         if parts[0] == "tran_val_test":  # tran_val_test/<view>/<split>/<Class>/<file>
             assert len(parts) == 5 and parts[1] in {"Visible", "IR", "MSX"} and parts[2] in {"train", "val", "test"}
             assert parts[3] in {"Angry", "Happy", "Neutral", "Sad", "Surprise"}, name
             originals[parts[1]] += 1
+        elif parts[1] in ("models", "results") or parts[0] == "VIRI-new-paper":  # the working folder's files
+            working[parts[0] + "/" + parts[1]] += 1
         else:  # {Vis,IR,MSX}/train_aug_images/<Class>/<stem>[_<transform>_<k>].JPG, never "Visible" here
             assert len(parts) == 4 and parts[0] in {"Vis", "IR", "MSX"} and parts[1] == "train_aug_images", name
             assert re.fullmatch(r"IMG_\d{4}(_(rotation|zoom|distortion|shear|hflip)_[1-5])?\.JPG", parts[3]), name
     assert originals == {"Visible": 20, "IR": 20, "MSX": 5}
+    assert working == {"Vis/models": 3, "IR/models": 1, "Vis/results": 1, "IR/results": 1, "VIRI-new-paper/Vis-IR": 2}
     exts = Counter(Path(n).suffix for n in files if n.startswith(("tran_val_test/Visible/", "tran_val_test/IR/")))
     assert set(exts) == {".JPG", ".jpg"}
     members = [n for n, _ in _archive_members(clean / "viri-figshare" / "Dataset.zip")]
     assert members != sorted(members)
     expected = json.loads((clean / "viri-figshare" / "expected.json").read_text())
-    assert expected == {"files": 78, "records": 20, "official_split": {"train": 10, "val": 5, "test": 5},
-                        "prepare_rejects": {"source_augmented_copy": 33, "unsupported_modality": 5}}
+    assert expected == {"files": 86, "records": 20, "official_split": {"train": 10, "val": 5, "test": 5},
+                        "prepare_rejects": {"source_augmented_copy": 33, "unsupported_modality": 5, "working_file": 8}}
     assert len(files) == expected["files"]
 
 
@@ -518,7 +527,7 @@ def test_dirty_manifest_counts(dirty: Path) -> None:
         "emonet_big": (32, exp(30, {"not_an_image": 1}, {"unknown_label": 1})),
         "viri": (32, exp(30, {"truncated_image": 1, "unpaired": 1})),
         "nvie": (19, exp(18, {"empty_file": 1})),
-        "emer": (19, exp(16, {"missing_eye_data": 1, "stray_file": 1, "unknown_label": 1})),
+        "emer": (23, exp(16, {"missing_eye_data": 1, "stray_file": 1, "unknown_label": 1, "unsupported_modality": 4})),
     }
 
 

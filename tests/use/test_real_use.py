@@ -140,19 +140,21 @@ def _status_after_edit(repo: Path, env: dict[str, str], path: str) -> set[str]:
 def test_editing_a_module_marks_exactly_the_stages_that_read_it(producer):
     repo, env = producer["repo"], producer["env"]
     per = lambda *sources: {f"{k}@{s}" for k in ("download", "prepare") for s in sources}  # noqa: E731
-    info_readers = {"publish", "report"}  # the card, Croissant and report name each source's INFO
     emonet = per("emonet_hq", "emonet_binary", "emonet_big")
-    assert _status_after_edit(repo, env, "curator/sources/emonet/__init__.py") == emonet | info_readers
-    assert _status_after_edit(repo, env, "curator/sources/thermal/__init__.py") == per("viri", "nvie") | info_readers
+    assert _status_after_edit(repo, env, "curator/sources/emonet/__init__.py") == emonet
+    assert _status_after_edit(repo, env, "curator/sources/thermal/__init__.py") == per("viri", "nvie")
     kaggle = "curator/sources/kaggle_physio/__init__.py"  # a recipe without a family
-    assert _status_after_edit(repo, env, kaggle) == per("kaggle_physio") | info_readers
+    assert _status_after_edit(repo, env, kaggle) == per("kaggle_physio")
+    info_readers = {"publish", "report"}  # the card, Croissant and report state each source's facts
+    assert _status_after_edit(repo, env, "curator/sources/viri/source.yaml") == per("viri") | info_readers
     enabled = yaml.safe_load((repo / "params.yaml").read_text())["sources"]["enabled"]
     assert _status_after_edit(repo, env, "curator/stages/prepare/worker.py") == {f"prepare@{s}" for s in enabled}
     assert _status_after_edit(repo, env, "curator/stages/augment/worker.py") == {"augment"}
     map_readers = {"normalize", "publish", "report"}  # labels mapped; the card and report show the maps
-    assert _status_after_edit(repo, env, "schemas/maps/viri.yaml") == map_readers
-    # emonet_binary's recipe resolves labels with its own map: its stages (through dvcdeps/map/) too
-    assert _status_after_edit(repo, env, "schemas/maps/emonet_binary.yaml") == map_readers | per("emonet_binary")
+    assert _status_after_edit(repo, env, "curator/sources/viri/labels.yaml") == map_readers
+    # emonet_binary's recipe resolves labels with its own map: its stages too (.dvcignore keeps it in its folder)
+    binary_map = "curator/sources/emonet_binary/labels.yaml"
+    assert _status_after_edit(repo, env, binary_map) == map_readers | per("emonet_binary")
     assert _status_after_edit(repo, env, "pipelines/augment/default.yaml") == {"augment", "publish"}  # it ships it
     assert "Data and pipelines are up to date" in dvc(["status"], repo, env)
 

@@ -1,33 +1,10 @@
 """EMER (eye behaviour aided emotion recognition, arXiv 2411.05879): a manual-directory source.
 
-The data is released only after a signed licence form, so there is nothing to download: the
-user points `curator download emer --from DIR` at the folder they received. The layout is the one
-the authors' loader reads (kejun1/EMER, `dataset/SMEAD_dataset.py` in the history):
-
-    new_label.xlsx          first sheet only: ID, Emotion (integer code 0-6), Valence, Arousal (-1..1),
-                            Intensity (0..3)
-    face/set1..set5/<ID>/   a folder of face frames per sample; the set folder is the official fold
-    eye/<ID>.xlsx           Tobii export, all numeric (39 columns), flat: no set folders
-
-The file holds one emotion column whose code order and kind (felt ER or expressed FER) are not
-published: `sources.emer.emotion_codes` and `sources.emer.label_kind` must say them (no default).
-`label_original` is the code's name from emotion_codes (the map resolves names, not codes); the
-record's `label_kind` is the param, and normalize keeps a recipe's label_kind over its map's. With
-label_kind felt, `label_felt_original` holds the same name. `dimensions` holds Valence, Arousal and
-Intensity on the common scale (schemas/dimensions.yaml), the file's values beside them. `physio`
-holds the eye sheet's per-column statistics (eye.py).
-
-`frames: middle` gives one record per sample: the middle frame in natural name order (the authors'
-`sort(key=lambda x: x[-5])` is not temporal); `frames: all` one record per frame, id
-`emer/<ID>/<frame>`, same group and physio. `frame_count` is the frames in the folder either way.
-There is no participants file: the group is `emer/p<participant>`, the participant taken from the
-ID by `participant_pattern` (default the leading number, as in `3_film_happy Happy`; that this
-number is the participant is inferred, not published); an ID it does not match is its own group,
-counted in a log line.
-
-Every input item is kept or rejected: a sample without eye file or frame folder
-(missing_eye_data / missing_face_frames), files without a label row (missing_label), and
-anything the layout has no place for (stray_file).
+The user points `curator download emer --from DIR` at the folder received after signing the licence
+form: new_label.xlsx (ID, Emotion code, Valence, Arousal, Intensity), face/set1..set5/<ID>/ frame
+folders, eye/<ID>.xlsx Tobii sheets, and eye fixation maps (excluded). One record per sample (its
+middle frame) or per frame; the code names and the label kind come from params (unpublished).
+What is known of the format, and from where: README.md beside this file.
 """
 
 from __future__ import annotations
@@ -46,11 +23,11 @@ from curator.io.patterns import compile_pattern
 from curator.pipeline.progress import log
 from curator.reasons import Reason
 from curator.record.record import empty_record
-from curator.sources.emer.eye import EyeProblem, eye_features
+from curator.sources.emer.eye import EXTRA_COLUMN, EyeProblem, eye_features
 from curator.sources.emer.folders import FrameFolder, Tree, matching, middle, natural_key, scan
 from curator.sources.emer.labels import LABEL_FILE, LabelRow, SampleKey, parse_row, read_labels, sample_key
 from curator.sources.fetch import copy_manual
-from curator.sources.recipe import Reject, SourceInfo
+from curator.sources.recipe import NotRead, Reject, SourceInfo
 
 NAME = "emer"
 N_CLASSES = 7  # MAQT(7, 2) in the authors' discete_test_EMERT.py; README: 7-class fine labels
@@ -136,9 +113,12 @@ def layout(raw: Path, conf: Params) -> str:
     per_set = Counter(f.fold for folders in tree.folders.values() for f in folders)
     frames = sum(len(f.frames) for folders in tree.folders.values() for f in folders)
     sets = ", ".join(f"{s} {n}" for s, n in sorted(per_set.items()))
-    return (f"{NAME} at {root}: {LABEL_FILE} sheet {table.sheet!r} (1st of {len(table.sheets)}) with {len(table.rows)} "
-            f"rows; face/ frame folders {sets} ({frames} frames); eye/ {len(tree.eyes)} .xlsx; "
-            f"{len(tree.strays)} stray file(s); frames={conf.frames}")
+    left = Counter(r.reason for r in tree.strays)
+    return (f"{NAME} at {root}: {LABEL_FILE} sheet {table.sheet!r} (1st of {len(table.sheets)}) "
+            f"with {len(table.rows)} rows; face/ frame folders {sets} ({frames} frames); eye/ {len(tree.eyes)} .xlsx; "
+            f"{left[Reason.UNSUPPORTED_MODALITY]} eye fixation map file(s) excluded (unsupported_modality: no column "
+            f"for them); {left[Reason.STRAY_FILE]} stray file(s); eye columns physio.yaml does not name are kept "
+            f"under {EXTRA_COLUMN}; frames={conf.frames}")
 
 
 # --------------------------------------------------------------------------- prepare
@@ -152,7 +132,7 @@ class _Run:
     seen: set[str] = field(default_factory=set)  # sample names of the label rows read so far
     used: set[tuple[str, str]] = field(default_factory=set)  # ("face" | "eye", name) consumed by a row
     ungrouped: list[str] = field(default_factory=list)
-    unexpected: Counter[str] = field(default_factory=Counter)
+    generic: Counter[str] = field(default_factory=Counter)  # eye column kept under physio_extra -> sheets
 
     def group_of(self, name: str) -> str:
         found = self.pattern.search(name)
@@ -167,9 +147,9 @@ class _Run:
             more = ", ..." if len(self.ungrouped) > 10 else ""
             log.warning("%s: %d sample ID(s) do not match participant_pattern %r; each is its own split group: %s%s",
                         NAME, len(self.ungrouped), self.pattern.pattern, ", ".join(self.ungrouped[:10]), more)
-        if self.unexpected:
-            log.warning("%s: %d eye file(s) rejected for undeclared columns; declare them under emer: in "
-                        "schemas/physio.yaml", NAME, sum(self.unexpected.values()))
+        if self.generic:
+            log.warning("%s: %d eye column(s) schemas/physio.yaml does not name were kept under %s (mean, std): %s",
+                        NAME, len(self.generic), EXTRA_COLUMN, ", ".join(repr(c) for c in list(self.generic)[:10]))
 
 
 def _claim(run: _Run, key: SampleKey) -> tuple[str, list[str], list[str]]:
@@ -201,21 +181,22 @@ def _sample_files(run: _Run, row: LabelRow, name: str, faces: list[str], eyes: l
 
 
 def _records(run: _Run, row: LabelRow, name: str, faces: list[str], eyes: list[str]
-             ) -> Iterator[dict[str, Any] | Reject]:
+             ) -> Iterator[dict[str, Any] | Reject | NotRead]:
     files = _sample_files(run, row, name, faces, eyes)
     if isinstance(files, Reject):
         yield files
         return
     folder, eye = files
     try:
-        physio = eye_features(eye)
+        summary = eye_features(eye)
     except EyeProblem as problem:
-        if problem.reason is Reason.UNEXPECTED_COLUMNS:
-            run.unexpected[run.tree.rel(eye)] += 1
         yield Reject(f"{NAME}/{name}", problem.reason, f"{run.tree.rel(eye)}: {problem.detail}", run.tree.rel(eye))
         return
+    yield from summary.not_read  # once per sample, whatever frames: all makes of it
+    run.generic.update(c["name"] for c in summary.extra)
     label = run.conf.emotion_codes[row.code]
-    base = dict(source=NAME, group_id=run.group_of(name), physio=physio, label_original=label,
+    base = dict(source=NAME, group_id=run.group_of(name), physio=summary.physio,
+                physio_extra=summary.extra or None, label_original=label,
                 label_kind=run.conf.label_kind, dimensions=row.dimensions, official_split=folder.fold,
                 frame_count=len(folder.frames), license=INFO.license)
     if run.conf.label_kind == "felt":
@@ -239,15 +220,16 @@ def _orphans(run: _Run) -> Iterator[Reject]:
                      f"{', '.join(paths)}: no row for ID {name} in {LABEL_FILE}", paths[0])
 
 
-def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
-    """One record per labelled sample (or per frame with frames: all); everything else a Reject."""
+def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject | NotRead]:
+    """One record per labelled sample (or per frame with frames: all); every other file a Reject (excluded
+    or stray); each eye column kept generically or not summarised a NotRead."""
     conf = require_params(conf)
     root = find_root(raw)
     table = read_labels(root / LABEL_FILE)
     run = _Run(conf, scan(root), compile_pattern(conf.participant_pattern))
     yield from run.tree.strays
     for excel_row, cells in table.rows:
-        row = parse_row(table, excel_row, cells, len(conf.emotion_codes))
+        row = parse_row(table, excel_row, cells, len(conf.emotion_codes), conf.label_kind)
         key = row.key if isinstance(row, LabelRow) else sample_key(cells["ID"])
         if key is None:  # an empty ID: parse_row's reject
             yield row

@@ -1,36 +1,39 @@
-"""EMER eye/<ID>.xlsx: a Tobii export, all numeric, reduced to the physio features of schemas/physio.yaml.
+"""EMER eye/<ID>.xlsx: a Tobii Pro Lab export, each numeric column reduced to its mean and std.
 
-The authors' loader (kejun1/EMER `dataset/SMEAD_dataset.py`, history commit 247543d) reads the
-first sheet with `pd.read_excel(eye_path)`, takes `Gaze point X`/`Gaze point Y` or, failing that,
-`Gaze point X [DACS px]`/`Gaze point Y [DACS px]`, and casts the whole sheet to float (39 columns:
-`nn.LSTM(39, ...)`). So: first sheet, every cell numeric or empty, and a header ending in
-" [DACS px]" is the same column as the header without it.
-
-Each declared column becomes its mean and (ddof=1) standard deviation over the sheet's rows, NaN
-cells skipped, null when nothing is left. Which column feeds which feature is declared in
-schemas/physio.yaml (`column`, `stat`); the other 37 column names of EMER's export are not
-published, so a header the file has and physio.yaml lacks rejects the sample (unexpected_columns)
-naming it, rather than silently dropping data the user asked to keep.
+First sheet only, as the authors' loader reads it. Columns schemas/physio.yaml names fill `physio`;
+every other numeric column is kept under `physio_extra` ({name, unit, mean, std}) and reported as
+NotRead. Headers are matched by name and Tobii unit suffix (`[ms]`, `[μs]`, `[DACS px]`...): a time
+column in another time unit is converted; `[DACS px]` equals no suffix (both spellings occur for the
+gaze pair). Strict only where the evidence is firm: the gaze pair. See README.md.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from curator.errors import SchemaError
 from curator.reasons import Reason
 from curator.record.schema import load_yaml
+from curator.sources.recipe import NotRead
 
 if TYPE_CHECKING:
     import pandas as pd
 
 SOURCE = "emer"
-DACS_PX = " [dacs px]"
 GAZE = ("gaze point x", "gaze point y")  # the only columns the authors' loader names: required
 STATS = ("mean", "std")
+EXTRA_COLUMN = "physio_extra"
+KEPT_GENERICALLY = f"not named in schemas/physio.yaml: kept generically under {EXTRA_COLUMN} (name, unit, mean, std)"
+# Tobii Pro Lab's unit suffixes, spelled as a key: micro may be typed µ (micro sign), μ (mu) or u
+_MICRO = re.compile(r"^[µμu]s$")
+_TIME = {"s": 1.0, "ms": 1e-3, "μs": 1e-6}  # seconds per unit
+_SAME_AS_NONE = "dacs px"  # the loader reads 'Gaze point X' or 'Gaze point X [DACS px]': one column
+_SUFFIX = re.compile(r"^(?P<base>.*?)\s*\[(?P<unit>[^\[\]]*)\]$")
 
 
 class EyeProblem(Exception):
@@ -42,10 +45,40 @@ class EyeProblem(Exception):
         self.detail = detail
 
 
+@dataclass(frozen=True)
+class Header:
+    base: str  # name without unit, spacing and case folded
+    unit: str  # canonical unit ("ms", "μs", "dacs mm"...), "" for none or [DACS px]
+
+    @property
+    def key(self) -> str:
+        return f"{self.base} [{self.unit}]" if self.unit else self.base
+
+
+def parse_header(header: object) -> Header:
+    """`Eyetracker timestamp [µs]` -> ("eyetracker timestamp", "μs");
+    `Gaze point X [DACS px]` -> ("gaze point x", "")."""
+    text = " ".join(str(header).split()).casefold()
+    found = _SUFFIX.match(text)
+    base, unit = (found["base"], " ".join(found["unit"].split())) if found else (text, "")
+    unit = "μs" if _MICRO.match(unit) else unit
+    return Header(base, "" if unit == _SAME_AS_NONE else unit)
+
+
 def column_key(header: object) -> str:
     """A header as the loader compares it: spacing and case ignored, " [DACS px]" dropped."""
-    key = " ".join(str(header).split()).casefold()
-    return key.removesuffix(DACS_PX)
+    return parse_header(header).key
+
+
+def _factor(sheet: Header, declared: Header) -> float | None:
+    """What turns the sheet's values into the declared column's unit, or None when they differ."""
+    if sheet.base != declared.base:
+        return None
+    if sheet.unit == declared.unit:
+        return 1.0
+    if sheet.unit in _TIME and declared.unit in _TIME:
+        return _TIME[sheet.unit] / _TIME[declared.unit]
+    return None
 
 
 @cache
@@ -59,6 +92,20 @@ def declared() -> dict[str, dict[str, str]]:
     return out
 
 
+@cache
+def _declared_headers() -> dict[str, Header]:
+    return {key: parse_header(key) for key in declared()}
+
+
+@dataclass
+class EyeSummary:
+    """One sheet's statistics: declared features, the other numeric columns, and what was not read."""
+
+    physio: dict[str, float | None]
+    extra: list[dict[str, Any]] = field(default_factory=list)
+    not_read: list[NotRead] = field(default_factory=list)
+
+
 def read_sheet(path: Path) -> pd.DataFrame:
     """The first sheet, as the authors read it; an unreadable workbook is an EyeProblem."""
     import pandas as pd  # ~0.5 s to import: only when a sheet is read
@@ -68,50 +115,90 @@ def read_sheet(path: Path) -> pd.DataFrame:
         raise EyeProblem(Reason.UNREADABLE_FILE, f"cannot read ({type(exc).__name__}: {exc})") from None
 
 
-def _columns(df: pd.DataFrame) -> dict[str, str]:
-    """Column key -> the sheet's header; unknown or doubled columns are an EyeProblem."""
-    known = declared()
-    by_key: dict[str, list[str]] = {}
-    for header in df.columns:
-        by_key.setdefault(column_key(header), []).append(str(header))
-    unknown = [h for k, hs in by_key.items() if k not in known for h in hs]
-    if unknown:
-        shown = ", ".join(repr(h) for h in unknown[:6]) + (", ..." if len(unknown) > 6 else "")
-        raise EyeProblem(Reason.UNEXPECTED_COLUMNS, f"{len(unknown)} column(s) not declared in schemas/physio.yaml "
-                                                    f"({SOURCE}: column, stat): {shown}")
-    doubled = [hs for hs in by_key.values() if len(hs) > 1]
-    if doubled:
-        raise EyeProblem(Reason.UNEXPECTED_COLUMNS, f"columns {' and '.join(map(repr, doubled[0]))} are one feature")
-    missing = [k for k in GAZE if k not in by_key]
+def _match(headers: list[str]) -> tuple[dict[str, tuple[str, float]], list[str]]:
+    """Declared key -> (sheet header, unit factor), and the headers left for physio_extra.
+
+    A declared column found twice (two spellings, two time units) takes the one in its own unit; the
+    other is kept generically. The gaze pair twice is refused: which one the authors read is not known."""
+    found: dict[str, list[tuple[str, float]]] = {}
+    rest = []
+    for h in headers:
+        parsed = parse_header(h)
+        hit = next(((key, f) for key, d in _declared_headers().items() if (f := _factor(parsed, d)) is not None),
+                   None)
+        if hit:
+            found.setdefault(hit[0], []).append((h, hit[1]))
+        else:
+            rest.append(h)
+    chosen = {}
+    for key, hits in found.items():
+        if len(hits) > 1 and key in GAZE:
+            raise EyeProblem(Reason.UNEXPECTED_COLUMNS, f"columns {' and '.join(repr(h) for h, _ in hits)} "
+                                                        "are one feature")
+        hits.sort(key=lambda hit: hit[1] != 1.0)  # the declared unit first
+        chosen[key] = hits[0]
+        rest += [h for h, _ in hits[1:]]
+    missing = [k for k in GAZE if k not in chosen]
     if missing:
         raise EyeProblem(Reason.MISSING_FIELD, f"no {' / '.join(missing)} column (with or without [DACS px]); "
-                                               f"found {', '.join(map(str, df.columns))}")
-    return {k: hs[0] for k, hs in by_key.items()}
+                                               f"found {', '.join(headers)}")
+    return chosen, [h for h in headers if h in rest]
 
 
-def _numeric(df: pd.DataFrame, header: str) -> pd.Series:
+def _numeric(df: pd.DataFrame, header: str) -> tuple[pd.Series, Any]:
+    """The column as floats, and its first non-numeric cell and row (None when every cell is a number or blank)."""
     import pandas as pd  # ~0.5 s to import: only when a sheet is read
-    values = pd.to_numeric(df[header], errors="coerce")
-    bad = df[header].notna() & values.isna()
-    if bad.any():  # the authors cast the whole sheet to float: text in a cell breaks their loader too
-        row = int(bad.to_numpy().argmax())
-        raise EyeProblem(Reason.BAD_VALUE, f"{header}={df[header].iloc[row]!r} (row {row + 2}) is not a number")
-    return values.astype(float)
+    values = pd.to_numeric(df[header], errors="coerce").astype(float)
+    bad = (df[header].notna() & values.isna()).to_numpy()
+    if not bad.any():
+        return values, None
+    row = int(bad.argmax())
+    return values, f"{df[header].iloc[row]!r} (row {row + 2})"
 
 
-def _clean(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
+def _stat(values: pd.Series, stat: str, header: str) -> float | None:
+    value = float(getattr(values, stat)())
+    if math.isnan(value):
+        return None  # no value, or one value for a standard deviation
+    if not math.isfinite(value):  # standardizing it would overflow downstream: the sample is refused here
+        raise EyeProblem(Reason.BAD_VALUE, f"{header}: its {stat} is not finite ({value})")
+    return value
 
 
-def eye_features(path: Path) -> dict[str, float | None]:
-    """Every declared EMER feature (null where the sheet lacks its column); raises EyeProblem."""
+def eye_features(path: Path) -> EyeSummary:
+    """Every declared EMER feature (null where the sheet lacks its column) and every other numeric
+    column generically; raises EyeProblem for a sheet that cannot be a sample."""
     df = read_sheet(path)
-    columns = _columns(df)
+    df.columns = headers = [str(h) for h in df.columns]  # a header typed as a number is still a name
+    chosen, rest = _match(headers)
     if df.dropna(how="all").empty:
         raise EyeProblem(Reason.MISSING_EYE_DATA, "the sheet has no rows")
-    out: dict[str, float | None] = {}
+    out = EyeSummary({})
     for key, features in declared().items():
-        values = _numeric(df, columns[key]) if key in columns else None
+        header, factor = chosen.get(key, (None, 1.0))
+        values = None
+        if header is not None:
+            values, text = _numeric(df, header)
+            if text is not None:
+                if key in GAZE:  # the authors cast the sheet to float: text in the gaze pair breaks their loader
+                    raise EyeProblem(Reason.BAD_VALUE, f"{header}={text} is not a number")
+                out.not_read.append(_text(header))
+                values = None
         for stat, feature in features.items():
-            out[feature] = None if values is None else _clean(getattr(values, stat)())
+            stat_value = None if values is None else _stat(values, stat, header or key)
+            out.physio[feature] = None if stat_value is None else stat_value * factor
+    for header in rest:
+        values, text = _numeric(df, header)
+        if text is not None:
+            out.not_read.append(_text(header))
+            continue
+        unit = parse_header(header).unit or None
+        out.extra.append({"name": header, "unit": unit, "mean": _stat(values, "mean", header),
+                          "std": _stat(values, "std", header)})
+        out.not_read.append(NotRead(f"eye column {header!r}", KEPT_GENERICALLY))
     return out
+
+
+def _text(header: str) -> NotRead:
+    return NotRead(f"eye column {header!r}", "holds text, not numbers: not summarised (the authors' loader casts "
+                   "the sheet to float, so real sheets should not)")

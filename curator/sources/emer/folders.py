@@ -1,13 +1,5 @@
-"""EMER's files: face/set{1..5}/<ID>/ folders of frames, and a flat eye/<ID>.xlsx per sample.
-
-From the authors' loader (kejun1/EMER history, commit 247543d, `SMEAD_dataset.py` lines 26-41 and
-84-97): it lists exactly `set1`..`set5` under face/, treats every entry of a set folder as one
-sample folder named by its ID, reads every file of that folder as a frame, and opens
-`eye/<ID>.xlsx` (no set folders under eye/). The set folder is the official fold.
-
-Anything the layout has no place for (a non-image file in a frame folder, a file directly in a set
-folder, an entry of face/ that is not set1..set5, a non-.xlsx entry of eye/) becomes a stray_file
-reject: left out, but counted.
+"""EMER's files: face/set{1..5}/<ID>/ folders of frames, a flat eye/<ID>.xlsx per sample, and the
+eye fixation maps (excluded). Anything else is a stray_file reject: left out, counted. See README.md.
 """
 
 from __future__ import annotations
@@ -20,7 +12,7 @@ from pathlib import Path
 from curator.errors import SchemaError
 from curator.io.images import IMAGE_SUFFIXES, is_image_name
 from curator.reasons import Reason
-from curator.sources.emer.labels import SampleKey
+from curator.sources.emer.labels import LABEL_FILE, SampleKey
 from curator.sources.recipe import Reject
 
 SOURCE = "emer"
@@ -57,8 +49,12 @@ class Tree:
         return path.relative_to(self.root).as_posix()
 
     def stray(self, path: Path, why: str) -> None:
-        rel = self.rel(path) + ("/" if path.is_dir() else "")
-        self.strays.append(Reject(None, Reason.STRAY_FILE, f"{rel}: {why}; not read", rel))
+        """One stray_file reject per file (a stray folder: one per file in it, so every file is counted)."""
+        files = sorted((p for p in path.rglob("*") if p.is_file()), key=lambda p: natural_key(p.as_posix())) \
+            if path.is_dir() else []
+        for f in files or [path]:
+            rel = self.rel(f) + ("/" if f.is_dir() else "")
+            self.strays.append(Reject(None, Reason.STRAY_FILE, f"{rel}: {why}; not read", rel))
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -101,15 +97,43 @@ def _scan_eyes(tree: Tree) -> None:
         # "~$x.xlsx" is Excel's lock file for an open x.xlsx, not a sample
         if entry.is_file() and entry.suffix.lower() == ".xlsx" and not entry.name.startswith("~$"):
             tree.eyes.setdefault(entry.stem, []).append(entry)
+        elif is_fixation_folder(entry):
+            _exclude_fixations(tree, entry)
         else:
             tree.stray(entry, "not an eye/<ID>.xlsx file (eye/ is flat)")
 
 
+def is_fixation_folder(path: Path) -> bool:
+    """A folder of the eye fixation maps, the README's third subset: its real name is not published, so
+    any folder whose name speaks of fixations (`fixation/`, `eye_fixation_maps/`, `fix_map/`)."""
+    return path.is_dir() and "fix" in path.name.casefold()
+
+
+def _exclude_fixations(tree: Tree, folder: Path) -> None:
+    for f in sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: natural_key(p.as_posix())):
+        rel = tree.rel(f)
+        tree.strays.append(Reject(None, Reason.UNSUPPORTED_MODALITY, f"{rel}: an eye fixation map (the third "
+                                  "subset); a record has no column for it", rel))
+
+
+def _scan_top(tree: Tree) -> None:
+    """Beside face/, eye/ and the label file: the fixation maps (excluded), and strays, one per file."""
+    for entry in _entries(tree.root):
+        if entry.name in ("face", "eye", LABEL_FILE) and (entry.is_dir() or entry.name == LABEL_FILE):
+            continue
+        if is_fixation_folder(entry):
+            _exclude_fixations(tree, entry)
+        else:
+            tree.stray(entry, f"not part of the layout (face/, eye/, a fixation folder, {LABEL_FILE})")
+
+
 def scan(root: Path) -> Tree:
-    """Every frame folder and eye file under `root`, plus a stray_file reject for everything else."""
+    """Every frame folder and eye file under `root`, the fixation maps excluded, and a stray_file reject for
+    every other file."""
     tree = Tree(root)
     _scan_faces(tree)
     _scan_eyes(tree)
+    _scan_top(tree)
     return tree
 
 

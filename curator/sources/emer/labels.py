@@ -1,9 +1,5 @@
-"""EMER new_label.xlsx: the label table, read as the authors' loader reads it.
-
-`SMEAD_dataset.py` (kejun1/EMER history, commit 247543d) calls `pd.read_excel(path)` with no other
-argument, so only the FIRST sheet counts (header on row 1), and reads the columns `ID`, `Emotion`,
-`Valence`, `Arousal` and (`in_SMEAD_dataset.py`) `Intensity`. `Emotion` feeds CrossEntropyLoss, so it
-is an integer class index 0..6; which names the codes stand for is not published (params give it).
+"""EMER new_label.xlsx: the label table, read as the authors' loader reads it (first sheet; ID,
+Emotion as an integer code, Valence, Arousal, Intensity). See README.md.
 """
 
 from __future__ import annotations
@@ -12,16 +8,13 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from curator.errors import SchemaError
 from curator.pipeline.progress import log
 from curator.reasons import Reason
 from curator.record import dimensions
 from curator.sources.recipe import Reject
-
-if TYPE_CHECKING:
-    pass
 
 SOURCE = "emer"
 LABEL_FILE = "new_label.xlsx"
@@ -124,8 +117,10 @@ def _number(value: Any) -> float:
     return number
 
 
-def parse_row(table: LabelTable, excel_row: int, cells: dict[str, Any], n_codes: int) -> LabelRow | Reject:
-    """One label row checked: its key, emotion code (0..n_codes-1) and dimensions, or a Reject."""
+def parse_row(table: LabelTable, excel_row: int, cells: dict[str, Any], n_codes: int,
+              label_kind: str | None = None) -> LabelRow | Reject:
+    """One label row checked: its key, emotion code (0..n_codes-1) and dimensions, or a Reject. The sheet
+    holds one label kind (`label_kind`): its Valence, Arousal and Intensity belong to that kind."""
     where = f"{LABEL_FILE} row {excel_row}"
     key = sample_key(cells["ID"])
     if key is None:
@@ -148,7 +143,7 @@ def parse_row(table: LabelTable, excel_row: int, cells: dict[str, Any], n_codes:
         except (TypeError, ValueError):
             return Reject(rid, Reason.BAD_VALUE, f"{where}: {name}={cells[name]!r} is not a number", LABEL_FILE)
     try:
-        dims = dimensions.common(SOURCE, given)
+        dims = dimensions.common(SOURCE, given, label_kind)
     except ValueError as exc:
         return Reject(rid, Reason.BAD_VALUE, f"{where}: {exc}", LABEL_FILE)
     return LabelRow(key, code, dims, where)

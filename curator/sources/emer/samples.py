@@ -1,14 +1,14 @@
-"""EMER sample: the layout the authors' loader reads (kejun1/EMER history, SMEAD_dataset.py).
+"""EMER sample: the layout the authors' loader reads, with the shapes of a real delivery (README.md).
 
     new_label.xlsx                 one sheet: ID, Emotion (integer code), Valence, Arousal, Intensity
     face/set1..set5/<ID>/0001.jpg  several frames per sample; the set folder is the fold
-    eye/<ID>.xlsx                  one all-numeric sheet of 39 Tobii columns; no set folders
-    (no participants file)
+    eye/<ID>.xlsx                  one all-numeric sheet of 39 Tobii Pro Lab columns; no set folders
+    fixation/<ID>/0001.jpg         eye fixation maps (the README's third subset): excluded by the recipe
 
-IDs look like the loader's comment `3_film_happy Happy`: the leading number is the participant.
-UNVERIFIED, invented here for want of evidence: the frame names (`0001.jpg`...), their type (JPEG),
-the sheet names, and 37 of the 39 eye column names (Tobii Pro Lab export names; only the gaze
-pair, spelled `Gaze point X` or `Gaze point X [DACS px]`, is evidenced).
+Invented for want of evidence (UNVERIFIED): frame and fixation file names, the fixation folder's name
+and shape, the sheet names, and 37 of the 39 eye column names (Tobii Pro Lab export names; only the
+gaze pair is evidenced). Some sheets use Tobii's microsecond clocks (`Recording timestamp [μs]`,
+`Eyetracker timestamp [μs]` in place of `Computer timestamp [ms]`), as Pro Lab can export them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from curator.reasons import Reason
 from curator.testing.samples.built import Built, Served
@@ -56,10 +57,17 @@ _PX = {"Gaze point X", "Gaze point Y", "Gaze point left X", "Gaze point left Y",
        "Gaze point right Y", "Fixation point X", "Fixation point Y"}
 
 
-def eye_columns(dacs: bool) -> list[str]:
+# Tobii Pro Lab's microsecond clocks, for the sheets exported that way (`microseconds`)
+MICROSECONDS = {"Recording timestamp [ms]": "Recording timestamp [μs]",
+                "Computer timestamp [ms]": "Eyetracker timestamp [μs]"}
+
+
+def eye_columns(dacs: bool, microseconds: bool = False) -> list[str]:
     """An eye sheet's headers: " [DACS px]" on the pixel columns when `dacs` (the X3-120 style, says a
-    third-party tool), without it otherwise; the authors' loader accepts both for the gaze pair."""
-    return [c + DACS_PX if dacs and c in _PX else c for c in EYE_COLUMNS]
+    third-party tool), without it otherwise; the authors' loader accepts both for the gaze pair. With
+    `microseconds`, the recording clock in μs and the eye tracker's own clock in place of the computer's."""
+    cols = [c + DACS_PX if dacs and c in _PX else c for c in EYE_COLUMNS]
+    return [MICROSECONDS.get(c, c) for c in cols] if microseconds else cols
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,7 @@ class _Sample:
     stimulus: int  # index into EMER_CODES
     frames: int
     dacs: bool
+    microseconds: bool = False
 
 
 def _samples() -> list[_Sample]:
@@ -78,7 +87,7 @@ def _samples() -> list[_Sample]:
         i = j // 2 if j < 2 * len(_PARTICIPANTS) else 0  # two samples each, a third for the first
         p, stim = _PARTICIPANTS[i], (j + j // 7) % len(_STIMULI)  # distinct stimuli per participant
         out.append(_Sample(f"{p}_film_{_STIMULI[stim]} {_STIMULI[stim].title()}", p, f"set{i % 5 + 1}", stim,
-                           8 + j % 3, dacs=i % 2 == 0))
+                           8 + j % 3, dacs=i % 2 == 0, microseconds=j % 5 == 4))
     return out
 
 
@@ -93,8 +102,9 @@ def _label_row(s: _Sample, code: int, seed: int, cell_id: object = None) -> list
 def _eye_value(column: str, k: int, base: dict, rng: np.random.Generator) -> float | int | None:
     """Cell k of one column: plausible values of the export the names describe."""
     c, words = column.removesuffix(DACS_PX), column.split()
-    if c.startswith(("Recording timestamp", "Computer timestamp")):
-        return int(base["t0"] + (0 if c.startswith("Recording") else 10**9) + k * 8)  # ~120 Hz
+    if c.startswith(("Recording timestamp", "Computer timestamp", "Eyetracker timestamp")):
+        ms = base["t0"] + (0 if c.startswith("Recording") else 10**9) + k * 8  # ~120 Hz
+        return int(ms * 1000 + (k % 7 if c.startswith("Eyetracker") else 0)) if c.endswith("[μs]") else int(ms)
     if c.startswith("Recording duration"):
         return _EYE_ROWS * 8
     if c.startswith("Recording resolution"):
@@ -127,7 +137,7 @@ def _eye_rows(seed: int, s: _Sample) -> list[list[object]]:
             "x": np.clip(960 + np.cumsum(rng.normal(0, 4, _EYE_ROWS) + jumps * rng.normal(0, 150, _EYE_ROWS)), 0, 1919),
             "y": np.clip(540 + np.cumsum(rng.normal(0, 4, _EYE_ROWS) + jumps * rng.normal(0, 100, _EYE_ROWS)), 0, 1079),
             "event": 1 + np.cumsum(jumps)}
-    return [[_eye_value(c, k, base, rng) for c in eye_columns(s.dacs)] for k in range(_EYE_ROWS)]
+    return [[_eye_value(c, k, base, rng) for c in eye_columns(s.dacs, s.microseconds)] for k in range(_EYE_ROWS)]
 
 
 def _write_sample(root: Path, s: _Sample, seed: int, *, eye: bool = True) -> list[Path]:
@@ -140,7 +150,29 @@ def _write_sample(root: Path, s: _Sample, seed: int, *, eye: bool = True) -> lis
         write_bytes(files[-1], jpeg(face))
     if eye:
         files.append(root / "eye" / f"{s.id}.xlsx")
-        write_bytes(files[-1], xlsx_bytes({"Sheet1": (eye_columns(s.dacs), _eye_rows(seed, s))}))
+        write_bytes(files[-1], xlsx_bytes({"Sheet1": (eye_columns(s.dacs, s.microseconds), _eye_rows(seed, s))}))
+    return files
+
+
+FIXATION_FOLDER = "fixation"
+_FIXATION_MAPS = 2  # per sample, for the first two samples
+
+
+def _fixation_maps(root: Path, seed: int, samples: list[_Sample]) -> list[Path]:
+    """Heat-map frames (fixation blobs joined by a scan path, as the authors' example figure shows)."""
+    files = []
+    for s in samples[:2]:
+        rng = np_rng(seed, f"emer-fixation:{s.id}")
+        for k in range(1, _FIXATION_MAPS + 1):
+            img = Image.new("RGB", (160, 120), (40, 30, 30))
+            draw = ImageDraw.Draw(img)
+            points = [(int(x), int(y)) for x, y in zip(rng.integers(20, 140, 3), rng.integers(20, 100, 3), strict=True)]
+            draw.line(points, fill=(120, 220, 120), width=2)
+            for x, y in points:
+                for r, colour in ((14, (40, 160, 80)), (9, (230, 200, 40)), (4, (220, 40, 30))):
+                    draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+            files.append(root / FIXATION_FOLDER / s.id / f"{k:04d}.jpg")
+            write_bytes(files[-1], jpeg(img))
     return files
 
 
@@ -153,6 +185,9 @@ def build(out: Path, seed: int, dirty: bool) -> Built:
     built = Built(files=[], items=len(samples))
     for s in samples:
         built.files += _write_sample(root, s, seed)
+    fixations = _fixation_maps(root, seed, samples)
+    built.files += fixations
+    built.add_bad(prepare=[Reason.UNSUPPORTED_MODALITY] * len(fixations))  # excluded, each counted
     if dirty:
         built.files += _dirty(root, seed, rows, built)
     write_bytes(root / "new_label.xlsx", xlsx_bytes({"Sheet1": (LABEL_COLUMNS, rows)}))

@@ -107,7 +107,8 @@ def find_named(raw: Path, name: str) -> list[Path]:
 
 
 def hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
+    """Under a hidden folder (huggingface_hub's .cache) or macOS's archive metadata (`__MACOSX/`, `._x`)."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in path.relative_to(root).parts)
 
 
 def annotation_csv(hub: Hub, raw: Path, default_name: str, *, required: bool) -> Path | None:

@@ -21,7 +21,7 @@ from curator.errors import CuratorError, SchemaError
 from curator.lazy import lazy
 from curator.reasons import Reason
 from curator.sources.emonet import DEMOGRAPHICS, hidden
-from curator.sources.recipe import Reject
+from curator.sources.recipe import NotRead, Reject
 
 pa = lazy("pyarrow")  # recipes import this module for their Params: pyarrow loads when a shard is read
 pq = lazy("pyarrow.parquet")
@@ -42,15 +42,25 @@ class Layout:
     demographics: str | None  # one column holding all three
     demographic_columns: dict[str, str] = field(default_factory=dict)  # ethnicity/gender/age -> column
     class_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # integer ClassLabel column -> names
+    extras: dict[str, str] = field(default_factory=dict)  # a recipe's own roles (e.g. "provided") -> column
+    names: tuple[str, ...] = ()  # every column of the file, in schema order
 
     def columns(self) -> list[str]:
-        wanted = [self.image, self.label, self.prompt, self.demographics, *self.demographic_columns.values()]
+        wanted = [self.image, self.label, self.prompt, self.demographics, *self.demographic_columns.values(),
+                  *self.extras.values()]
         return [c for c in dict.fromkeys(wanted) if c]
+
+    def unread(self) -> list[str]:
+        """The file's columns this layout does not read, in schema order."""
+        read = set(self.columns())
+        return [c for c in self.names if c not in read]
 
     def describe(self) -> str:
         extras = [c for c in (self.prompt, self.demographics, *self.demographic_columns.values()) if c]
         coded = [f"{c} (ClassLabel)" if c in self.class_names else c for c in extras]
-        return f"image `{self.image}`, label `{self.label}`" + (f", extras {', '.join(coded)}" if coded else "")
+        own = [f"{c} (as {role})" for role, c in self.extras.items()]
+        return f"image `{self.image}`, label `{self.label}`" + (f", extras {', '.join(coded + own)}"
+                                                               if coded or own else "")
 
 
 def parquet_files(source: str, raw: Path) -> list[Path]:
@@ -91,9 +101,11 @@ def _pick(schema: pa.Schema, names: tuple[str, ...]) -> str | None:
     return next((c for c in names if c in schema.names), None)
 
 
-def detect_layout(source: str, file: Path, labels: tuple[str, ...] = (), coded: tuple[str, ...] = ()) -> Layout:
+def detect_layout(source: str, file: Path, labels: tuple[str, ...] = (), coded: tuple[str, ...] = (),
+                  extras: dict[str, tuple[str, ...]] | None = None) -> Layout:
     """Detect which known variant `file` is; `labels` lists the label columns the recipe can read,
-    preferred first (empty: it needs none); `coded` those that must be integer ClassLabels or text.
+    preferred first (empty: it needs none); `coded` those that must be integer ClassLabels or text;
+    `extras` the optional columns a recipe reads under its own roles (role -> spellings, preferred first).
     Anything else is a one-line SchemaError."""
     try:
         schema = pq.read_schema(file)
@@ -115,7 +127,15 @@ def detect_layout(source: str, file: Path, labels: tuple[str, ...] = (), coded: 
         found_names = _class_names(where, schema, column, required=column == label)
         if found_names is not None:
             names[column] = found_names
-    return Layout(file, image, label, _pick(schema, PROMPT_COLUMNS), demographics, split, names)
+    found = {role: c for role, spellings in (extras or {}).items() if (c := _pick(schema, spellings))}
+    return Layout(file, image, label, _pick(schema, PROMPT_COLUMNS), demographics, split, names, found,
+                  tuple(schema.names))
+
+
+def not_read(layouts: tuple[Layout, ...] | list[Layout], why: dict[str, str], default: str) -> list[NotRead]:
+    """One NotRead per column a file holds and its layout does not read (so a column in 2 shards counts 2):
+    `why` says why for the columns the recipe knows of, `default` for the others."""
+    return [NotRead(f"Parquet column {c!r}", why.get(c, default)) for layout in layouts for c in layout.unread()]
 
 
 def unreadable(source: str, file: Path, exc: Exception) -> SchemaError:
@@ -132,6 +152,7 @@ class Row:
     prompt: str | None
     demographics: Any  # a struct (dict), a stringified dict, or a dict built from separate columns
     label: Any  # the ClassLabel name or the raw cell; None without a label column
+    extras: dict[str, Any] = field(default_factory=dict)  # the layout's extras by role, as the cells hold them
 
 
 def image_stem(path: Any) -> str | None:
@@ -141,12 +162,12 @@ def image_stem(path: Any) -> str | None:
     return PurePosixPath(path.strip().replace("\\", "/")).stem or None
 
 
-def read_rows(source: str, raw: Path, labels: tuple[str, ...] = (),
-              coded: tuple[str, ...] = (), *, images: bool = True) -> Iterator[Row | Reject]:
+def read_rows(source: str, raw: Path, labels: tuple[str, ...] = (), coded: tuple[str, ...] = (), *,
+              images: bool = True, extras: dict[str, tuple[str, ...]] | None = None) -> Iterator[Row | Reject]:
     """Every row of every shard, streamed `_BATCH_ROWS` at a time (images=False: without the image
     column, so a row's image is {bytes: None, path: None})."""
     for file in parquet_files(source, raw):
-        layout = detect_layout(source, file, labels, coded)
+        layout = detect_layout(source, file, labels, coded, extras)
         columns = [c for c in layout.columns() if images or c != layout.image]
         try:
             index = 0
@@ -198,7 +219,7 @@ class UnitPlan:
     source: str
     listed: tuple[dict[str, Any], ...]
     items: Callable[[dict[str, Any]], Iterator[tuple[dict[str, Any] | Reject, Any]]]
-    finish: Callable[[list[Any]], list[Reject]]
+    finish: Callable[[list[Any]], list[Any]]  # closing Rejects, and NotRead items (counted aside)
 
     def units(self) -> list[dict[str, Any]]:
         return list(self.listed)
@@ -255,7 +276,8 @@ def _row(source: str, layout: Layout, values: dict[str, Any], where: str) -> Row
         return Reject(f"{source}/{stem}" if stem else None, Reason.BAD_VALUE, f"{where}: {exc}", image.get("path"))
     prompt = values.get(layout.prompt) if layout.prompt else None
     return Row(stem, {"bytes": image.get("bytes"), "path": image.get("path")}, where,
-               None if prompt is None else str(prompt), demographics, label)
+               None if prompt is None else str(prompt), demographics, label,
+               {role: values.get(c) for role, c in layout.extras.items()})
 
 
 def stems_and_labels(source: str, raw: Path, labels: tuple[str, ...] = (),
@@ -280,9 +302,12 @@ def stems_and_labels(source: str, raw: Path, labels: tuple[str, ...] = (),
     return out
 
 
-def describe(source: str, raw: Path, labels: tuple[str, ...], coded: tuple[str, ...] = ()) -> str:
-    """One line on the shards under `raw`: how many, and the layout of the first."""
+def describe(source: str, raw: Path, labels: tuple[str, ...], coded: tuple[str, ...] = (),
+             extras: dict[str, tuple[str, ...]] | None = None) -> str:
+    """One line on the shards under `raw`: how many, the layout of the first, and the columns not read."""
     files = parquet_files(source, raw)
     rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-    layout = detect_layout(source, files[0], labels, coded)
-    return f"Hub Parquet: {len(files)} shard(s), {rows} rows; {layout.describe()}"
+    layout = detect_layout(source, files[0], labels, coded, extras)
+    unread = sorted({c for f in files for c in detect_layout(source, f, labels, coded, extras).unread()})
+    return (f"Hub Parquet: {len(files)} shard(s), {rows} rows; {layout.describe()}"
+            + (f"; not read: {', '.join(unread)}" if unread else ""))

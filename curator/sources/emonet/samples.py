@@ -1,7 +1,7 @@
 """What the three EmoNet-Face sample builders share: Hub repo layout, cards, ratings, tar files.
 
 Each repo's builder lives beside its recipe (curator/sources/emonet_{hq,binary,big}/samples.py)
-and mirrors the real files as far as the evidence goes (see each recipe folder's README.md).
+and mirrors the real files as far as the evidence goes (each recipe's README.md names it).
 """
 
 from __future__ import annotations

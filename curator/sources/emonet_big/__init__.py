@@ -1,28 +1,16 @@
 """EmoNet-Face Big: ~203k synthetic faces with weak labels from a vision-language model.
 
-The repo's storage format is unverified: Parquet shards, WebDataset tars or an image folder
-with metadata are detected and streamed with `datasets` (curator.sources.emonet_big.layouts);
-the VLM output is read in each shape LAION's code writes or documents
-(curator.sources.emonet_big.vlm). Columns: the image (`image` / `path` Image column, a tar's
-`<key>.jpg`, a folder's file); the VLM output (`annotations` or `label` column, a tar's
-`<key>.json`, the metadata's `annotations`); `prompt` (a tar's `<key>.txt`) and `demographics`
-where present.
+The Hub repo's storage is unverified: Parquet shards, WebDataset tars or an image folder with metadata are
+detected and streamed with `datasets`, and LAION's own notebook output (`<image>.json` answers mirrored
+or side by side) is joined to its images (curator.sources.emonet_big.layouts, .answers); the VLM output
+is read in each shape LAION's code writes or documents (curator.sources.emonet_big.vlm). See README.md
+for the format, where each part of it is known from, what is tolerated and what is unverified.
 
-Record:
-- id: `emonet_big/<key>`: the image's file stem (Parquet path, metadata file_name) or its
-  WebDataset key; an image with no name at all: `sha256-<16 hex of its bytes>`.
-- scores: per fine class, the mean over the models' ratings / 7; a name a model leaves out
-  counts as 0, and is counted (the spec requires all 40).
-- label_original: the top-rated name, even one outside the taxonomy (normalize then rejects it
-  with its text). Ties: the earliest in taxonomy order; nothing above 0: no label.
-- agreement: with two or more models, 1 - sd / 3.5 of their ratings of the label
-  (curator.sources.emonet.spread_agreement); none with one.
-- annotations: one per model and name (is_model, annotator = the model, value = rating,
-  note = its reasoning); extra dimensions as target `Extra Dimensions|<name>`.
-- dimensions: each extra dimension, the mean over the models giving it, on the common scale
-  (schemas/dimensions.yaml).
-Items: each image. Rejects: malformed VLM output (malformed_annotation), none at all or no
-image (missing_field), a metadata row naming a file that is not there (missing_image).
+Record: id `emonet_big/<key>`; scores the models' mean rating / 7; label_original the top-rated name;
+agreement 1 - sd / 3.5 with two or more models; annotations one per model and name (reasoning in note);
+dimensions the extra dimensions on the common scale.
+Items: each image. Rejects: malformed VLM output or a key naming another file (malformed_annotation),
+none at all or no image (missing_field), an answer or metadata row whose image is absent (missing_image).
 """
 
 from __future__ import annotations
@@ -43,7 +31,7 @@ from curator.record.taxonomy import taxonomy
 from curator.sources import emonet
 from curator.sources.emonet.parquet import UnitPlan
 from curator.sources.emonet_big import layouts, vlm
-from curator.sources.recipe import Reject, SourceInfo
+from curator.sources.recipe import NotRead, Reject, SourceInfo
 
 NAME = "emonet_big"
 
@@ -52,7 +40,7 @@ class Params(emonet.HubParams):
     repo: str = Field("laion/emonet-face-big", description="Hub dataset repo")
 
 
-HUB = emonet.Hub(NAME, Params(), ("*.parquet", "*.tar", "*.md", *layouts.METADATA,
+HUB = emonet.Hub(NAME, Params(), ("*.parquet", "*.tar", "*.md", "*.json", *layouts.METADATA,
                                   *(f"*{ext}" for ext in layouts.IMAGE_EXTENSIONS)))
 INFO = SourceInfo.read(__file__)  # the facts: source.yaml beside this file
 
@@ -62,17 +50,35 @@ def download(conf: Params, fetch: Download, out: Path, from_: str | None = None)
 
 
 def layout(raw: Path, conf: Params) -> str:
-    """One line on what is under `raw` (for `curator inspect`); CuratorError when nothing fits."""
-    return layouts.detect(NAME, raw).describe()
+    """One line on what is under `raw` (for `curator inspect`): what is read, and what is not known;
+    CuratorError when nothing fits. What is not read is listed by inspect from prepare's NotRead items."""
+    found = layouts.detect(NAME, raw)
+    return f"{found.describe()}; unverified: {UNKNOWN[found.kind]}"
 
 
-def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
+UNKNOWN = {  # what is not known of each layout (README.md says where each part of the format comes from)
+    "parquet": "that the Hub repo uses this layout, its column names (read: image/path, annotations/label, "
+               "prompt, demographics)",
+    "webdataset": "that the Hub repo uses this layout (the Hub viewer's auto-conversion suggests a non-Parquet "
+                  "one), where prompt and demographics live (read: <key>.txt, the JSON's own keys)",
+    "imagefolder": "that the Hub repo uses this layout, the metadata's column names (read: file_name, "
+                   "annotations/label, prompt, demographics)",
+    "answers": "whether a published copy keeps LAION's notebook layout; an answer key's folder name (a renamed "
+               "folder is tolerated and logged; the file name must match); no prompt or demographics in it",
+}
+
+
+def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject | NotRead]:
+    found = layouts.detect(NAME, raw)
     notes = []
-    for item in layouts.stream(NAME, layouts.detect(NAME, raw)):
+    for item in layouts.stream(NAME, found):
+        if isinstance(item, Reject | NotRead):  # the answer join's own: no image to make a record of
+            yield item
+            continue
         record, note = item_and_note(item)
         notes.append(note)
         yield record
-    yield from finish(notes)
+    yield from finish(notes, layouts.not_read(found))
 
 
 def storage_plan(raw: Path, conf: Params | None = None) -> UnitPlan | None:
@@ -84,7 +90,8 @@ def storage_plan(raw: Path, conf: Params | None = None) -> UnitPlan | None:
     if listed is None:
         return None
     units, context = listed
-    return UnitPlan(NAME, tuple(units), partial(_unit_items, found=found, context=context), finish)
+    return UnitPlan(NAME, tuple(units), partial(_unit_items, found=found, context=context),
+                    partial(finish, unread=layouts.not_read(found)))
 
 
 def _unit_items(unit: dict[str, Any], found: layouts.Found,
@@ -100,13 +107,13 @@ def item_and_note(item: layouts.Item) -> tuple[dict[str, Any] | Reject, list[int
     return record, missing if missing[0] else None
 
 
-def finish(notes: list[Any]) -> list[Reject]:
-    """After the last item: the count of left-out ratings logged (no closing items)."""
+def finish(notes: list[Any], unread: list[NotRead]) -> list[NotRead]:
+    """After the last item: the count of left-out ratings logged; the files not read, named."""
     left_out, outputs = sum(n[0] for n in notes if n), sum(n[1] for n in notes if n)
     if left_out:
         log.warning("%s: %d emotion rating(s) left out of %d model output(s), counted as 0 (the spec requires "
                     "all %d)", NAME, left_out, outputs, len(taxonomy().fine))
-    return []
+    return unread
 
 
 def record_id(item: layouts.Item) -> str:

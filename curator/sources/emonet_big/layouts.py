@@ -1,15 +1,11 @@
-"""Where Big's files are, and `datasets` streaming them: Parquet, WebDataset or an image folder.
+"""Where Big's files are, and how each layout is streamed (see README.md for the evidence).
 
-The Big repo's storage format is unverified (Hub laion/emonet-face-big: the Hub viewer's
-"Auto-converted to Parquet" suggests it is not natively Parquet), so three are detected:
-- `*.parquet` shards (image struct + prompt / demographics / annotations or label columns);
-- WebDataset `*.tar` shards: members `<key>.<image ext>` + `<key>.json` (+ `<key>.txt`, a prompt);
-- an image folder with `metadata.jsonl` or `metadata.csv` (`file_name` + the other fields).
-Each is read by `datasets.load_dataset(<its packaged builder>, data_files=..., streaming=True)`:
-bounded memory, images never decoded (`Image(decode=False)`: original bytes). The JSON fields
-are typed `datasets.Json()`, which keeps every key of every row; a feature type inferred from
-the first rows would drop keys later rows add. An image folder's images that no metadata row
-names are listed here, because `datasets` skips them without a word.
+Four layouts are detected: `*.parquet` shards, WebDataset `*.tar` shards, an image folder with
+`metadata.jsonl`/`metadata.csv` (each read by `datasets.load_dataset(<packaged builder>,
+streaming=True)`, images never decoded, JSON fields typed `datasets.Json()` so no key is dropped),
+and LAION's own VLM output: `<image>.json` answers beside the images or in a tree mirroring them
+(curator.sources.emonet_big.answers). An image folder's images that no metadata row names are listed
+here, because `datasets` skips them without a word; every other file under raw is named as NotRead.
 """
 
 from __future__ import annotations
@@ -17,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import tarfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -25,8 +22,12 @@ from typing import Any
 
 from curator.errors import CuratorError
 from curator.lazy import lazy
+from curator.reasons import Reason
 from curator.sources import emonet
 from curator.sources.emonet import parquet
+from curator.sources.emonet.strays import strays
+from curator.sources.emonet_big import answers
+from curator.sources.recipe import NotRead, Reject
 
 pq = lazy("pyarrow.parquet")
 
@@ -38,13 +39,25 @@ LABELS = ("annotations", "label")  # the column holding the VLM output
 
 @dataclass(frozen=True)
 class Found:
-    kind: str  # parquet | webdataset | imagefolder
-    files: tuple[Path, ...]  # the shards, tars, or metadata files
+    kind: str  # parquet | webdataset | imagefolder | answers
+    files: tuple[Path, ...]  # the shards, tars, metadata files, or JSON answers
+    root: Path | None = None  # the raw folder (answers: paths are joined relative to it)
+    images: tuple[Path, ...] = ()  # answers: every image under raw
 
     def describe(self) -> str:
         what = {"parquet": "Parquet shard(s)", "webdataset": "WebDataset tar(s)",
-                "imagefolder": "image folder(s) with " + "/".join(sorted({f.name for f in self.files}))}
+                "imagefolder": "image folder(s) with " + "/".join(sorted({f.name for f in self.files})),
+                "answers": f"*.json file(s) beside or mirroring {len(self.images)} image(s) (LAION's VLM "
+                           "notebook output, joined by relative path or stem)"}
         return f"{self.kind}: {len(self.files)} {what[self.kind]}"
+
+    def read(self) -> list[Path]:
+        """The files this layout reads (every other file under raw is named as NotRead)."""
+        if self.kind != "imagefolder":
+            return [*self.files, *self.images]
+        roots = {m.parent for m in self.files}
+        return [*self.files, *(p for r in roots for p in r.rglob("*")
+                               if p.suffix.lower() in IMAGE_EXTENSIONS and not emonet.hidden(p, r))]
 
 
 @dataclass(frozen=True)
@@ -67,19 +80,47 @@ def _files(raw: Path, pattern: str) -> list[Path]:
     return sorted(p for p in raw.rglob(pattern) if p.is_file() and not emonet.hidden(p, raw))
 
 
+EXPECTED = ("*.parquet shards, WebDataset *.tar shards, an image folder with " + " or ".join(METADATA)
+            + ", or LAION's VLM answers (<image>.json beside each image, or a *.json tree mirroring the image tree)")
+
+
 def detect(source: str, raw: Path) -> Found:
-    """The one layout under `raw`; CuratorError for none or a mix."""
+    """The one layout under `raw`; CuratorError for none or a mix. LAION's answer files are the layout
+    only when none of the three Hub formats is there (then loose *.json files are strays of that one)."""
     found = {"parquet": _files(raw, "*.parquet"), "webdataset": _files(raw, "*.tar"),
              "imagefolder": [p for name in METADATA for p in _files(raw, name)]}
     kinds = [k for k, files in found.items() if files]
-    if len(kinds) != 1:
-        what = "none of" if not kinds else f"more than one of ({', '.join(kinds)})"
-        raise CuratorError(f"{source}: found {what} *.parquet shards, WebDataset *.tar shards, an image folder "
-                           f"with {' or '.join(METADATA)} under {raw}; run `curator download {source}` first")
+    if len(kinds) > 1:
+        raise CuratorError(f"{source}: found more than one of ({', '.join(kinds)}) under {raw}: keep one of "
+                           f"{EXPECTED}")
+    if not kinds:
+        jsons, images = _files(raw, "*.json"), _images(raw)
+        if jsons and images:
+            return Found("answers", tuple(jsons), Path(raw), tuple(images))
+        raise CuratorError(f"{source}: no layout under {raw}: found {_inventory(raw)}; expected {EXPECTED}. "
+                           f"Run `curator download {source}`, or `--from DIR` for a copy you hold")
     kind = kinds[0]
     if kind == "imagefolder" and len({p.suffix for p in found[kind]}) > 1:
         raise CuratorError(f"{source}: image folders under {raw} mix metadata.jsonl and metadata.csv")
-    return Found(kind, tuple(found[kind]))
+    return Found(kind, tuple(found[kind]), Path(raw))
+
+
+def _images(raw: Path) -> list[Path]:
+    return [p for p in _files(raw, "*") if p.suffix.lower() in IMAGE_EXTENSIONS]
+
+
+def _inventory(raw: Path) -> str:
+    """What is under `raw`, by extension: '12 files (5 *.png, 4 *.json, 3 other)'."""
+    raw = Path(raw)
+    if not raw.exists():
+        return "nothing (it does not exist)"
+    files = [raw] if raw.is_file() else [p for p in raw.rglob("*") if p.is_file()]
+    if not files:
+        return "an empty folder"
+    counts = Counter(p.suffix.lower() or "(no extension)" for p in files)
+    shown = ", ".join(f"{n} *{ext}" for ext, n in counts.most_common(5))
+    more = f", {len(files) - sum(n for _, n in counts.most_common(5))} other" if len(counts) > 5 else ""
+    return f"{len(files)} file(s) ({shown}{more})"
 
 
 def _datasets() -> Any:
@@ -104,11 +145,61 @@ def _one_line(source: str, found: Found) -> Iterator[None]:
                            f"{emonet.one_line(exc)}") from None
 
 
-def stream(source: str, found: Found) -> Iterator[Item]:
-    """Every image of the layout, in file order."""
-    reader = {"parquet": _parquet, "webdataset": _webdataset, "imagefolder": _imagefolder}[found.kind]
+def stream(source: str, found: Found) -> Iterator[Item | Reject | NotRead]:
+    """Every image of the layout, in file order (answers: also the rejects and NotRead of the join)."""
+    reader = {"parquet": _parquet, "webdataset": _webdataset, "imagefolder": _imagefolder,
+              "answers": _answers}[found.kind]
     with _one_line(source, found):
         yield from reader(found)
+
+
+def not_read(found: Found) -> list[NotRead]:
+    """Every file under raw this layout does not read, named."""
+    return list(strays(found.root, found.read(), f"{found.kind} layout")) if found.root else []
+
+
+def _answers(found: Found) -> Iterator[Item | Reject | NotRead]:
+    """LAION's answer files joined to their images (curator.sources.emonet_big.answers)."""
+    raw = Path(found.root or ".")
+    joined = list(answers.join(raw, list(found.images), list(found.files)))
+    folders = [j.image.parent for j in joined if isinstance(j, answers.Joined) and j.answer is not None]
+    base = _common(folders, raw)
+    moved: Counter[str] = Counter()
+    for item in joined:
+        if not isinstance(item, answers.Joined):
+            yield item
+            continue
+        rel = PurePosixPath(item.image.relative_to(raw).as_posix())
+        key = PurePosixPath(item.image.relative_to(base).as_posix()).with_suffix("").as_posix()
+        if item.answer is None:
+            yield _read(Item(key, {"bytes": None, "path": rel.as_posix()}, f"{rel} (no {rel.stem}.json beside it "
+                             "or at its relative path in the answer tree)", None, None, None), item.image)
+            continue
+        where, doc = f"{rel} + {item.answer.relative_to(raw).as_posix()}", answers.load(item.answer)
+        if isinstance(doc, answers.Unreadable):
+            yield Reject(f"emonet_big/{key}", Reason.MALFORMED_ANNOTATION, f"{where}: the answer {doc.problem}",
+                         rel.as_posix())
+            continue
+        if not answers.is_answer(doc):  # a JSON of the image's name that is something else: no answer for it
+            yield NotRead("files *.json", answers.NOT_AN_ANSWER)
+            yield Reject(f"emonet_big/{key}", Reason.MISSING_FIELD, f"{where}: no VLM answer (the JSON of its "
+                         "name is not one)", rel.as_posix())
+            continue
+        problem = answers.key_problem(doc, rel, moved)
+        if problem:
+            yield Reject(f"emonet_big/{key}", Reason.MALFORMED_ANNOTATION, f"{where}: {problem}", rel.as_posix())
+            continue
+        yield _read(Item(key, {"bytes": None, "path": rel.as_posix()}, where, None, None, doc), item.image)
+    answers.log_moved("emonet_big", moved)
+
+
+def _common(folders: list[Path], raw: Path) -> Path:
+    """The deepest folder holding every answered image (ids are paths below it), raw when none."""
+    if not folders:
+        return raw
+    parts = [f.relative_to(raw).parts for f in folders]
+    depth = next((i for i, col in enumerate(zip(*parts, strict=False)) if len(set(col)) > 1), min(map(len, parts)))
+    return raw.joinpath(*parts[0][:depth])
 
 
 def _pick(names: Any, wanted: tuple[str, ...]) -> str | None:

@@ -1,32 +1,34 @@
 """emonet_big samples: the Big repo in each layout the recipe reads; WebDataset is the default.
 
-Why WebDataset by default: the Hub viewer shows Big as "Dataset Viewer (First 5GB) /
-Auto-converted to Parquet", which the Hub docs say of datasets over 5 GB that are not in
-Parquet (WebDataset, JSON Lines); LAION's VLM notebook writes `<image>.json` beside each
-image, which is a WebDataset sample once tarred; and the card's field list (image, prompt,
-demographics, annotations) is the template the binary card repeats although its Parquet has
-`path` + `emotion`, so it is no evidence of columns. An image folder of 203k files is the
-less likely alternative (the Hub advises against >10k files per folder); Parquet the least.
+WebDataset by default: the Hub viewer's "Auto-converted to Parquet" says the repo is not natively
+Parquet, and LAION's notebook writes `<image>.json` beside each image, a WebDataset sample once tarred
+(README.md gives the evidence).
 
-- "webdataset": `data/00000.tar`, `data/00001.tar`; per image `<key>.jpg`, `<key>.json` (what the
-  notebook's code writes: `{"key": [folder, model, file], "predictions": ...}`) and `<key>.txt`
-  (the prompt). One shape per repo, as one run of the notebook writes: mixed shapes in one
-  WebDataset break `load_dataset`'s own type inference (the recipe reads them all the same).
-- "parquet": `data/train-*.parquet`: image, prompt, demographics (struct), annotations (JSON
-  text of the bare answer, extra dimensions as plain numbers: the older sample format).
+- "webdataset": `data/00000.tar`, `data/00001.tar`; per image `<key>.jpg`, `<key>.json` (the notebook's
+  `{"key": [folder, model, file], "predictions": ...}`) and `<key>.txt` (the prompt).
+- "parquet": `data/train-*.parquet`: image, prompt, demographics (struct), annotations (JSON text of
+  the bare answer, extra dimensions as plain numbers: the older sample format).
 - "imagefolder": `data/train/<key>.jpg` + `data/train/metadata.jsonl` (file_name, prompt,
   demographics, annotations in the notebook docstring's `[{"model", "predictions"}]` list; one
   image rated by two models).
+- "answer_tree": what LAION's notebook itself writes: PNG images under
+  `images/stance-detection-part-10/` and, mirroring them, `json/stance-detection-part-10/<key>.json`
+  (`{"key": [folder, "claude.3.7.sonnet.latest", "<key>.png"], "predictions": ...}`, indent 2).
+- "side_by_side": the same files after its `sync_folders`: `<key>.png` + `<key>.json` in one folder.
 Every answer rates all 40 emotions (at most 5 non-zero) with reasoning, and the 4 extra
 dimensions. Dirty: an image that is not one, and a top-rated name outside the taxonomy.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import random
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from curator.reasons import Reason
 from curator.sources.emonet.samples import halves, image_cell, tar_bytes, write_card, write_parquet_repo
@@ -34,11 +36,13 @@ from curator.sources.emonet_big import HUB
 from curator.testing.samples.built import Built, Served
 from curator.testing.samples.portraits import Portraits
 from curator.testing.samples.seeds import rand
-from curator.testing.samples.writers import write_bytes
+from curator.testing.samples.writers import png, write_bytes
 
 HUB_REPO = HUB.repo  # the demo serves out/emonet_big/ (data/ + README.md) as this repo on the Hub stand-in
 IMAGES = 30
-LAYOUTS = ("webdataset", "parquet", "imagefolder")
+LAYOUTS = ("webdataset", "parquet", "imagefolder", "answer_tree", "side_by_side")
+NOTEBOOK_FOLDER = "stance-detection-part-10"  # the input folder LAION's notebook names in its sync_folders call
+NOTEBOOK_MODEL = "claude-3-7-sonnet-latest"  # its MODEL_NAME; the key spells it with '.' for '-'
 MODEL = "gemini-2.5-flash"  # the notebook's MODEL_NAME is not in the evidence; any name does
 SECOND_MODEL = "qwen-vl-max"
 BODY = "VLM weak labels: 40 emotions with reasoning, and 4 extra dimensions, per image."
@@ -124,8 +128,27 @@ def _imagefolder(root: Path, seed: int, dirty: bool) -> list[Path]:
     return [*paths, folder / "metadata.jsonl", write_card(root, "EmoNet-Face Big", BODY, "data/train/**")]
 
 
+def _notebook(root: Path, seed: int, dirty: bool, side_by_side: bool) -> list[Path]:
+    """LAION's notebook output: `<key>.png` and its `<key>.json` answer, mirrored or side by side."""
+    art, rnd = Portraits(seed), rand(seed, "emonet_big")
+    images = root / (NOTEBOOK_FOLDER if side_by_side else f"images/{NOTEBOOK_FOLDER}")
+    answers = root / (NOTEBOOK_FOLDER if side_by_side else f"json/{NOTEBOOK_FOLDER}")
+    paths = []
+    for i, bad, extra in _items(dirty):
+        key, p = _portrait(art, i, rnd, bad)
+        doc = {"key": [NOTEBOOK_FOLDER, NOTEBOOK_MODEL.replace("-", "."), f"{key}.png"],
+               "predictions": answer(art.labels, p.top, rnd, extra)}
+        data = p.image if bad else png(Image.open(io.BytesIO(p.image)))
+        write_bytes(images / f"{key}.png", data)
+        write_bytes(answers / f"{key}.json", json.dumps(doc, indent=2, ensure_ascii=False).encode())
+        paths += [images / f"{key}.png", answers / f"{key}.json"]
+    return paths
+
+
 def build(out: Path, seed: int, dirty: bool, layout: str = "webdataset") -> Built:
-    writer = {"webdataset": _webdataset, "parquet": _parquet, "imagefolder": _imagefolder}[layout]
+    writer = {"webdataset": _webdataset, "parquet": _parquet, "imagefolder": _imagefolder,
+              "answer_tree": partial(_notebook, side_by_side=False),
+              "side_by_side": partial(_notebook, side_by_side=True)}[layout]
     built = Built(files=writer(out / "emonet_big", seed, dirty), items=IMAGES)
     if dirty:
         built.add_bad(prepare=[Reason.NOT_AN_IMAGE], normalize=[Reason.UNKNOWN_LABEL])

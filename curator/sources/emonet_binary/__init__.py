@@ -1,33 +1,14 @@
 """EmoNet-Face Binary: 19,999 synthetic faces, each judged present/absent on two emotions.
 
-Files (see this folder's README.md):
-- Hub laion/emonet-face-binary, `data/train-*.parquet` (WizardHeHeJun/Zero,
-  scripts/build_emonet_dataset.py): `path`, the HF Image struct {bytes, path} whose path is the
-  file name; `emotion`, an integer ClassLabel whose names (with `Hopelessness`, not
-  `Helplessness`) sit in the file's `huggingface` schema metadata and are read from there.
-- `binary.csv` on LAION's GitHub: `path,annotator,value,emotion` — a 5-digit stem
-  (`00000`...`19998`), `human-N`, `True`/`False`, the emotion judged.
+The Hub Parquet (`path` image with its file name, `emotion` ClassLabel) joined by file stem to the votes
+in LAION's binary.csv (`path,annotator,value,emotion`). label_original is the emotion with a majority of
+True votes (none -> kept unlabelled); label_provided the Parquet `emotion` as written; agreement the
+share of True votes. The join is checked on the data before any record: a shift of the names by +-1 is
+refused, and applied only when params `name_offset` says so. See README.md for the format, where each
+part of it is known from, and what is unverified.
 
-Which column is which in the record:
-- label_original: the label the VOTES give — the emotion with a majority of True votes
-  (strictly more True than False among its judges). If both judged emotions qualify, the
-  higher share of True wins, then more True votes, then the earlier in taxonomy order. No majority -> no label:
-  the record is kept with label_original null (and counted).
-- label_provided: the Parquet `emotion` name as written. What it means (the emotion the image
-  was prompted with, or a confirmed one) is unknown, so it is published beside, not as, the label.
-- agreement: the share of True votes for label_original.
-- annotations: every vote (target = the taxonomy's name of the emotion, value 1 present / 0 absent;
-  `note` keeps binary.csv's spelling where it differs, e.g. `as written: Hopelessness`).
-
-The join: a Parquet file stem matches a binary.csv path when equal, or when both are
-integers of equal value (LAION's own tables name the images `9197.jpg`, unpadded). It is
-checked on the data before any record is made: fewer than `min_join_share` of the Parquet
-stems matching stops prepare with one line naming examples and what an offset of +-1 would
-give — an offset is never applied — and when the Parquet `emotion` agrees with the judged
-emotions far more often under a +-1 shift than as named (an off-by-one keeps almost every name
-matching, so only the content can show it). Items: each Parquet row; each unreadable vote row
-(malformed_annotation); each binary.csv stem no Parquet image matched (missing_image). Images
-without votes or without a majority are kept unlabelled and counted in the log.
+Items: each Parquet row; each unreadable vote row (malformed_annotation); each binary.csv stem no
+Parquet image matched (missing_image). Images without votes or a majority are counted in the log.
 """
 
 from __future__ import annotations
@@ -47,7 +28,8 @@ from curator.reasons import Reason
 from curator.record.taxonomy import label_map, taxonomy
 from curator.sources import emonet
 from curator.sources.emonet import parquet
-from curator.sources.recipe import Reject, SourceInfo
+from curator.sources.emonet.strays import strays
+from curator.sources.recipe import NotRead, Reject, SourceInfo
 
 NAME = "emonet_binary"
 CSV_NAME = "binary.csv"
@@ -62,6 +44,10 @@ class Params(emonet.AnnotatedHubParams):
                                         description="binary.csv (the votes) on LAION's GitHub, pinned to a commit")
     min_join_share: float = Field(0.9, ge=0, le=1,
                                   description="least share of Parquet image names that must match a binary.csv path")
+    name_offset: int = Field(0, ge=-1, le=1,
+                             description="add this to each numeric Parquet image name before joining binary.csv "
+                             "(-1: 18.jpg is 00017's votes); 0 = as named. Set it only after checking the shift "
+                             "prepare reports, on the images themselves")
 
 
 HUB = emonet.Hub(NAME, Params())  # the defaults; a run uses Hub(NAME, conf)
@@ -83,7 +69,13 @@ def layout(raw: Path, conf: Params) -> str:
     """One line on what is under `raw` (for `curator inspect`); CuratorError when nothing fits."""
     shards = parquet.describe(NAME, raw, LABELS, LABELS)
     votes, _ = read_votes(votes_csv(raw, conf))
-    return f"{shards}; {CSV_NAME}: {sum(map(len, votes.values()))} vote(s) for {len(votes)} image(s)"
+    shift = f"; name_offset {conf.name_offset:+d} applied" if conf.name_offset else ""
+    return (f"{shards}; {CSV_NAME}: {sum(map(len, votes.values()))} vote(s) for {len(votes)} image(s){shift}; "
+            f"unverified: {UNKNOWN}")
+
+
+UNKNOWN = ("that the Parquet file names are binary.csv's stems (checked on the data before any record), what the "
+           "Parquet `emotion` means (kept as label_provided), Parquet columns beyond path and emotion")
 
 
 def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
@@ -94,32 +86,39 @@ def storage_plan(raw: Path, conf: Params | None = None) -> parquet.RowPlan:
     """The votes read and the join checked (here, before any image is read), then a plan of the rows:
     one record per Parquet row, then the unreadable vote rows and the voted stems no image has."""
     conf = conf or Params()
-    votes, malformed = read_votes(votes_csv(raw, conf))
-    join = Join(votes)
+    csv = votes_csv(raw, conf)
+    votes, malformed = read_votes(csv)
+    join = Join(votes, conf.name_offset)
     join.check(parquet.stems_and_labels(NAME, raw, LABELS, LABELS), conf.min_join_share)
     files = tuple(parquet.parquet_files(NAME, raw))
     layouts = tuple(parquet.detect_layout(NAME, f, LABELS, LABELS) for f in files)
+    unread = [*parquet.not_read(layouts, {}, UNKNOWN_COLUMN),
+              *strays(raw, [*files, csv], "Hub Parquet + binary.csv layout")]
     return parquet.RowPlan(NAME, files, layouts, partial(_row_item, join=join, votes=votes),
-                           partial(_finish, votes=votes, malformed=malformed))
+                           partial(_finish, votes=votes, malformed=malformed, unread=unread))
+
+
+UNKNOWN_COLUMN = "the evidenced layout is `path` + `emotion` only: unverified, not read"
 
 
 def _row_item(row: parquet.Row, join: Join, votes: dict[str, list[Vote]]) -> tuple[dict[str, Any] | Reject, Any]:
     """One Parquet row's record, and its note: [stem, has votes, has a label] (None: no stem)."""
     if row.stem is None:
         return Reject(None, Reason.MISSING_FIELD, f"{row.where}: the image has no file name, the key of its id"), None
-    stem = join.match(row.stem) or row.stem
+    stem = join.key(row.stem)
     record = image_record(row, stem, votes.get(stem, []))
     return record, [stem, stem in votes, isinstance(record, Reject) or record["label_original"] is not None]
 
 
-def _finish(notes: list[Any], votes: dict[str, list[Vote]], malformed: list[Reject]) -> list[Reject]:
+def _finish(notes: list[Any], votes: dict[str, list[Vote]], malformed: list[Reject],
+            unread: list[NotRead]) -> list[Reject | NotRead]:
     kept = [n for n in notes if n is not None]
     log.info("%s: %d image(s) without votes, %d without a majority of True votes: kept unlabelled",
              NAME, sum(1 for n in kept if not n[1]), sum(1 for n in kept if not n[2]))
     seen = {n[0] for n in kept}
     return [*malformed, *(Reject(f"{NAME}/{stem}", Reason.MISSING_IMAGE,
                                  f"{CSV_NAME} has {len(votes[stem])} vote(s) for {stem} but no Parquet image has that "
-                                 "name") for stem in sorted(set(votes) - seen))]
+                                 "name") for stem in sorted(set(votes) - seen)), *unread]
 
 
 def votes_csv(raw: Path, conf: Params) -> Path:
@@ -143,11 +142,19 @@ def _parse_vote(row: dict[str, Any], where: str) -> tuple[str, Vote] | Reject:
 
 
 class Join:
-    """Parquet file stem -> binary.csv stem: equal, or the same integer (9197 ~ 09197)."""
+    """Parquet file stem -> binary.csv stem: equal, or the same integer (9197 ~ 09197); with `applied`
+    (params name_offset, the user's decision) the integer plus that offset."""
 
-    def __init__(self, votes: dict[str, list[Vote]]) -> None:
+    def __init__(self, votes: dict[str, list[Vote]], applied: int = 0) -> None:
         self.judged = {stem: {v.emotion for v in vs} for stem, vs in votes.items()}
         self.by_number = {int(s): s for s in sorted(votes, reverse=True) if s.isdigit()}  # the first in order wins
+        self.applied = applied
+
+    def key(self, stem: str) -> str:
+        """The id key of a Parquet stem: its binary.csv stem, else the name (shifted as applied) itself."""
+        if not self.applied or not stem.isdigit():
+            return self.match(stem) or stem
+        return self.match(stem, self.applied) or str(int(stem) + self.applied)
 
     def match(self, stem: str | None, offset: int = 0) -> str | None:
         if stem is None or (offset and not stem.isdigit()):
@@ -165,32 +172,53 @@ class Join:
         return sum(hits) / len(hits) if hits else 0.0
 
     def check(self, pairs: list[tuple[str | None, Any]], least: float) -> None:
-        """SchemaError (one line) when the join does not hold on the data.
+        """SchemaError (one line) when the join, with the offset applied (0 unless params say), does not
+        hold on the data.
 
         Names: at least `least` of the Parquet stems must match. That cannot see an
         off-by-one on consecutive numbers (almost every shifted name exists too), so the content
         is checked as well: if the Parquet `emotion` is among an image's judged emotions far more
-        often with the stems shifted by +-1 than as they are, the join is refused.
+        often under another shift than under the applied one, the join is refused. A refusal names
+        the shift that fits and the param that applies it; the recipe never applies it by itself.
         """
         if not pairs:
             return
-        share = self._names(pairs)
+        applied = self.applied
+        share = self._names(pairs, applied)
+        others = [o for o in (1, -1, 0) if o != applied]
         if share < least:
-            ours = [s or "(no name)" for s, _ in pairs if not self.match(s)][:3]
-            near = ", ".join(f"{o:+d} would match {self._names(pairs, o):.0%}" for o in (1, -1))
+            ours = [s or "(no name)" for s, _ in pairs if not self.match(s, applied)][:3]
+            shares = {o: self._names(pairs, o) for o in others}
+            near = ", ".join(f"{o:+d} would match {v:.0%}" for o, v in shares.items() if o)
+            fits = max(shares, key=lambda o: shares[o])
             raise SchemaError(
-                f"{NAME}: only {share:.0%} of the Parquet image names match a {CSV_NAME} path (need {least:.0%}): "
-                f"e.g. {', '.join(ours)} vs {', '.join(sorted(self.judged)[:3]) or 'no rows'}; shifted by {near} "
-                "(never applied: check which names the images really have)")
-        labels = {offset: self._labels(pairs, offset) for offset in (0, 1, -1)}
+                f"{NAME}: only {share:.0%} of the Parquet image names{_as(applied)} match a {CSV_NAME} path "
+                f"(need {least:.0%}): e.g. {', '.join(ours)} vs {', '.join(sorted(self.judged)[:3]) or 'no rows'}; "
+                f"shifted by {near} (never applied on its own: {_how(fits, shares[fits] >= least)})")
+        labels = {offset: self._labels(pairs, offset) for offset in (applied, *others)}
         best = max(labels, key=lambda o: labels[o])
-        if best and labels[best] >= 0.5 and labels[best] > 2 * labels[0]:
+        if best != applied and labels[best] >= 0.5 and labels[best] > 2 * labels[applied]:
             raise SchemaError(
-                f"{NAME}: the Parquet emotion is one of the emotions {CSV_NAME} judged for {labels[0]:.0%} of the "
-                f"images as named, but for {labels[best]:.0%} with the names shifted by {best:+d}: the join looks "
-                "off by one (never applied: check which names the images really have)")
+                f"{NAME}: the Parquet emotion is one of the emotions {CSV_NAME} judged for {labels[applied]:.0%} of "
+                f"the images{_as(applied)}, but for {labels[best]:.0%} with the names shifted by {best:+d}: the join "
+                f"looks off by one (never applied on its own: {_how(best, True)})")
+        if applied:
+            log.warning("%s: sources.%s.name_offset %+d applied: Parquet image name N joins %s stem N%+d",
+                        NAME, NAME, applied, CSV_NAME, applied)
         log.info("%s: join: %.0f%% of the Parquet image names match %s; the Parquet emotion is a judged one for "
-                 "%.0f%% of them", NAME, 100 * share, CSV_NAME, 100 * labels[0])
+                 "%.0f%% of them", NAME, 100 * share, CSV_NAME, 100 * labels[applied])
+
+
+def _as(applied: int) -> str:
+    return f" shifted by {applied:+d} (name_offset)" if applied else " as named"
+
+
+def _how(offset: int, fits: bool) -> str:
+    """What a user does next: check the images, then set the param, or fix the files."""
+    if not fits:
+        return "check which names the images really have"
+    return (f"check on a few images which names they really have, then set sources.{NAME}.name_offset: {offset} "
+            "in params.yaml to apply it")
 
 
 def vote_label(votes: list[Vote]) -> tuple[str | None, float | None]:

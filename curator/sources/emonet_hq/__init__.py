@@ -1,36 +1,13 @@
 """EmoNet-Face HQ: 2,500 synthetic faces, each rated 0-7 on 40 categories by up to 4 experts.
 
-Hub repo laion/emonet-face-hq, `data/train-*.parquet` (see this folder's README.md):
-- `path`: the HF Image struct {bytes, path}; its `path` field carries NO file name.
-- `label`: a string, the Python literal `[{rater: {'Family|Emotion': 0-7, ...}}, ...]` with raters
-  `human-1`...`human-8` (curator.sources.emonet_hq.label). This is where the expert labels come from.
-- other columns, names unverified: a prompt (`prompt`) and demographics (`demographics`, or
-  separate `ethnicity` / `gender` / `age`, integer ClassLabels decoded) are read when present.
-`hq.csv` on LAION's GitHub is optional: it adds model baselines, joined by content signature
-(curator.sources.emonet_hq.baselines).
+Reads the Hub Parquet (`path` image, `label` expert ratings, and LAION's own columns where present:
+Prompt, Age, Ethnicity, Gender, Emotion -> label_provided, ind -> source_index) and, optionally,
+hq.csv's model baselines joined by content signature. Every other column and file is named as not read.
+See README.md for the format, where each part of it is known from, and what is unverified.
 
-Record:
-- id: `emonet_hq/<16 hex>`, from sha256 of the label's content signature. Not the row index:
-  the readout authors found the Parquet order an arbitrary permutation of the annotation
-  files, so a re-upload may reorder or re-shard it; the ratings identify the image whatever
-  the order, and are the key hq.csv joins on. A later row with an identical signature gets
-  `-2`, `-3`... in file order, so no image is lost (hq.csv joins the first, as theirs does).
-- image: the Parquet bytes; `path` = the joined hq.csv file name, else None.
-- scores: per fine class, the mean over the experts of rating / 7; a key a rater left out
-  counts as 0 (and is counted). label_original: the top class, ties to the earliest in taxonomy
-  order; nothing above 0 -> no label.
-- agreement: 1 - sd / 3.5 of the experts' ratings of the label class (curator.sources.emonet
-  .spread_agreement); none without a label or with a single expert.
-- annotations: every expert rating as given (is_model false; target = the fine name, or the
-  full `Extra Dimensions|X` key), then the joined model rows (is_model true, scale in `note`).
-- dimensions: each `Extra Dimensions|X`, the mean over the experts giving it, on the common scale
-  (schemas/dimensions.yaml).
-
-Items: each Parquet row is one (a malformed label cell is malformed_annotation); each
-malformed hq.csv row is one (malformed_annotation); each hq.csv image that joins no row is one,
-excluded as unjoined_annotation. Counts that are not items (keys left out, URL-encoded keys,
-joined images, model rows per baseline) are logged when prepare ends: a recipe cannot reach
-the stage's metrics.json, and the unjoined count lands there anyway through its reject code.
+Items: each Parquet row (a malformed label cell is malformed_annotation); each malformed hq.csv row
+(malformed_annotation); each hq.csv image that joins no row (unjoined_annotation, excluded). Counts that
+are not items (keys left out, URL-encoded keys, joined images, model rows per baseline) are logged.
 """
 
 from __future__ import annotations
@@ -52,13 +29,23 @@ from curator.record import dimensions
 from curator.record.taxonomy import taxonomy
 from curator.sources import emonet
 from curator.sources.emonet import parquet
+from curator.sources.emonet.strays import strays
 from curator.sources.emonet_hq.baselines import Baselines, CsvImage, ModelRow, model_annotations
 from curator.sources.emonet_hq.label import Expert, Label, parse_label, record_key
-from curator.sources.recipe import Reject, SourceInfo
+from curator.sources.recipe import NotRead, Reject, SourceInfo
 
 NAME = "emonet_hq"
 CSV_NAME = "hq.csv"
 LABELS = ("label",)
+# LAION's own table of these images (statistics/descriptive.ipynb) names 8 columns: path, ind, Prompt, Age,
+# Ethnicity, Gender, Emotion, image_metadata. path/Prompt/Age/Ethnicity/Gender are read as the image, the
+# prompt and the demographics; these two under the recipe's own roles:
+EXTRAS = {"provided": ("Emotion",), "index": ("ind",)}
+NOT_READ = {  # why a column the evidence names is not read; any other column: UNKNOWN_COLUMN
+    "image_metadata": "LAION's table holds {path, has_image} here, a file name the image struct and hq.csv "
+                      "do not share: not joined on until a real file shows which name it is",
+}
+UNKNOWN_COLUMN = "not in any column list LAION or the readout authors publish: unverified, not read"
 
 
 class Params(emonet.AnnotatedHubParams):
@@ -78,11 +65,15 @@ def download(conf: Params, fetch: Download, out: Path, from_: str | None = None)
 
 def layout(raw: Path, conf: Params) -> str:
     """One line on what is under `raw` (for `curator inspect`); CuratorError when nothing fits."""
-    shards = parquet.describe(NAME, raw, LABELS)
+    shards = parquet.describe(NAME, raw, LABELS, (), EXTRAS)
     found = emonet.annotation_csv(emonet.Hub(NAME, conf), raw, CSV_NAME, required=False)
     extra = f"{found.name} ({found.stat().st_size:,} bytes): model baselines" if found else \
         "no hq.csv (optional: model baselines)"
-    return f"{shards}; {extra}"
+    return f"{shards}; {extra}; unverified: {UNKNOWN}"
+
+
+UNKNOWN = ("the Hub shard's columns beyond path and label (LAION's own table names 8: path, ind, Prompt, Age, "
+           "Ethnicity, Gender, Emotion, image_metadata), what Emotion says (kept as written in label_provided)")
 
 
 class Tally:
@@ -111,53 +102,65 @@ class Tally:
                  len(baselines.joined), len(baselines.images), models)
 
 
-def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
+def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject | NotRead]:
     hub = emonet.Hub(NAME, conf or Params())
     found = emonet.annotation_csv(hub, raw, CSV_NAME, required=False)
     baselines = Baselines(found) if found else None
     tally = Tally()
-    for row in parquet.read_rows(NAME, raw, LABELS):
+    for row in parquet.read_rows(NAME, raw, LABELS, extras=EXTRAS):
         yield row if isinstance(row, Reject) else image_record(row, baselines, tally)
-    yield from closing(baselines, tally)
+    yield from closing(baselines, tally, unread(raw, found))
 
 
-def closing(baselines: Baselines | None, tally: Tally) -> list[Reject]:
-    """What prepare yields after the rows: hq.csv's malformed rows and unjoined images; logs the tally."""
-    items = [*baselines.malformed, *baselines.leftovers()] if baselines is not None else []
+def unread(raw: Path, csv: Path | None) -> list[NotRead]:
+    """Each shard's columns prepare does not read, and every other file under raw, named (metrics
+    `not_read`, `curator inspect`)."""
+    files = parquet.parquet_files(NAME, raw)
+    layouts = [parquet.detect_layout(NAME, f, LABELS, (), EXTRAS) for f in files]
+    return [*parquet.not_read(layouts, NOT_READ, UNKNOWN_COLUMN),
+            *strays(raw, [*files, *([csv] if csv else [])], "Hub Parquet + hq.csv layout")]
+
+
+def closing(baselines: Baselines | None, tally: Tally, unread: list[NotRead]) -> list[Reject | NotRead]:
+    """What prepare yields after the rows: hq.csv's malformed rows and unjoined images, and the columns
+    not read; logs the tally."""
+    items: list[Reject | NotRead] = [*baselines.malformed, *baselines.leftovers()] if baselines is not None else []
     tally.log(baselines)
-    return items
+    return [*items, *unread]
 
 
 def storage_plan(raw: Path, conf: Params | None = None) -> parquet.UnitPlan:
     """With `--executor ray`: row groups as Ray Data units, the order-dependent ids and joins decided
-    first from the label column.
+    first from the label column: the pre-pass (decisions for every row, in file order), then one unit
+    per row group carrying its own.
 
-    An hq record depends on the rows before it in file order: a row whose label signature an earlier
-    row had gets the id suffix `-2`, `-3`...; hq.csv's image with a signature joins the first row with
-    it whose record is made. Two designs keep the driver off the records:
+    An hq record depends on the rows before it in file order: a row whose label signature an earlier row
+    had gets the id suffix `-2`, `-3`...; hq.csv's image with a signature joins the first row with it
+    whose record is made. Two designs keep the driver off the records:
     - events: the units make records without those decisions, and the ordered pass (write_in_order)
       patches each one: its id (also group_id, a reject's id, a fix's id), its image path, the model
       annotations. That puts recipe knowledge into the stage's ordered pass and a record edit after the
       image check, so every place an id or path was copied would need patching.
     - a pre-pass (chosen): the driver reads every row WITHOUT its image column (the label string, a few
       KB, plus demographics and prompt), runs the recipe's own `decide` in file order, and gives each
-      unit, in the unit itself, the decisions for its rows: the id key and the joined hq.csv image's
-      model rows. The units then run the recipe's own `build`, so a record is made once, by the same
-      code as prepare(). The tally the recipe logs at the end comes from this pass too.
+      unit, in the unit itself, the decisions for its rows: the id key and the joined hq.csv image's model
+      rows. The units then run the recipe's own `build`, so a record is made once, by the same code as
+      prepare(). The tally the recipe logs at the end comes from this pass too.
     The cost is a second read and parse of the label column on the driver: 2.1 CPU-s for 2,400 sample
     rows, hq.csv's parse (which the pool path's driver does as well) included; the real repo has 2,500.
-    Images, the bulk of the bytes and of the per-record work, stay on the cluster. A unit is a row
-    group: how many rows the real shards put in one is unverified (`datasets` writes 100 per group for
-    image datasets), and a shard written as a single group is a single unit.
+    Images, the bulk of the bytes and of the per-record work, stay on the cluster. A unit is a row group:
+    how many rows the real shards put in one is unverified (`datasets` writes 100 per group for image
+    datasets), and a shard written as a single group is a single unit.
     """
     from curator.io.parquet import row_group_units
 
     conf = conf or Params()
+
     found = emonet.annotation_csv(emonet.Hub(NAME, conf), raw, CSV_NAME, required=False)
     baselines = Baselines(found) if found else None
     tally = Tally()
     decisions: list[Any] = []  # per row: None (rejected whatever came before) or [key, joined name, model rows]
-    for row in parquet.read_rows(NAME, raw, LABELS, images=False):
+    for row in parquet.read_rows(NAME, raw, LABELS, images=False, extras=EXTRAS):
         label = row if isinstance(row, Reject) else label_of(row)
         if isinstance(row, Reject) or isinstance(label, Reject):
             decisions.append(None)
@@ -166,14 +169,15 @@ def storage_plan(raw: Path, conf: Params | None = None) -> parquet.UnitPlan:
         decisions.append([key, None, []] if joined is None else
                          [key, joined.name, [[m.annotator, m.cell] for m in joined.models]])
     files = parquet.parquet_files(NAME, raw)
-    layouts = tuple(parquet.detect_layout(NAME, f, LABELS) for f in files)
+    layouts = tuple(parquet.detect_layout(NAME, f, LABELS, (), EXTRAS) for f in files)
     units = row_group_units(files)
     if sum(u["rows"] for u in units) != len(decisions):
         raise CuratorError(f"{NAME}: the Parquet shards under {raw} changed while prepare read them")
     for unit in units:  # JSON text: a unit is one small Arrow row however many model rows it carries
         unit["decisions"] = json.dumps(decisions[unit["offset"]:unit["offset"] + unit["rows"]])
+    not_read = unread(raw, found)
     return parquet.UnitPlan(NAME, tuple(units), partial(_unit_items, layouts=layouts),
-                            partial(_finish, baselines=baselines, tally=tally))
+                            partial(_finish, baselines=baselines, tally=tally, unread=not_read))
 
 
 def _unit_items(unit: dict[str, Any], layouts: tuple[parquet.Layout, ...]) -> Iterator[tuple[Any, None]]:
@@ -192,9 +196,10 @@ def _unit_items(unit: dict[str, Any], layouts: tuple[parquet.Layout, ...]) -> It
         yield build(row, label, key, joined), None
 
 
-def _finish(notes: list[Any], baselines: Baselines | None, tally: Tally) -> list[Reject]:
+def _finish(notes: list[Any], baselines: Baselines | None, tally: Tally,
+            unread: list[NotRead]) -> list[Reject | NotRead]:
     """prepare()'s closing items and log, from the pre-pass's baselines and tally."""
-    return closing(baselines, tally)
+    return closing(baselines, tally, unread)
 
 
 def image_record(row: parquet.Row, baselines: Baselines | None, tally: Tally) -> dict[str, Any] | Reject:
@@ -240,7 +245,16 @@ def build(row: parquet.Row, label: Label, key: str, joined: CsvImage | None) -> 
         image["path"] = joined.name  # the file name the Parquet lost
     record.update(expert_fields(label.experts))
     record["annotations"] += _models(joined)
+    provided, index = row.extras.get("provided"), row.extras.get("index")
+    record.update(label_provided=None if provided is None else str(provided), source_index=_index(index))
     return record
+
+
+def _index(value: Any) -> int | None:
+    """`ind` as an integer; anything else (unverified on the Hub files) is left null rather than losing the row."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
 
 
 def _count(label: Label, tally: Tally) -> None:

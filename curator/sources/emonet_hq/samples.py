@@ -4,8 +4,12 @@ Parquet (`data/train-00000-of-00001.parquet`):
 - `path`: HF Image whose path field is None — the real file kept no name;
 - `label`: the Python repr of a list of one-key dicts, `[{'human-3': {'Family|Name': 0-7, ...}}]`,
   2-4 raters of human-1...human-8, every rater scoring all 40 keys with ints;
-- plausible extras (names unverified): `prompt`, `ethnicity` (an integer ClassLabel over the
-  14 strings of LAION's worldmap.ipynb), `gender` (man / woman / non-binary person), `age`.
+- the 8 columns of LAION's own table of these images (statistics/descriptive.ipynb at f4d4dab):
+  `ind` (int64, the file number + 1), `Prompt`, `Age` (int64), `Ethnicity` (one of the 14 strings
+  the notebook lists), `Gender` (man / woman / non-binary person), `Emotion` (the prompted emotion's
+  words, comma-separated), `image_metadata` (JSON text `{"path": "<n>.jpg", "has_image": true}`);
+  `columns="readout"` writes the older guess instead: `prompt`, `ethnicity` (an integer ClassLabel),
+  `gender`, `age`.
 hq.csv: `image, annotator, annotations, human`, image names like `flux_dev_one_0-0_s458430295.png`;
 expert rows repeat the Parquet's dicts (so the signature join holds), model rows use the
 real baseline names, each on its own scale: Hume Face* 0-1, Empathic Insight Face Large
@@ -16,6 +20,7 @@ whose expert ratings match no Parquet row (unjoined_annotation).
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -39,13 +44,28 @@ GENDERS = ("man", "woman", "non-binary person")
 CSV_HEADER = ("image", "annotator", "annotations", "human")
 
 
-def _features():
+COLUMNS = ("laion", "readout")
+
+
+def _features(columns: str):
     import datasets
 
-    text = datasets.Value("string")
-    return datasets.Features({"path": datasets.Image(), "label": text, "prompt": text,
-                              "ethnicity": datasets.ClassLabel(names=list(ETHNICITIES)), "gender": text,
-                              "age": datasets.Value("int64")})
+    text, number = datasets.Value("string"), datasets.Value("int64")
+    if columns == "readout":
+        return datasets.Features({"path": datasets.Image(), "label": text, "prompt": text,
+                                  "ethnicity": datasets.ClassLabel(names=list(ETHNICITIES)), "gender": text,
+                                  "age": number})
+    return datasets.Features({"path": datasets.Image(), "ind": number, "Prompt": text, "Age": number,
+                              "Ethnicity": text, "Gender": text, "Emotion": text, "image_metadata": text,
+                              "label": text})
+
+
+def _laion_row(row: dict, i: int, words: list[str]) -> dict:
+    """The readout-shaped row in LAION's 8 columns (and `label`)."""
+    number = 1000 + 7 * i  # LAION's file numbers are sparse; ind is the number + 1
+    return {"path": row["path"], "ind": number + 1, "Prompt": row["prompt"], "Age": row["age"],
+            "Ethnicity": ETHNICITIES[row["ethnicity"]], "Gender": row["gender"], "Emotion": ", ".join(words),
+            "image_metadata": json.dumps({"path": f"{number}.jpg", "has_image": True}), "label": row["label"]}
 
 
 def expert_dict(top: str, rnd: random.Random) -> dict[str, int]:
@@ -83,11 +103,11 @@ def _image(i: int, seed: int, rnd: random.Random, image_bytes: bytes | None = No
     raters = sorted(rnd.sample(EXPERTS, rnd.randint(2, 4)), key=lambda r: int(r.split("-")[1]))
     experts = {rater: expert_dict(top, rnd) for rater in raters}
     age, ethnicity, gender = rnd.randrange(20, 90, 10), rnd.randrange(len(ETHNICITIES)), rnd.choice(GENDERS)
-    word = rnd.choice(emonet_synonyms().get(top) or [top.lower()])
-    prompt = f"A close-up portrait photo of a {age}-year-old {ETHNICITIES[ethnicity]} {gender}, showing {word}."
+    words = emonet_synonyms().get(top) or [top.lower()]
+    prompt = f"a focused close-up photo of a {ETHNICITIES[ethnicity]} {gender} of {age} years, showing {words[0]}"
     data = png(face(top, seed, f"hq:{i}")) if image_bytes is None else image_bytes
     row = {"path": image_cell(data, None), "label": str([{r: d} for r, d in experts.items()]), "prompt": prompt,
-           "ethnicity": ethnicity, "gender": gender, "age": age}
+           "ethnicity": ethnicity, "gender": gender, "age": age, "_words": words}
     name = _csv_name(rnd)
     rows = [[name, rater, str(d), "True"] for rater, d in experts.items()]
     rows += [[name, m, str(model_dict(m, top, rnd)), "False"] for m in rnd.sample(MODELS, rnd.randint(2, 3))]
@@ -108,7 +128,7 @@ def _dirty(rows: list[dict], csv_rows: list[list], seed: int) -> None:
     csv_rows.extend(orphan)
 
 
-def build(out: Path, seed: int, dirty: bool) -> Built:
+def build(out: Path, seed: int, dirty: bool, columns: str = "laion") -> Built:
     rnd = rand(seed, "emonet_hq")
     rows, csv_rows = [], []
     for i in range(IMAGES):
@@ -121,7 +141,10 @@ def build(out: Path, seed: int, dirty: bool) -> Built:
         _dirty(rows, csv_rows, seed)
         built.add_bad(prepare=[Reason.EMPTY_FILE, Reason.MALFORMED_ANNOTATION, Reason.UNJOINED_ANNOTATION])
     write_bytes(root / "hq.csv", csv_bytes(CSV_HEADER, csv_rows))
-    built.files += write_parquet_repo(root, [rows], _features(), "EmoNet-Face HQ",
+    words = [row.pop("_words") for row in rows]
+    if columns == "laion":
+        rows = [_laion_row(row, i, w) for i, (row, w) in enumerate(zip(rows, words, strict=True))]
+    built.files += write_parquet_repo(root, [rows], _features(columns), "EmoNet-Face HQ",
                                       "Expert ratings in `label`; model baselines in hq.csv (GitHub).")
     return built
 

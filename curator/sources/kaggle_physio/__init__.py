@@ -1,8 +1,9 @@
 """Kaggle "Face Emotion & Physiological Insight Dataset": one CSV, 13 columns, no images.
 
-Columns are the 12 physio features of schemas/physio.yaml plus `emotion_label`. The table has
-no subject id, so each row is its own group; its id is a hash of the row's content (same
-input -> same id; an exact duplicate row is a duplicate id).
+Columns are the 12 physio features of schemas/physio.yaml plus `emotion_label`, matched by name
+(spacing and case ignored): any other column is listed as not read, never a reject. The table has
+no subject id, so each row is its own group; its id is a hash of the row's content (same input ->
+same id; an exact duplicate row is a duplicate id). See README.md.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from pydantic import Field
 from curator.config import Download, SourceParams
 from curator.errors import CuratorError, SchemaError
 from curator.io.secrets import basic_credentials, first_line, scrub
+from curator.pipeline.progress import log
 from curator.reasons import Reason
 from curator.record.record import empty_record
 from curator.record.schema import physio_features_of
-from curator.sources.recipe import Reject, SourceInfo
+from curator.sources.recipe import NotRead, Reject, SourceInfo
 
 NAME = "kaggle_physio"
 LABEL_COLUMN = "emotion_label"
@@ -48,7 +50,10 @@ def layout(raw: Path, conf: Params) -> str:
     path = find_csv(raw, conf)
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
         header = next(csv.reader(fh), [])
-    return f"one CSV, {path.name}: {len(header)} columns ({', '.join(header[:4])}, ...)"
+    wanted = {c.casefold() for c in [*feature_columns(), LABEL_COLUMN]}
+    others = [h for h in header if h.strip().casefold() not in wanted]
+    extra = f"; not read: {', '.join(map(repr, others))}" if others else ""
+    return f"one CSV, {path.name}: {len(header)} columns ({', '.join(header[:4])}, ...){extra}"
 
 
 def find_csv(raw: Path, conf: Params) -> Path:
@@ -59,7 +64,8 @@ def find_csv(raw: Path, conf: Params) -> Path:
     name = conf.file
     if name and (raw / name).is_file():
         return raw / name
-    found = sorted(p for p in raw.rglob("*.csv") if not p.name.startswith("."))
+    top = sorted(p for p in raw.glob("*.csv") if p.is_file() and not p.name.startswith("."))
+    found = top if len(top) == 1 else sorted(p for p in raw.rglob("*.csv") if not p.name.startswith("."))
     if len(found) != 1:
         what = "no *.csv" if not found else f"{len(found)} CSV files ({', '.join(p.name for p in found[:5])})"
         raise SchemaError(f"{NAME}: expected one CSV in {raw}, found {what}; set sources.{NAME}.file in params.yaml")
@@ -78,7 +84,25 @@ def _parse_float(text: str) -> float:
     return value
 
 
-def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject]:
+NOT_EVIDENCED = "not one of the 13 evidenced columns (schemas/physio.yaml kaggle_physio, emotion_label): not read"
+
+
+def _columns(header: list[str], wanted: list[str], where: str) -> tuple[dict[str, int], list[str]]:
+    """Wanted column -> its index (the first of a name, spacing and case ignored), and the other headers."""
+    index: dict[str, int] = {}
+    keys = {c.casefold(): c for c in wanted}
+    for i, h in enumerate(header):
+        c = keys.get(h.casefold())
+        if c is not None and c not in index:
+            index[c] = i
+    missing = [c for c in wanted if c not in index]
+    if missing:
+        raise SchemaError(f"{where}: missing column(s) {', '.join(missing)}; found {', '.join(header)}")
+    used = set(index.values())
+    return index, [h if h else f"(unnamed column {i + 1})" for i, h in enumerate(header) if i not in used]
+
+
+def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | Reject | NotRead]:
     path = find_csv(raw, conf or Params())
     features = feature_columns()
     # utf-8-sig swallows a BOM; newline="" lets csv handle CRLF line ends
@@ -86,10 +110,9 @@ def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | 
         reader = csv.reader(fh)
         try:
             header = [h.strip() for h in next(reader, [])]
-            missing = [c for c in [*features, LABEL_COLUMN] if c not in header]
-            if missing:
-                raise SchemaError(f"{path.name}: missing column(s) {', '.join(missing)}; found {', '.join(header)}")
-            index = {c: header.index(c) for c in [*features, LABEL_COLUMN]}
+            index, others = _columns(header, [*features, LABEL_COLUMN], path.name)
+            if others:
+                log.warning("%s: %s: %d column(s) not read: %s", NAME, path.name, len(others), ", ".join(others))
             for row in reader:
                 if not any(cell.strip() for cell in row):
                     continue  # blank line, not a record
@@ -101,11 +124,23 @@ def prepare(raw: Path, conf: Params | None = None) -> Iterator[dict[str, Any] | 
                               "save it as UTF-8 and run again") from None
         except csv.Error as exc:
             raise SchemaError(f"{path.name}:{reader.line_num}: not readable as CSV ({exc})") from None
+    for column in others:  # once per file: a column of the table, not of one row
+        yield NotRead(f"{path.name} column {column!r}", NOT_EVIDENCED)
+    yield from _beside(Path(raw), path)
+
+
+def _beside(raw: Path, csv_path: Path) -> Iterator[NotRead]:
+    """Every other file of the download (notes, plots, a copy of another folder): seen, not read, counted."""
+    if not raw.is_dir():
+        return
+    for f in sorted(p for p in raw.rglob("*") if p.is_file() and p != csv_path):
+        yield NotRead(f"file {f.relative_to(raw).as_posix()}", "beside the dataset's CSV: not part of it, not read")
 
 
 def _record(row: list[str], index: dict[str, int], features: list[str], where: str) -> dict[str, Any] | Reject:
-    if len(row) < len(index):
-        return Reject(None, Reason.MISSING_FIELD, f"{where}: {len(row)} cells, expected {len(index)}", where)
+    if len(row) <= max(index.values()):
+        return Reject(None, Reason.MISSING_FIELD, f"{where}: {len(row)} cells, expected {max(index.values()) + 1}",
+                      where)
     rid = _row_id([row[i] for i in index.values()])
     physio: dict[str, float] = {}
     for name in features:

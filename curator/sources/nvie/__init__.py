@@ -6,7 +6,7 @@ USTC-NVIE is under a research licence and is not redistributable: fetching it ne
 How file names carry the subject is unknown: `sources.nvie.subject_pattern` (a regex whose group 1
 is the subject, searched in each visible stem) makes it the group (`nvie/subject:<id>`); without it,
 or where it finds nothing, the pair is the group (`nvie/pair:<class>/<stem>`) and prepare says how
-many. Layouts and pairing: curator/sources/thermal/.
+many. Layouts and pairing: curator/sources/thermal/. See README.md.
 """
 
 from __future__ import annotations

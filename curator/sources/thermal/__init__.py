@@ -1,16 +1,17 @@
 """What the VIRI and NVIE recipes share: visible/infrared pairs, per class and modality.
 
 Not a recipe (no INFO): viri and nvie each describe their source in a ThermalSource and delegate
-here. layout.py places every image file (class, modality, the authors' split, or an exclusion: their
-augmented copies and the MSX view); pairing.py turns the placed files into records and rejects.
-Every image is accounted for: part of a record, a reject, or excluded with its own reason code.
+here. layout.py places every file (class, modality, the authors' split, or an exclusion);
+pairing.py turns the placed files into records and rejects. Every file is accounted for: part of a
+record, a reject, excluded with its own reason code, or (OS bookkeeping) counted as not read.
+See README.md.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ from pydantic import Field
 from curator.config import Download, OneGroupPattern, SourceParams
 from curator.errors import CuratorError
 from curator.io.patterns import compile_pattern
+from curator.record.taxonomy import label_map
 from curator.sources.fetch import copy_manual, download_files, unpacked
-from curator.sources.recipe import Reject
+from curator.sources.recipe import NotRead, Reject
 from curator.sources.thermal import pairing
 from curator.sources.thermal.layout import (
     LAYOUTS,
@@ -33,6 +35,7 @@ from curator.sources.thermal.layout import (
     pair_stem,
     place,
     scan,
+    unknown_classes,
 )
 from curator.sources.thermal.layout import (
     describe as describe_files,
@@ -84,13 +87,24 @@ class ArchiveParams(SourceParams):
 # --- the recipe functions -------------------------------------------------------------------
 
 
-def prepare(spec: ThermalSource, raw: Path, conf: ArchiveParams | None = None) -> Iterator[dict[str, Any] | Reject]:
-    """Unpack every archive under `raw` (or read an extracted tree) and yield pairs and rejects."""
+def _known(name: str) -> Callable[[str], bool]:
+    labels = label_map(name)
+    return lambda label: labels.resolve(label) is not None
+
+
+def prepare(spec: ThermalSource, raw: Path, conf: ArchiveParams | None = None
+            ) -> Iterator[dict[str, Any] | Reject | NotRead]:
+    """Unpack every archive under `raw` (or read an extracted tree) and yield pairs, rejects and exclusions."""
     raw = Path(raw)
     pattern = conf.subject_pattern if conf else None
     found = scan(spec.name, raw)
     with unpacked(found.archives) as extracted:
         files = find_images(spec.name, spec.expected, raw, extracted, found.images, found.left_out)
+        unknown = unknown_classes(files, _known(spec.name))
+        if unknown:  # still prepared (the label is the evidence); normalize rejects them as unknown_label
+            log.warning("%s: class folder(s) not in curator/sources/%s/labels.yaml: %s; normalize will reject "
+                        "them (unknown_label) unless the map learns them", spec.name, spec.name,
+                        ", ".join(f"{c} ({n} files)" for c, n in sorted(unknown.items())))
         yield from pairing.items(spec.name, spec.license, files, compile_pattern(pattern) if pattern else None)
     yield from found.left_out
 
@@ -103,7 +117,7 @@ def describe(spec: ThermalSource, raw: Path) -> str:
     found = scan(spec.name, raw)
     with unpacked(found.archives) as extracted:
         files = find_images(spec.name, spec.expected, raw, extracted, found.images, found.left_out)
-    return describe_files(spec.name, raw, files)
+    return describe_files(spec.name, raw, files, found.left_out, _known(spec.name))
 
 
 def download(spec: ThermalSource, conf: ArchiveParams, fetch: Download, out: Path, from_: str | None) -> Path:

@@ -1,22 +1,18 @@
-"""Where each VIRI/NVIE image file belongs: class, modality, official split, or an exclusion.
+"""Where each VIRI/NVIE file belongs: class, modality, official split, or an exclusion.
 
 Placed per file, from the folders above it (an archive counts as a folder named after it):
-
-  (a) one archive/folder per class and modality, `<DS>-<Class>[N]-<Ir|Vis>` (the authors' raw-data
-      repository; a class may be split over numbered parts: disgust1, disgust2);
-  (b) the authors' training layout `[tran_val_test/]{Visible,IR}/[{train,val,test}/]<Class>/`
-      (their Code.zip reads `tran_val_test/{Visible,IR}/{train,val,test}/<Class>/` with
-      ImageFolder); the split folder becomes the record's `official_split`;
-  (c) the authors' augmented copies `{Vis,IR,MSX}/train_aug_images/<Class>/` (their notebooks write
-      there `<stem>.JPG`, a re-saved original, and `<stem>_<transform>_<k>.JPG`): excluded;
-  (d) a third view `MSX` (`tran_val_test/MSX/<split>/<Class>/`, `<DS>-<Class>-MSX`): excluded.
+(a) `<DS>-<Class>[N]-<Ir|Vis>` per-class archives/folders; (b) the authors' training layout
+`[tran_val_test/]{Visible,IR}/[{train,val,test}/]<Class>/` (split kept); (c) their augmented copies
+under `train_aug_images/` (excluded); (d) the MSX view (excluded). Everything else in their working
+folder (weights, plots, confusion matrices, notebooks, other projects' folders) is excluded as
+working_file; OS bookkeeping files are counted as not read. See README.md.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -24,7 +20,7 @@ from curator.errors import SchemaError
 from curator.io.archive_formats import archive_format, archive_suffix
 from curator.io.images import IMAGE_SUFFIXES, is_image_name
 from curator.reasons import Reason
-from curator.sources.recipe import Reject
+from curator.sources.recipe import NotRead, Reject
 
 DATASETS = ("viri", "nvie")  # dataset tokens that may prefix folders/archives of a mixed download
 # Split folder -> the authors' own name for it (their folders are train/val/test).
@@ -46,6 +42,14 @@ _AFFIX = re.compile(rf"^(?:{_MOD_WORDS})[-_ ]+|[-_ ]+(?:{_MOD_WORDS})$", re.I)
 # The authors' augmented-copy names: f"{img_name}_{name}_{k+1}.JPG", k in 0..4 (vis-code.ipynb cell 4)
 AUG_NAME = re.compile(r"^(?P<base>.+)_(?P<transform>rotation|zoom|distortion|shear|hflip)_(?P<k>[1-5])$", re.I)
 _JUNK = frozenset({"__macosx", "thumbs.db", "desktop.ini"})
+BOOKKEEPING = NotRead("operating-system or editor bookkeeping files (dotfiles, __MACOSX/, Thumbs.db, desktop.ini)",
+                      "never data")
+# The authors' Dataset.zip is their working folder: beside the images, {Vis,IR}/models/ (weights, plots),
+# {Vis,IR}/results/ (confusion matrices), and other projects' folders (VIRI-new-paper/Vis-IR/weights/).
+WORKING_FOLDERS = frozenset({"models", "model", "results", "result", "weights", "checkpoints", "plots", "figures",
+                             "logs", "runs", "notebooks", "code"})
+WORKING_SUFFIXES = frozenset({".pt", ".pth", ".ckpt", ".h5", ".onnx", ".pkl", ".npy", ".ipynb", ".py", ".md",
+                              ".txt", ".csv", ".json", ".yaml", ".yml", ".log", ".pdf", ".html"})
 _DOWNLOAD_BOOKKEEPING = (".completed", ".part", ".lock")
 LAYOUTS = ("archives/folders named {ds}-<Class>[N]-<Ir|Vis> (e.g. {ds}-{example}-Ir.zip), or the training "
            "layout [tran_val_test/]{{Visible,IR}}/{{train,val,test}}/<Class>/ (with {{Vis,IR,MSX}}/train_aug_images/ "
@@ -213,11 +217,31 @@ def _folders(where: str) -> tuple[str, ...]:
 @dataclass
 class Scan:
     """What is under a raw folder: archives, loose images, and the files left out, each with a reason
-    (a reject the recipe yields, so every file is counted)."""
+    (a reject the recipe yields, so every file is counted) or, for OS bookkeeping, a NotRead."""
 
     archives: list[Path]
     images: list[Path]
-    left_out: list[Reject]
+    left_out: list[Reject | NotRead]
+
+
+def working_folder(where: str) -> str | None:
+    """The folder of the authors' working copy (models/, results/, weights/...) that `where` lies in."""
+    return next((f for f in _folders(where) if f.casefold() in WORKING_FOLDERS), None)
+
+
+def working_file(where: str, what: str) -> Reject:
+    return Reject(None, Reason.WORKING_FILE, f"{where}: {what}; not a sample", where)
+
+
+def _not_data(where: str) -> Reject | None:
+    """A weights file, notebook, document or anything under a models/results/weights folder: excluded."""
+    folder = working_folder(where)
+    if folder:
+        return working_file(where, f"in a {folder}/ folder of the authors' working copy (weights, plots, results)")
+    suffix = PurePosixPath(where).suffix.casefold()
+    if suffix in WORKING_SUFFIXES:
+        return working_file(where, f"a {suffix} file (model weights, notebook, code or notes)")
+    return None
 
 
 def scan(name: str, raw: Path) -> Scan:
@@ -226,10 +250,14 @@ def scan(name: str, raw: Path) -> Scan:
     found = Scan([], [], [])
     for f in files:
         rel = f.relative_to(raw).parts if raw.is_dir() else (f.name,)
-        if _is_junk(rel) or f.name.endswith(_DOWNLOAD_BOOKKEEPING):
+        if f.name.endswith(_DOWNLOAD_BOOKKEEPING):  # our own download markers, not the delivery's
             continue
-        if is_image(f.name):
+        if _is_junk(rel):
+            found.left_out.append(BOOKKEEPING)
+        elif is_image(f.name):
             found.images.append(f)
+        elif (excluded := _not_data(_relative(raw, f))) is not None:  # before is_archive: a .pt is a zip
+            found.left_out.append(excluded)
         elif is_archive(f):
             found.archives.append(f)
         else:
@@ -245,15 +273,18 @@ def stray(where: str, what: str) -> Reject:
 
 
 def find_images(name: str, expected: str, raw: Path, extracted: dict[Path, list[Path]],
-                loose: list[Path], left_out: list[Reject]) -> list[ImageFile]:
-    """Every image file of source `name`, placed; SchemaError on anything that cannot be placed.
-    Archive members that are not images, and images of the other study, are appended to `left_out` as rejects."""
+                loose: list[Path], left_out: list[Reject | NotRead]) -> list[ImageFile]:
+    """Every image file of source `name` placed in a class folder; everything else appended to `left_out`:
+    archive members that are not images, the other study's images, and images outside the class folders
+    (plots, confusion matrices, other projects' folders: working_file). SchemaError when no original is left."""
     found, unplaced = [], []
     for file, where in _candidates(raw, extracted, loose):
-        if _is_junk(PurePosixPath(where).parts):
+        if _is_junk(PurePosixPath(where).parts):  # archive members only: scan counted the loose ones
+            left_out.append(BOOKKEEPING)
             continue
-        if not is_image(where):
-            left_out.append(stray(where, "an archive member that is not an image"))
+        excluded = _not_data(where)
+        if excluded is not None or not is_image(where):
+            left_out.append(excluded or stray(where, "an archive member that is not an image"))
             continue
         folders = _folders(where)
         dataset = dataset_of(folders)
@@ -261,8 +292,9 @@ def find_images(name: str, expected: str, raw: Path, extracted: dict[Path, list[
             left_out.append(Reject(None, Reason.OTHER_DATASET, f"{where}: an image of {dataset}, not {name}", where))
             continue
         placement = place(folders, where)
-        if placement is None:
+        if placement is None:  # a plot beside the data, another project's images: never a record, never a stop
             unplaced.append(where)
+            left_out.append(working_file(where, f"an image outside the class folders ({expected})"))
         else:
             found.append(ImageFile(file, where, placement))
     _check_found(name, expected, raw, found, unplaced)
@@ -270,20 +302,27 @@ def find_images(name: str, expected: str, raw: Path, extracted: dict[Path, list[
 
 
 def _check_found(name: str, expected: str, raw: Path, found: list[ImageFile], unplaced: list[str]) -> None:
-    if unplaced:
-        shown = ", ".join(unplaced[:3]) + (f" (+{len(unplaced) - 3} more)" if len(unplaced) > 3 else "")
-        raise SchemaError(f"{name}: cannot place {len(unplaced)} image(s) in {raw}: {shown}; expected {expected}")
     originals = [f for f in found if f.placement.exclusion is None]
     if not originals:
         what = (f"only {len(found)} excluded image(s) (augmented copies or MSX)" if found
-                else "no .jpg/.jpeg/.png images")
+                else "no .jpg/.jpeg/.png images in class folders")
+        if unplaced:
+            shown = ", ".join(unplaced[:3]) + (f" (+{len(unplaced) - 3} more)" if len(unplaced) > 3 else "")
+            what += f"; cannot place {len(unplaced)} image(s): {shown}"
         raise SchemaError(f"{name}: {what} in {raw}, no visible or IR original; expected {expected}")
     layouts = {f.placement.layout for f in found}
     if len(layouts) > 1:  # the same images twice would make every pair ambiguous: say so once
         raise SchemaError(f"{name}: {raw} mixes per-class archives and the training layout; keep one of them")
 
 
-def describe(name: str, raw: Path, files: list[ImageFile]) -> str:
+def unknown_classes(files: list[ImageFile], known: Callable[[str], bool]) -> Counter[str]:
+    """Class folders of originals the label map does not know -> their files (prepare and inspect name them)."""
+    return Counter(f.placement.label for f in files
+                   if f.placement.exclusion is None and f.placement.label and not known(f.placement.label))
+
+
+def describe(name: str, raw: Path, files: list[ImageFile], left_out: list[Reject | NotRead],
+             known: Callable[[str], bool]) -> str:
     """One line: the layout found, with its classes, splits, images per view and exclusions."""
     originals = [f for f in files if f.placement.exclusion is None]
     layout = originals[0].placement.layout
@@ -293,10 +332,18 @@ def describe(name: str, raw: Path, files: list[ImageFile]) -> str:
     views = Counter(f.placement.modality for f in originals)
     splits = [s for s in ("train", "val", "test") if any(f.placement.split == s for f in originals)]
     excluded = Counter(str(f.placement.exclusion) for f in files if f.placement.exclusion)
+    excluded.update(str(r.reason) for r in left_out if isinstance(r, Reject))
     parts = [f"{name}: {head} in {raw}", f"{len(classes)} class(es) ({', '.join(classes)})",
              f"{views['visible']} visible + {views['ir']} IR image(s)"]
     if splits:
         parts.append(f"official splits {'/'.join(splits)}")
+    unknown = unknown_classes(files, known)
+    if unknown:
+        parts.append(f"class folder(s) not in curator/sources/{name}/labels.yaml: "
+                     + ", ".join(f"{c} ({n} files)" for c, n in sorted(unknown.items())))
     if excluded:
         parts.append("excluded " + ", ".join(f"{n} {reason}" for reason, n in sorted(excluded.items())))
+    bookkeeping = sum(1 for r in left_out if isinstance(r, NotRead))
+    if bookkeeping:
+        parts.append(f"{bookkeeping} OS bookkeeping file(s) not read")
     return "; ".join(parts)

@@ -139,7 +139,7 @@ _NVIE_SUBJECTS_PER_CLASS = 3
 
 def _nvie_pair(cls: str, subject: int, take: int, part: int, code: int, seed: int,
                rnd: random.Random) -> _Pair:
-    # `S<nnn>_<class>_<take>` is UNVERIFIED (see curator/sources/nvie/README.md: NVIE naming unknown, `S\d+` a guess):
+    # `S<nnn>_<class>_<take>` is UNVERIFIED (NVIE file naming is not published; `S\d+` is a guess):
     # it lets tests run sources.nvie.subject_pattern both on and off.
     stem = f"S{subject:03d}_{cls}_{take:02d}"
     ir_name = f"{stem}_ir.JPG" if rnd.random() < 0.4 else f"{stem}.JPG"

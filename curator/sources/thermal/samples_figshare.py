@@ -1,13 +1,11 @@
 """VIRI in the authors' training layout, zipped as one `Dataset.zip` (what figshare serves).
 
-What is evidenced (their deleted Code.zip, notes/emer_viri.md part B): the notebooks read
-`tran_val_test/{Visible,IR}/{train,val,test}/<Class>/` with ImageFolder (Title-case classes), write
-their augmented copies to `{Vis,IR}/train_aug_images/<Class>/` as `<stem>.JPG` (the original,
-re-saved by PIL: RGB, default quality) plus `<stem>_{rotation|zoom|distortion|shear|hflip}_{1..5}.JPG`,
-and name a third view in `tran_val_test/MSX/<split>/<Class>/` and `MSX/train_aug_images/`.
-UNVERIFIED, chosen here: the zip's top folder (the authors' local `Single-modal- VIRI`), the file
-names (`IMG_<n>`), that a visible file and its IR partner share one stem, which files are `.JPG`
-and which `.jpg`, and what MSX looks like (FLIR's blend of visible edges into the thermal image).
+Reproduces what the authors' notebooks (their Code.zip) read and write: `tran_val_test/{Visible,IR}/
+{train,val,test}/<Class>/`, their augmented copies in `{Vis,IR,MSX}/train_aug_images/<Class>/`, the
+MSX view, and what a working folder holds beside the data: `{Vis,IR}/models/*.pt` weights, plot JPGs
+in `Vis/models/`, `{Vis,IR}/results/<name>_conf_norm.png` (same name in both) and another project's
+`VIRI-new-paper/Vis-IR/weights/` plots. Invented (UNVERIFIED): the top folder, file names, which
+files are `.JPG` or `.jpg`, what MSX and the plots look like. See curator/sources/thermal/README.md.
 
 Written to `<out>/viri-figshare/` (not the `viri/` source folder the demo downloads and tests
 prepare whole: one folder must hold one layout), with `expected.json` saying what prepare makes of it.
@@ -21,13 +19,13 @@ import random
 from collections import Counter
 from pathlib import Path
 
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from curator.reasons import Reason
 from curator.sources.thermal.samples import VIRI_CLASSES, pair_codes, shuffled_members
 from curator.testing.samples.faces import draw_face
 from curator.testing.samples.seeds import rand, seed_int
-from curator.testing.samples.writers import jpeg, write_bytes, zip_bytes
+from curator.testing.samples.writers import jpeg, png, write_bytes, zip_bytes
 
 FOLDER = "viri-figshare"
 ARCHIVE = "Dataset.zip"
@@ -105,7 +103,42 @@ def _members(seed: int) -> tuple[list[tuple[str, bytes]], Counter[str]]:
         if i % per_class == msx_at[cls]:
             files.append((f"tran_val_test/MSX/{split}/{cls}/{stem}.JPG", _msx(vis, ir)))
             counts[Reason.UNSUPPORTED_MODALITY.value] += 1
-    return files, counts
+    working = _working_files(rnd)
+    counts[Reason.WORKING_FILE.value] += len(working)
+    return files + working, counts
+
+
+def _plot(title: str, rnd: random.Random) -> Image.Image:
+    """A training curve or a confusion matrix as matplotlib would draw one: never a face."""
+    img = Image.new("RGB", (160, 120), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    if "conf" in title:
+        for i in range(5):
+            for j in range(5):
+                shade = 255 - int(230 * (0.8 if i == j else rnd.uniform(0, 0.2)))
+                draw.rectangle((20 + 24 * j, 4 + 22 * i, 43 + 24 * j, 25 + 22 * i), fill=(shade, shade, 255))
+    else:
+        points = [(10 + 14 * k, int(100 - 80 * (1 - 0.8 ** k) + rnd.uniform(-4, 4))) for k in range(11)]
+        draw.line(points, fill=(31, 119, 180), width=2)
+    draw.text((4, 108), title, fill=(0, 0, 0))
+    return img
+
+
+def _weights(name: str) -> bytes:
+    """A PyTorch checkpoint's shape: a zip of `<name>/data.pkl` and tensor storages (not a real model)."""
+    return zip_bytes([(f"{name}/data.pkl", b"\x80\x02}q\x00."), (f"{name}/data/0", bytes(64)),
+                      (f"{name}/version", b"3\n")])
+
+
+def _working_files(rnd: random.Random) -> list[tuple[str, bytes]]:
+    """What the authors' notebooks write beside the data, named as they name it (Code.zip: vis-code.ipynb,
+    ir-code.ipynb, vis-ir-code.py): none of it is a sample (working_file)."""
+    model, both = "resnet18withattention", "combined-vis-ir-attention"
+    plots = [(f"Vis/models/{model}_{n}.jpg", jpeg(_plot(n, rnd))) for n in ("losses", "accuracy")]
+    matrices = [(f"{view}/results/{model}_test_conf_norm.png", png(_plot("conf_norm", rnd))) for view in ("Vis", "IR")]
+    weights = [(f"{view}/models/{model}_last_weights.pt", _weights(f"{model}_last_weights")) for view in ("Vis", "IR")]
+    other = [(f"VIRI-new-paper/Vis-IR/weights/{both}_{n}.jpg", jpeg(_plot(n, rnd))) for n in ("losses", "accuracy")]
+    return plots + matrices + weights + other
 
 
 def _copies(folder: str, stem: str, data: bytes, rnd: random.Random) -> list[tuple[str, bytes]]:
@@ -122,7 +155,8 @@ def build_figshare(out: Path, seed: int) -> Path:
     folders = sorted({name.rsplit("/", i)[0] + "/" for name, _ in members for i in range(1, name.count("/") + 1)})
     path = out / FOLDER / ARCHIVE
     write_bytes(path, zip_bytes([*((d, b"") for d in folders), *shuffled_members(members, rand(seed, "fs-order"))]))
-    excluded = {r: counts[r] for r in (Reason.SOURCE_AUGMENTED_COPY.value, Reason.UNSUPPORTED_MODALITY.value)}
+    excluded = {r: counts[r] for r in (Reason.SOURCE_AUGMENTED_COPY.value, Reason.UNSUPPORTED_MODALITY.value,
+                                       Reason.WORKING_FILE.value)}
     expected = {"files": len(files), "records": counts["records"], "prepare_rejects": excluded,
                 "official_split": {s: counts[f"official_split:{s}"] for s in SPLIT_SIZES}}
     write_bytes(out / FOLDER / "expected.json", (json.dumps(expected, indent=2, sort_keys=True) + "\n").encode())

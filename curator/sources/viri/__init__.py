@@ -6,7 +6,7 @@ layout, as their deleted Code.zip reads it (`tran_val_test/{Visible,IR}/{train,v
 presumably what figshare's `Dataset.zip` holds: `--from URL`), is read too, its split kept in
 `official_split`; their augmented copies (`{Vis,IR}/train_aug_images/`) and the MSX view are
 excluded with their own reason codes. VIRI file names carry no subject id: each pair is its own
-group (`viri/pair:<Class>/<stem>`). Layouts and pairing: curator/sources/thermal/.
+group (`viri/pair:<Class>/<stem>`). Layouts and pairing: curator/sources/thermal/. See README.md.
 """
 
 from __future__ import annotations

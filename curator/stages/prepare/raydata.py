@@ -15,6 +15,7 @@ record.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -27,7 +28,7 @@ from curator.pipeline import raydata
 from curator.pipeline.run import Ledger, StageRun
 from curator.record.schema import arrow_schema, required_columns
 from curator.sources.emonet.parquet import RowPlan, UnitPlan
-from curator.sources.recipe import Reject
+from curator.sources.recipe import NotRead, Reject
 from curator.stages.prepare.items import duplicate, image_task, missing_fields, resolve  # the pool path's own rules
 from curator.stages.prepare.worker import check_images
 
@@ -105,7 +106,14 @@ def prepare_on_ray(plan: RowPlan | UnitPlan, run: StageRun, max_pixels: int) -> 
     ledger, fixes, notes = raydata.on_cluster(write_in_order, scratch, run.dir)
     raydata.drop_scratch(scratch)
     ledger.apply(run)
+    not_read: Counter[tuple[str, str]] = Counter()
     for item in plan.finish(notes):  # the recipe's closing items: rejects, as in the pool path
+        if isinstance(item, NotRead):  # counted aside, as the pool path's _samples_only does
+            not_read[item.what, item.why] += 1
+            continue
         run.count_input()
         run.reject(id=item.id, reason=item.reason, detail=item.detail, path=item.path)
+    if not_read:
+        run.metrics["not_read"] = [{"what": what, "why": why, "count": n}
+                                   for (what, why), n in sorted(not_read.items())]
     return fixes

@@ -1,19 +1,16 @@
 """croissant.json: Croissant 1.x metadata (with its Responsible-AI fields) of a published folder.
 
-Plain JSON-LD in the form mlcroissant writes it: the dataset-level metadata (context, licences, RAI
-fields) as `mlcroissant.Metadata(...).to_json()` gives it (a test compares the two), the record
-sets derived from each config's HF features. Building them as mlcroissant objects and serialising
-took ~4 s per publish, whatever the data size, and importing mlcroissant (it imports pandas) ~0.4 s
-of every publish call. Tests validate the file with mlcroissant and read records through it.
+Built as mlcroissant objects (the dataset's metadata, one FileSet and one RecordSet per config, the
+class-name enumerations) and written with `Metadata.to_json()`; the record sets are derived from
+each config's HF features. Tests validate the file with mlcroissant and read records through it.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.config import Publish
 from curator.pipeline.stages import PUBLISHED_SPLITS, REPO_PLACEHOLDER
@@ -21,42 +18,45 @@ from curator.record.schema import load_yaml
 from curator.sources import get_recipe
 from curator.stages.publish.layout import ConfigOutput
 
-_SCALAR_TYPES = {
-    "string": "sc:Text", "bool": "sc:Boolean", "int64": "sc:Integer", "float32": "cr:Float32", "float64": "cr:Float64",
-}
+if TYPE_CHECKING:
+    import mlcroissant as mlc
+
+# HF Value dtype -> the mlcroissant.DataType member it is written as
+_SCALAR_TYPES = {"string": "TEXT", "bool": "BOOL", "int64": "INTEGER", "float32": "FLOAT32", "float64": "FLOAT64"}
+ENUMERATION = "https://schema.org/Enumeration"  # a record set of class names (no mlcroissant.DataType member)
 
 
 def _field(record_set: str, name: str, feature: dict[str, Any], file_set: str,
-           path: tuple[str, ...] = ()) -> dict[str, Any]:
+           path: tuple[str, ...] = ()) -> mlc.Field:
     """One Croissant field for an HF feature in dict form (Features.to_dict): scalars, class labels,
     images, structs and lists."""
-    field: dict[str, Any] = {"@type": "cr:Field", "@id": f"{record_set}/{'/'.join((*path, name))}", "name": name}
+    import mlcroissant as mlc
+
+    field: dict[str, Any] = {"id": f"{record_set}/{'/'.join((*path, name))}", "name": name}
     repeated = feature.get("_type") == "List"
     inner = feature["feature"] if repeated else feature
     if repeated:
         length = feature.get("length", -1)
-        field["cr:arrayShape"] = str(length) if length > 0 else "-1"
-        field["cr:isArray"] = True
+        field["array_shape"] = str(length) if length > 0 else "-1"
+        field["is_array"] = True
     kind = inner.get("_type")
     if kind is None:  # a struct
-        field["subField"] = [_field(record_set, sub, feat, file_set, (*path, name)) for sub, feat in inner.items()]
-        return field
+        subs = [_field(record_set, sub, feat, file_set, (*path, name)) for sub, feat in inner.items()]
+        return mlc.Field(**field, sub_fields=subs)
     # nested values: read the top-level column, then pick the member (as the Hub's own Croissant does)
     json_path = ".".join((*path[1:], name)) if path else None
     if kind == "ClassLabel":
         field["description"] = f"class index into the `{_enum_id(inner)}` enumeration"
-        field["dataType"] = "sc:Integer"
-        field["references"] = {"field": {"@id": f"{_enum_id(inner)}/index"}}
+        field["data_types"] = mlc.DataType.INTEGER
+        field["references"] = mlc.Source(field=f"{_enum_id(inner)}/index")
     elif kind == "Image":
-        field["dataType"] = "sc:ImageObject"
+        field["data_types"] = mlc.DataType.IMAGE_OBJECT
         json_path = "bytes"
     else:
-        field["dataType"] = _SCALAR_TYPES.get(inner["dtype"], "sc:Text")
-    source: dict[str, Any] = {"fileSet": {"@id": file_set}, "extract": {"column": path[0] if path else name}}
-    if json_path:
-        source["transform"] = {"jsonPath": json_path}
-    field["source"] = source
-    return field
+        field["data_types"] = getattr(mlc.DataType, _SCALAR_TYPES.get(inner["dtype"], "TEXT"))
+    transforms = [mlc.Transform(json_path=json_path)] if json_path else []
+    extract = mlc.Extract(column=path[0] if path else name)
+    return mlc.Field(**field, source=mlc.Source(file_set=file_set, extract=extract, transforms=transforms))
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -70,19 +70,21 @@ def _enum_id(feature: dict[str, Any]) -> str:
                  if isinstance(level_names, dict | list) and list(level_names) == names), f"classes_{len(names)}")
 
 
-def _enumerations(configs: list[Any]) -> list[dict[str, Any]]:
+def _enumerations(configs: list[Any]) -> list[mlc.RecordSet]:
     """One enumeration record set per class list (basic, fine), shared by every config."""
+    import mlcroissant as mlc
+
     seen: dict[str, dict[str, Any]] = {}
     for cfg in configs:
         for feat in cfg.features.values():
             if feat.get("_type") == "ClassLabel":
                 seen.setdefault(_enum_id(feat), feat)
-    return [{"@type": "cr:RecordSet", "@id": rid, "name": rid, "dataType": "sc:Enumeration",
-             "description": f"class index -> name ({len(feat['names'])} classes, taxonomy.yaml)",
-             "key": {"@id": f"{rid}/index"},
-             "field": [{"@type": "cr:Field", "@id": f"{rid}/index", "name": "index", "dataType": "sc:Integer"},
-                       {"@type": "cr:Field", "@id": f"{rid}/name", "name": "name", "dataType": "sc:Text"}],
-             "data": [{f"{rid}/index": i, f"{rid}/name": n} for i, n in enumerate(feat["names"])]}
+    return [mlc.RecordSet(id=rid, name=rid, data_types=[ENUMERATION],
+                          description=f"class index -> name ({len(feat['names'])} classes, taxonomy.yaml)",
+                          key=f"{rid}/index",
+                          fields=[mlc.Field(id=f"{rid}/index", name="index", data_types=mlc.DataType.INTEGER),
+                                  mlc.Field(id=f"{rid}/name", name="name", data_types=mlc.DataType.TEXT)],
+                          data=[{f"{rid}/index": i, f"{rid}/name": n} for i, n in enumerate(feat["names"])])
             for rid, feat in seen.items()]
 
 
@@ -107,26 +109,30 @@ def _record_set_configs(configs: list[Any], sources: list[str]) -> list[Any]:
 SPLIT_REGEX = rf"^({'|'.join(PUBLISHED_SPLITS)})-.*\.parquet$"
 
 
-def _split_field(name: str, file_set: str) -> dict[str, Any]:
-    return {"@type": "cr:Field", "@id": f"{name}/split", "name": "split", "dataType": "sc:Text",
-            "description": "the split, from the shard's file name: filter on it to read one split's files only",
-            "source": {"fileSet": {"@id": file_set}, "extract": {"fileProperty": "filename"},
-                       "transform": {"regex": SPLIT_REGEX}}}
+def _split_field(name: str, file_set: str) -> mlc.Field:
+    import mlcroissant as mlc
+
+    source = mlc.Source(file_set=file_set, extract=mlc.Extract(file_property=mlc.FileProperty.filename),
+                        transforms=[mlc.Transform(regex=SPLIT_REGEX)])
+    return mlc.Field(id=f"{name}/split", name="split", data_types=mlc.DataType.TEXT, source=source,
+                     description="the split, from the shard's file name: filter on it to read one split's files only")
 
 
-def build_croissant(configs: list[Any], sources: list[str], conf: Publish) -> dict[str, Any]:
+def build_croissant(configs: list[Any], sources: list[str], conf: Publish) -> mlc.Metadata:
+    import mlcroissant as mlc
+
     infos = [get_recipe(s).INFO for s in sources]
     distribution, record_sets = [], []
     for cfg in _record_set_configs(configs, sources):
         file_set = f"{cfg.name}-parquet"
         includes = [p.glob(s) for s in cfg.split_sizes() for p in cfg.parts if p.rows(s)]
-        distribution.append({"@type": "cr:FileSet", "@id": file_set, "name": file_set,
-                             "encodingFormat": "application/x-parquet", "includes": includes})
+        distribution.append(mlc.FileSet(id=file_set, name=file_set, encoding_formats=["application/x-parquet"],
+                                        includes=includes))
         fields = [_field(cfg.name, col, feat, file_set) for col, feat in cfg.features.items()]
-        record_sets.append({"@type": "cr:RecordSet", "@id": cfg.name, "name": cfg.name, "description": cfg.doc,
-                            "field": [_split_field(cfg.name, file_set), *fields]})
+        record_sets.append(mlc.RecordSet(id=cfg.name, name=cfg.name, description=cfg.doc,
+                                         fields=[_split_field(cfg.name, file_set), *fields]))
     record_sets += _enumerations(configs)
-    return {**dataset_metadata(dataset_fields(infos, conf)), "distribution": distribution, "recordSet": record_sets}
+    return mlc.Metadata(**dataset_fields(infos, conf), distribution=distribution, record_sets=record_sets)
 
 
 def dataset_fields(infos: list[Any], conf: Publish) -> dict[str, Any]:
@@ -154,54 +160,17 @@ def dataset_fields(infos: list[Any], conf: Publish) -> dict[str, Any]:
     )
 
 
-# Croissant 1.0: its JSON-LD context, and the JSON-LD key of each dataset_fields() keyword, as
-# mlcroissant 1.x writes them
-CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
-CONTEXT: dict[str, Any] = {
-    "@language": "en", "@vocab": "https://schema.org/", "citeAs": "cr:citeAs", "column": "cr:column",
-    "conformsTo": "dct:conformsTo", "cr": "http://mlcommons.org/croissant/", "rai": "http://mlcommons.org/croissant/RAI/",
-    "data": {"@id": "cr:data", "@type": "@json"}, "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
-    "dct": "http://purl.org/dc/terms/", "equivalentProperty": "cr:equivalentProperty",
-    "examples": {"@id": "cr:examples", "@type": "@json"}, "extract": "cr:extract", "field": "cr:field",
-    "fileProperty": "cr:fileProperty", "fileObject": "cr:fileObject", "fileSet": "cr:fileSet", "format": "cr:format",
-    "includes": "cr:includes", "isLiveDataset": "cr:isLiveDataset", "jsonPath": "cr:jsonPath", "key": "cr:key",
-    "md5": "cr:md5", "parentField": "cr:parentField", "path": "cr:path", "recordSet": "cr:recordSet",
-    "references": "cr:references", "regex": "cr:regex", "repeated": "cr:repeated", "replace": "cr:replace",
-    "samplingRate": "cr:samplingRate", "sc": "https://schema.org/", "separator": "cr:separator", "source": "cr:source",
-    "subField": "cr:subField", "transform": "cr:transform",
-}
-_KEYS = {"name": "name", "description": "description", "license": "license", "url": "url", "cite_as": "citeAs",
-         "version": "version", "data_collection": "rai:dataCollection",
-         "data_preprocessing_protocol": "rai:dataPreprocessingProtocol",
-         "data_annotation_protocol": "rai:dataAnnotationProtocol", "data_biases": "rai:dataBiases",
-         "data_limitations": "rai:dataLimitations", "data_use_cases": "rai:dataUseCases",
-         "data_social_impact": "rai:dataSocialImpact",
-         "personal_sensitive_information": "rai:personalSensitiveInformation"}
-_FIRST = ("@context", "@type", "name", "description", "conformsTo")  # then the rest sorted, as mlcroissant does
-
-
-def dataset_metadata(fields: dict[str, Any]) -> dict[str, Any]:
-    """`mlcroissant.Metadata(**fields).to_json()` for these fields without importing mlcroissant: a
-    one-item list is written as its item, empty values are left out, keys in mlcroissant's order."""
-    doc: dict[str, Any] = {"@context": copy.deepcopy(CONTEXT), "@type": "sc:Dataset", "conformsTo": CONFORMS_TO}
-    for key, value in fields.items():
-        value = value[0] if isinstance(value, list) and len(value) == 1 else value
-        if value or isinstance(value, bool):
-            doc[_KEYS[key]] = value
-    first = [k for k in _FIRST if k in doc]
-    return {k: doc[k] for k in [*first, *sorted(k for k in doc if k not in first)]}
-
-
 def write_croissant(folder: Path, configs: list[Any], sources: list[str], conf: Publish) -> Path:
     path = Path(folder) / "croissant.json"
+    doc = build_croissant(configs, sources, conf).to_json()
     # compact: whitespace was half of the file
-    path.write_text(json.dumps(build_croissant(configs, sources, conf), separators=(",", ":"), default=str) + "\n")
+    path.write_text(json.dumps(doc, separators=(",", ":"), default=str) + "\n")
     return path
 
 
 def validate_croissant(path: Path) -> list[str]:
     """Problems mlcroissant finds in the file (empty when valid)."""
-    import mlcroissant as mlc  # ~0.4 s: only validation needs it
+    import mlcroissant as mlc
 
     logging.getLogger("absl").setLevel(logging.ERROR)  # mlcroissant logs warnings through absl
     try:

@@ -86,8 +86,8 @@ class ConfigOutput:
 
     @property
     def features(self) -> dict[str, Any]:
-        """The config's features in the dict form `datasets` writes (Features.to_dict): the card and
-        the Croissant are derived from it without importing `datasets`."""
+        """The config's features in the dict form `datasets` writes (Features.to_dict): what the
+        card's `dataset_info` and the Croissant record sets are derived from."""
         full = hf_features()
         return {c: full[c] for c in self.columns}
 

@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from curator.record.taxonomy import taxonomy
+from curator.sources.recipe import NotRead
 
 FINE = list(taxonomy().fine)
 
@@ -147,5 +148,5 @@ def _is_image(data: bytes) -> bool:
 
 def split_items(items: Iterable[Any]) -> tuple[dict[str, dict[str, Any]], list[Any]]:
     """A recipe's prepare() output as (records by id, rejects)."""
-    items = list(items)
+    items = [i for i in items if not isinstance(i, NotRead)]  # counted aside, never an input sample
     return {i["id"]: i for i in items if isinstance(i, dict)}, [i for i in items if not isinstance(i, dict)]

@@ -75,8 +75,9 @@ def test_shifted_names_stop_prepare_with_one_line(built: dict[str, Path], tmp_pa
                    check=False)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 1 and len(lines) == 1 and "Traceback" not in proc.stderr
-    assert "of the Parquet image names match a binary.csv path (need 90%)" in lines[0]
-    assert "-1 would match 100%" in lines[0] and "never applied" in lines[0]
+    assert "of the Parquet image names as named match a binary.csv path (need 90%)" in lines[0]
+    assert "-1 would match 100%" in lines[0] and "never applied on its own" in lines[0]
+    assert "set sources.emonet_binary.name_offset: -1 in params.yaml" in lines[0]
     assert not (tmp_path / "out").exists()
 
 
@@ -133,4 +134,6 @@ def test_hopelessness_survives_to_normalize_as_helplessness(built: dict[str, Pat
 def test_layout_line(built: dict[str, Path]) -> None:
     line = emonet_binary.layout(built["padded"], emonet_binary.Params())
     assert line == ("Hub Parquet: 2 shard(s), 40 rows; image `path`, label `emotion`; "
-                    "binary.csv: 96 vote(s) for 40 image(s)")
+                    f"binary.csv: 96 vote(s) for 40 image(s); unverified: {emonet_binary.UNKNOWN}")
+    shifted = emonet_binary.layout(built["shifted"], emonet_binary.Params(name_offset=-1))
+    assert "binary.csv: 96 vote(s) for 40 image(s); name_offset -1 applied; unverified: " in shifted

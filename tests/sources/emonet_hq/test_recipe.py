@@ -228,7 +228,10 @@ def test_scale_notes_follow_the_evidence() -> None:
 def test_layout_line(sample: Path, tmp_path: Path) -> None:
     line = emonet_hq.layout(sample, emonet_hq.Params())
     assert line.startswith("Hub Parquet: 1 shard(s), 24 rows; image `path`, label `label`")
-    assert "ethnicity (ClassLabel)" in line and "hq.csv (" in line
+    assert "extras Prompt, Ethnicity, Gender, Age, Emotion (as provided), ind (as index)" in line
+    assert "; not read: image_metadata;" in line and "hq.csv (" in line
+    readout = hq_samples.build(tmp_path / "readout", 0, False, columns="readout").files[0].parent
+    assert "ethnicity (ClassLabel)" in emonet_hq.layout(readout, emonet_hq.Params())
     raw = _copy(sample, tmp_path)
     (raw / "hq.csv").unlink()
-    assert emonet_hq.layout(raw, emonet_hq.Params()).endswith("no hq.csv (optional: model baselines)")
+    assert "; no hq.csv (optional: model baselines); unverified: " in emonet_hq.layout(raw, emonet_hq.Params())

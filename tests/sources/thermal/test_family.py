@@ -306,8 +306,10 @@ def test_figshare_augmented_copies_and_msx_each_excluded_once(runs: dict, site: 
     assert sorted(by_reason[Reason.SOURCE_AUGMENTED_COPY]) == sorted(copies)  # each once: none lost, none kept
     assert sorted(by_reason[Reason.UNSUPPORTED_MODALITY]) == sorted(msx)
     assert any("/MSX/train_aug_images/" in p for p in copies) and {n.rsplit(".", 1)[1] for n in copies} == {"JPG"}
+    working = {f"{ARCHIVE}/{n}" for n in files if re.search(r"/(models|results|weights)/", n)}
+    assert sorted(by_reason[Reason.WORKING_FILE]) == sorted(working) and len(working) == 8
     used = {r[c]["path"] for r in run.records() for c in ("image", "infrared")}
-    assert not used & (copies | msx) and len(used) + len(copies) + len(msx) == len(files)
+    assert not used & (copies | msx | working) and len(used) + len(copies) + len(msx) + len(working) == len(files)
     details = {r["path"]: r["detail"] for r in run.rejects()}
     resaved = next(p for p in copies if re.search(r"/Vis/train_aug_images/\w+/IMG_\d+\.JPG$", p))
     assert "the authors' re-saved copy of" in details[resaved] and "original: Dataset.zip/" in details[resaved]

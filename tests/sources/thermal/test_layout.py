@@ -18,6 +18,7 @@ from PIL import Image
 
 from curator.config import Config
 from curator.errors import CuratorError, SchemaError
+from curator.io.images import IMAGE_SUFFIXES
 from curator.reasons import Reason
 from curator.sources import nvie, thermal, viri
 from curator.sources.recipe import Reject
@@ -100,11 +101,14 @@ def test_files_that_are_not_images_are_counted_as_stray_and_pillow_formats_kept(
     _write(tmp_path / "VIRI-Sad-Ir" / "IMG_1_IR.ppm", ppm.getvalue())
     _write(tmp_path / "VIRI-Sad-Vis" / "notes.txt")
     _write(tmp_path / "README.md")
+    _write(tmp_path / "VIRI-Sad-Vis" / "IMG_1.xmp")
     records, rejects = _split(list(viri.prepare(tmp_path)))
     assert [r["id"] for r in records] == ["viri/Sad/IMG_1"]
-    assert sorted((r.reason, r.path) for r in rejects) == [(Reason.STRAY_FILE, "README.md"),
-                                                           (Reason.STRAY_FILE, "VIRI-Sad-Vis/notes.txt")]
-    assert all("neither an image nor an archive" in r.detail for r in rejects)
+    assert sorted((r.path, r.reason) for r in rejects) == [("README.md", Reason.WORKING_FILE),
+                                                           ("VIRI-Sad-Vis/IMG_1.xmp", Reason.STRAY_FILE),
+                                                           ("VIRI-Sad-Vis/notes.txt", Reason.WORKING_FILE)]
+    assert [r.detail for r in rejects if r.reason is Reason.STRAY_FILE] == [
+        "VIRI-Sad-Vis/IMG_1.xmp: neither an image nor an archive (images: " + ", ".join(IMAGE_SUFFIXES) + ")"]
 
 
 def test_mixed_layouts_are_refused(tmp_path: Path) -> None:
@@ -190,7 +194,7 @@ def test_layout_names_what_it_found(samples: Path, tmp_path: Path) -> None:
     line = viri.layout(samples / FOLDER / ARCHIVE, viri.Params())
     assert "training layout [tran_val_test/]{Visible,IR}/[{train,val,test}/]<Class>/" in line
     assert "20 visible + 20 IR image(s); official splits train/val/test" in line
-    assert line.endswith("excluded 33 source_augmented_copy, 5 unsupported_modality")
+    assert line.endswith("excluded 33 source_augmented_copy, 5 unsupported_modality, 8 working_file")
     assert "3 class(es) (disgust, fear, happy); 18 visible + 18 IR" in nvie.layout(samples / "nvie", nvie.Params())
     _write(tmp_path / "faces" / "Angry" / "IMG_1.JPG")
     with pytest.raises(SchemaError, match="cannot place 1 image"):

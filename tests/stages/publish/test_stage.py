@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curator.config import Publish, Ratios, Split
-from curator.sources import all_recipes, get_recipe
+from curator.sources import get_recipe
 from curator.stages.normalize.stage import run_normalize
 from curator.stages.prepare.stage import run_prepare
 from curator.stages.publish.croissant import validate_croissant
@@ -20,7 +20,6 @@ from curator.stages.split.stage import run_split
 from curator.testing.samples import build_samples
 from tests.conftest import run_cli
 
-ALL_RECIPES = list(all_recipes())
 RATIOS = {"train": 0.70, "validation": 0.15, "test": 0.15}
 
 
@@ -154,20 +153,3 @@ def test_train_digests_from_stored_hashes_equal_hashing_the_bytes(sample_build):
     assert table.num_rows > 0 and table.column("hashes").null_count < table.num_rows
     stored = _Router._image_digests(table, stored=True)
     assert stored.equals(_Router._image_digests(table))
-
-
-@pytest.mark.parametrize("sources", [["viri"], ["viri", "kaggle_physio"], ["emonet_big", "emonet_binary", "emonet_hq"],
-                                     ALL_RECIPES])
-def test_croissant_dataset_metadata_is_what_mlcroissant_writes(sources):
-    """publish writes croissant.json's dataset-level JSON-LD without importing mlcroissant: it must be
-    exactly `mlcroissant.Metadata(...).to_json()` of the same fields (one licence or several,
-    one-item lists written as their item, key order, context, conformsTo)."""
-    import mlcroissant as mlc
-
-    from curator.stages.publish.croissant import dataset_fields, dataset_metadata
-
-    fields = dataset_fields([get_recipe(s).INFO for s in sources], Publish(name="test-set"))
-    theirs = mlc.Metadata(**fields).to_json()
-    ours = dataset_metadata(fields)
-    assert json.dumps(ours, default=str) == json.dumps(theirs, default=str)  # same keys, order and values
-    assert dataset_metadata({**fields, "license": []}).get("license") is None  # empty values are left out
