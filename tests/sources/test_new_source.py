@@ -14,7 +14,7 @@ import datasets
 import pytest
 import yaml
 
-from tests.test_real_use import clone_checkout
+from tests.use.test_real_use import clone_checkout
 
 NAME = "mysource"
 FILES = ["README.md", "__init__.py", "labels.yaml", "samples.py", "source.yaml"]
