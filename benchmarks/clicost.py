@@ -24,9 +24,10 @@ from pathlib import Path
 
 from benchmarks.measure import run_command
 from benchmarks.run import _entry, _load, publish_entry
+from curator.pipeline.stages import RECORD_STAGES, folder
 
 TARGET = 0.5  # seconds per call, the bound
-HELP = ("prepare", "normalize", "split", "augment", "publish")
+HELP = RECORD_STAGES
 
 
 def _cli(*args: str) -> list[str]:
@@ -34,16 +35,15 @@ def _cli(*args: str) -> list[str]:
 
 
 def _calls(ws: Path) -> dict[str, list[str]]:
-    d = ws / "data"
+    out = {name: folder(name, "viri", data=ws / "data") for name in RECORD_STAGES}
     return {
         "prepare viri (30 records)": _cli("prepare", "viri", "--raw", str(ws / "raw" / "viri"), "--out",
-                                          str(d / "prepared" / "viri")),
-        "normalize (30 records)": _cli("normalize", "--in", str(d / "prepared" / "viri"), "--out",
-                                       str(d / "normalized")),
-        "split (30 records)": _cli("split", "--in", str(d / "normalized"), "--out", str(d / "split")),
-        "augment (21 train records)": _cli("augment", "--in", str(d / "split"), "--out", str(d / "augmented")),
-        "publish (30 records + 42 copies)": _cli("publish", "--in", str(d / "split"), "--augmented",
-                                                 str(d / "augmented"), "--out", str(d / "publish")),
+                                          str(out["prepare"])),
+        "normalize (30 records)": _cli("normalize", "--in", str(out["prepare"]), "--out", str(out["normalize"])),
+        "split (30 records)": _cli("split", "--in", str(out["normalize"]), "--out", str(out["split"])),
+        "augment (21 train records)": _cli("augment", "--in", str(out["split"]), "--out", str(out["augment"])),
+        "publish (30 records + 42 copies)": _cli("publish", "--in", str(out["split"]), "--augmented",
+                                                 str(out["augment"]), "--out", str(out["publish"])),
     }
 
 

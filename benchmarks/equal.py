@@ -18,8 +18,8 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-SPLITS = ("train", "validation", "test")
-PUBLISHED = (*SPLITS, "train_augmented")
+from curator.pipeline.stages import PUBLISHED_SPLITS as PUBLISHED
+from curator.pipeline.stages import SPLITS
 
 
 def write_assignment(split_dir: Path, target: Path) -> int:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from benchmarks.measure import Process, run_command
 from benchmarks.run import _entry, _fmt_bytes, _load, publish_entry
+from curator.pipeline.stages import META_FOLDER, RECORD_STAGES, folder
 
-STAGES = ("prepare", "normalize", "split", "augment", "publish")
 SHARD = 1000  # samples per tar, as WebDataset shards of small images usually hold
 RSS_LIMIT = 1.5 * 1000**3
 GROWTH_LIMIT = 0.25  # "flat": peak RSS at the large N within 25% of the small N's
@@ -90,9 +90,9 @@ def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def _rows(folder: Path) -> int:
+def _rows(output: Path) -> int:
     """Rows the stage kept, from its metrics.json (wherever the stage keeps it)."""
-    for path in (folder / "metrics.json", folder / ".curator" / "metrics.json"):
+    for path in (output / "metrics.json", output / META_FOLDER / "metrics.json"):
         if path.is_file():
             metrics = json.loads(path.read_text())
             return int(metrics.get("augmented_rows") or metrics.get("kept") or 0)
@@ -103,19 +103,18 @@ def run_pipeline(work: Path, raw: Path, params: Path) -> dict[str, dict[str, flo
     """Every stage as its own CLI process, in order; per stage its figures."""
     d = work / "stages"
     shutil.rmtree(d, ignore_errors=True)
+    out = {name: folder(name, "emonet_big", data=d) for name in RECORD_STAGES}
     args = {
-        "prepare": ["prepare", "emonet_big", "--raw", str(raw), "--out", str(d / "prepared" / "emonet_big")],
-        "normalize": ["normalize", "--in", str(d / "prepared" / "emonet_big"), "--out", str(d / "normalized")],
-        "split": ["split", "--in", str(d / "normalized"), "--out", str(d / "split")],
-        "augment": ["augment", "--in", str(d / "split"), "--out", str(d / "augmented")],
-        "publish": ["publish", "--in", str(d / "split"), "--augmented", str(d / "augmented"), "--out",
-                    str(d / "publish")],
+        "prepare": ["prepare", "emonet_big", "--raw", str(raw), "--out", str(out["prepare"])],
+        "normalize": ["normalize", "--in", str(out["prepare"]), "--out", str(out["normalize"])],
+        "split": ["split", "--in", str(out["normalize"]), "--out", str(out["split"])],
+        "augment": ["augment", "--in", str(out["split"]), "--out", str(out["augment"])],
+        "publish": ["publish", "--in", str(out["split"]), "--augmented", str(out["augment"]), "--out",
+                    str(out["publish"])],
     }
-    out = {"prepare": d / "prepared" / "emonet_big", "normalize": d / "normalized", "split": d / "split",
-           "augment": d / "augmented", "publish": d / "publish"}
     env = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(work / "hf")}
     figures: dict[str, dict[str, float]] = {}
-    for stage in STAGES:
+    for stage in RECORD_STAGES:
         cmd = [sys.executable, "-m", "curator.cli", "--quiet", "--params", str(params), *args[stage]]
         done: Process = run_command(cmd, work / "logs" / f"{stage}.log", env, cwd=work)
         figures[stage] = {"wall": done.wall, "peak": done.peak, "bytes": _size(out[stage]), "rows": _rows(out[stage])}
@@ -127,13 +126,13 @@ def run_pipeline(work: Path, raw: Path, params: Path) -> dict[str, dict[str, flo
 def _stage_table(n: int, figures: dict[str, dict[str, float]]) -> list[str]:
     lines = ["| stage | wall s | input rec/s | peak RSS | output | rows out | s per 1k input records |",
              "|---|---:|---:|---:|---:|---:|---:|"]
-    for stage in STAGES:
+    for stage in RECORD_STAGES:
         f = figures[stage]
         lines.append(f"| {stage} | {f['wall']:.1f} | {n / f['wall']:.0f} | {_fmt_bytes(int(f['peak']))} | "
                      f"{f['bytes'] / 1e6:.1f} MB | {int(f['rows'])} | {1000 * f['wall'] / n:.2f} |")
-    total = sum(figures[s]["wall"] for s in STAGES)
+    total = sum(figures[s]["wall"] for s in RECORD_STAGES)
     lines.append(f"| **whole pipeline** | {total:.1f} | {n / total:.0f} | "
-                 f"{_fmt_bytes(int(max(figures[s]['peak'] for s in STAGES)))} | "
+                 f"{_fmt_bytes(int(max(figures[s]['peak'] for s in RECORD_STAGES)))} | "
                  f"{figures['publish']['bytes'] / 1e6:.1f} MB | | {1000 * total / n:.2f} |")
     return lines
 
@@ -141,7 +140,7 @@ def _stage_table(n: int, figures: dict[str, dict[str, float]]) -> list[str]:
 def _growth_table(small: int, large: int, runs: dict[int, dict[str, dict[str, float]]]) -> list[str]:
     lines = [f"| stage | peak RSS at {small} | peak RSS at {large} | growth | target | met |",
              "|---|---:|---:|---:|---|---|"]
-    for stage in STAGES:
+    for stage in RECORD_STAGES:
         a, b = runs[small][stage]["peak"], runs[large][stage]["peak"]
         ok = b < RSS_LIMIT and b / a - 1 < GROWTH_LIMIT
         lines.append(f"| {stage} | {_fmt_bytes(int(a))} | {_fmt_bytes(int(b))} | {b / a - 1:+.0%} | "

@@ -18,7 +18,10 @@ from curator.config import Config, load_config
 from curator.errors import CuratorError
 from curator.io.paths import check_paths, check_report_out
 from curator.pipeline.progress import setup_logging
+from curator.pipeline.stages import DATA, folder
 
+# default folders from the table of stages (module level: typer reads argument defaults once)
+NORMALIZED, SPLIT, REPORTS = folder("normalize"), folder("split"), folder("report")
 ExecSection = TypeVar("ExecSection", bound=Any)  # a params section with workers and executor
 
 app = typer.Typer(
@@ -30,6 +33,7 @@ app = typer.Typer(
 )
 _state: dict[str, Any] = {"params_path": None}
 
+RAW_HELP = folder("download", "<source>")
 Src = Annotated[str, typer.Argument(help="Source name (see `curator sources`).")]
 Out = Annotated[Path | None, typer.Option("--out", help="Output directory (default: the DVC layout under data/).")]
 Metrics = Annotated[Path | None, typer.Option("--metrics", help="Also write the stage's metrics JSON here.")]
@@ -47,10 +51,10 @@ def _config() -> Config:
     return load_config(_state["params_path"])
 
 
-def _publish_folder(name: str, data: Path = Path("data")) -> Path:
+def _publish_folder(name: str, data: Path = DATA) -> Path:
     """data/publish/<publish.name>: the config allows only a plain name; this makes sure no name
     can reach outside data/publish/ (nor be data/publish/ itself)."""
-    base = data / "publish"
+    base = folder("publish", data=data)
     target = base / name
     if not name or name in (".", "..") or target.parent != base or Path(name).name != name:
         raise CuratorError(f"publish.name {name!r} must be a plain folder name (no path separators, not . or ..)")
@@ -193,7 +197,7 @@ def download(
     recipe = get_recipe(source)
     config = _config()
     fetch = config.download.model_copy(update={"record_checksums": True}) if record_checksums else config.download
-    target = out or Path("data/raw") / source
+    target = out or folder("download", source)
     conf = config.source(source)
     location = from_ or conf.from_  # params may name the location
     if target.exists() and not target.is_dir():
@@ -213,7 +217,7 @@ def download(
 @app.command()
 def prepare(
     source: Src,
-    raw: Annotated[Path | None, typer.Option("--raw", help="Raw files (default data/raw/<source>).")] = None,
+    raw: Annotated[Path | None, typer.Option("--raw", help=f"Raw files (default {RAW_HELP}).")] = None,
     out: Out = None,
     metrics: Metrics = None,
     workers: Workers = None,
@@ -229,13 +233,13 @@ def prepare(
     config = _config()
     conf = _executor_conf(config.prepare, workers, executor, ray_address)
     recipe = get_recipe(source)
-    raw = raw or Path("data/raw") / source
+    raw = raw or folder("download", source)
     if not raw.exists():
         raise CuratorError(f"{raw} does not exist; run `curator download {source}` first (or pass --raw)")
     source_conf = config.source(source)
     items = partial(recipe.prepare, conf=source_conf)
     plan = getattr(recipe, "storage_plan", None)  # raw Parquet: Ray Data reads it with --executor ray
-    result = run_prepare(source, items, raw, out or Path("data/prepared") / source, conf, metrics_copy=metrics,
+    result = run_prepare(source, items, raw, out or folder("prepare", source), conf, metrics_copy=metrics,
                          source_params=source_conf.model_dump(mode="json", by_alias=True),
                          plan=plan and partial(plan, conf=source_conf))
     typer.echo(f"prepare {source}: {result['kept']} kept, {result['rejected']} rejected")
@@ -268,17 +272,17 @@ def normalize(
     from curator.stages.normalize.stage import run_normalize
 
     if not inputs:
-        inputs = [Path("data/prepared") / s for s in _config().sources.enabled]
+        inputs = [folder("prepare", s) for s in _config().sources.enabled]
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
         raise CuratorError(f"prepared data missing: {', '.join(missing)}; run `curator prepare SRC` first")
-    result = run_normalize(inputs, out or Path("data/normalized"), metrics_copy=metrics)
+    result = run_normalize(inputs, out or folder("normalize"), metrics_copy=metrics)
     typer.echo(f"normalize: {result['kept']} kept, {result['rejected']} rejected")
 
 
 @app.command()
 def split(
-    inputs: Annotated[Path, typer.Option("--in", help="Normalized records.")] = Path("data/normalized"),
+    inputs: Annotated[Path, typer.Option("--in", help="Normalized records.")] = NORMALIZED,
     out: Out = None,
     metrics: Metrics = None,
 ) -> None:
@@ -288,13 +292,13 @@ def split(
     if not inputs.exists():
         raise CuratorError(f"{inputs} does not exist; run `curator normalize` first")
     config = _config()
-    result = run_split(inputs, out or Path("data/split"), config.split, config.dedup, metrics_copy=metrics)
+    result = run_split(inputs, out or folder("split"), config.split, config.dedup, metrics_copy=metrics)
     typer.echo(f"split: {result['kept']} records assigned")
 
 
 @app.command()
 def augment(
-    inputs: Annotated[Path, typer.Option("--in", help="Split records (only train/ is read).")] = Path("data/split"),
+    inputs: Annotated[Path, typer.Option("--in", help="Split records (only train/ is read).")] = SPLIT,
     out: Out = None,
     metrics: Metrics = None,
     workers: Workers = None,
@@ -307,13 +311,13 @@ def augment(
     conf = _executor_conf(_config().augment, workers, executor, ray_address)
     if not inputs.exists():
         raise CuratorError(f"{inputs} does not exist; run `curator split` first")
-    result = run_augment(inputs, out or Path("data/augmented"), conf, metrics_copy=metrics)
+    result = run_augment(inputs, out or folder("augment"), conf, metrics_copy=metrics)
     typer.echo(f"augment: {result['augmented_rows']} rows from {result['kept']} train records")
 
 
 @app.command()
 def publish(
-    inputs: Annotated[Path, typer.Option("--in", help="Split records.")] = Path("data/split"),
+    inputs: Annotated[Path, typer.Option("--in", help="Split records.")] = SPLIT,
     augmented: Annotated[Path | None, typer.Option("--augmented", help="Augmented train records, if any.")] = None,
     out: Out = None,
     metrics: Metrics = None,
@@ -339,9 +343,9 @@ def publish(
 
 @app.command()
 def report(
-    data: Annotated[Path, typer.Option("--data", help="The pipeline's data folder.")] = Path("data"),
+    data: Annotated[Path, typer.Option("--data", help="The pipeline's data folder.")] = DATA,
     published: Annotated[Path | None, typer.Option("--in", help="Published folder (default from params).")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Where index.html and plots/ go.")] = Path("reports"),
+    out: Annotated[Path, typer.Option("--out", help="Where index.html and plots/ go.")] = REPORTS,
 ) -> None:
     """Write reports/index.html: counts, sample grids, augmentation, rejects, leakage, provenance."""
     from curator.stages.report.stage import run_report

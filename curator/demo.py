@@ -25,6 +25,7 @@ from curator.config import families, render_defaults
 from curator.errors import CuratorError
 from curator.pipeline.lifetime import END_WITH_PARENT
 from curator.pipeline.progress import log
+from curator.pipeline.stages import DATA, folder
 from curator.resources import packaged
 from curator.sources import all_recipes, recipe_samples
 from curator.testing.files import serve_directory
@@ -156,8 +157,8 @@ def run_demo(out: Path, *, params_path: Path | None = None) -> Path:
         log.info("running dvc repro in %s", workspace)
         _run([_dvc(), "repro"], workspace, env)
     name = yaml.safe_load((workspace / "params.yaml").read_text())["publish"]["name"]
-    published = workspace / "data" / "publish" / name
+    published = folder("publish", data=workspace / DATA) / name
     print(f"\nPublished dataset: {published}")
-    print(f"Report:            {workspace / 'reports' / 'index.html'}")
+    print(f"Report:            {workspace / folder('report') / 'index.html'}")
     print(f'Load it with:      datasets.load_dataset("{published}", "faces")')
     return published

@@ -16,11 +16,13 @@ from typing import Any
 
 from curator.errors import CuratorError
 from curator.reasons import is_exclusion
+from curator.record.group import PAIR, RECORD, group_kind
 from curator.record.taxonomy import LabelMap, label_map, map_name
 from curator.sources.recipe import NotRead, Reject
 
 MAX_PROBLEMS = 10
 MAX_LABELS = 20
+_SHOWN = {RECORD: "record only"}  # a record alone is no group at all: say so
 
 
 @dataclass
@@ -31,7 +33,7 @@ class Inspection:
     records: int = 0
     labels: Counter = field(default_factory=Counter)
     groups: Counter = field(default_factory=Counter)  # group id -> records
-    group_kinds: Counter = field(default_factory=Counter)  # "subject", "pair", "image"... -> groups
+    group_kinds: Counter = field(default_factory=Counter)  # kind (curator.record.group) -> groups
     official_splits: Counter = field(default_factory=Counter)
     rejects: Counter = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
@@ -48,7 +50,7 @@ class Inspection:
             out.append("classes: " + ", ".join(f"{label} {n}" for label, n in shown) + more)
         if self.groups:
             sizes = sorted(self.groups.values())
-            kinds = ", ".join(f"{kind} {n}" for kind, n in self.group_kinds.most_common())
+            kinds = ", ".join(f"{_SHOWN.get(kind, kind)} {n}" for kind, n in self.group_kinds.most_common())
             out.append(f"groups: {len(self.groups)} ({kinds}); records per group {sizes[0]}-{sizes[-1]}")
         if self.official_splits:
             out.append("official split: " + ", ".join(f"{s} {n}" for s, n in sorted(self.official_splits.items())))
@@ -59,15 +61,6 @@ class Inspection:
         if len(self.not_read) > MAX_PROBLEMS:
             out.append(f"not read: and {len(self.not_read) - MAX_PROBLEMS} more (prepare's metrics list them all)")
         return out
-
-
-def group_kind(group_id: str, record_id: str) -> str:
-    """What a record's group is: its own record (no better group was found), or the part of the id
-    after the source prefix up to ':' when the recipe labels it (`nvie/pair:...`, `emer/p3`)."""
-    if group_id == record_id:
-        return "record only"
-    tail = group_id.split("/", 1)[-1]
-    return tail.split(":", 1)[0] if ":" in tail else "group"
 
 
 def _class_of(labels: LabelMap, text: str | None) -> str:
@@ -109,7 +102,7 @@ def inspect_source(name: str, recipe: ModuleType, raw: Path, conf: Any) -> Inspe
 def hints(found: Inspection, name: str, conf: Any) -> list[str]:
     """Params worth setting, from what was found: a grouping pattern when no subject groups were formed."""
     patterns = [f for f in type(conf).model_fields if f.endswith("_pattern")]
-    weak = found.group_kinds.get("record only", 0) + found.group_kinds.get("pair", 0)
+    weak = found.group_kinds.get(RECORD, 0) + found.group_kinds.get(PAIR, 0)
     if patterns and found.groups and weak == len(found.groups):
         return [f"no subject groups were formed: set sources.{name}.{patterns[0]} in params.yaml (a regex whose "
                 "first group is the subject) so that one person's records never straddle splits"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from curator.commands.validate import read_card_header
 from curator.config import Config
+from curator.io.card import read_card_header
 from curator.record.schema import config_specs
-from curator.sources import get_recipe
+from curator.sources.licensing import public_allowed
 
 
 def included_sources(folder: Path) -> list[str]:
@@ -21,7 +21,6 @@ def restricted_sources(folder: Path, config: Config) -> list[str]:
     `sources.<name>.allow_public_push: true` in params."""
     restricted = []
     for name in included_sources(folder):
-        verdict = get_recipe(name).INFO.redistributable
-        if verdict == "no" or (verdict == "opt-in" and not getattr(config.source(name), "allow_public_push", False)):
+        if not public_allowed(name, config.source(name)):
             restricted.append(name)
     return restricted

@@ -19,18 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 from curator.errors import CuratorError
 from curator.io.secrets import scrub
+from curator.pipeline.stages import META_FOLDER, REPO_PLACEHOLDER
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
 
 log = logging.getLogger("curator.commands.push")
 
-META_DIR = ".curator"  # = curator.stages.publish.stage.META_DIR; not imported so that push does not load pyarrow
 # fnmatch patterns, as huggingface_hub applies them (`*` also crosses `/`): bookkeeping, hidden, temp files
-IGNORE_PATTERNS = (f"{META_DIR}/**", ".*", "*/.*", "*.tmp", "*.temp", "*.part", "*.partial", "*.incomplete", "*~")
+IGNORE_PATTERNS = (f"{META_FOLDER}/**", ".*", "*/.*", "*.tmp", "*.temp", "*.part", "*.partial", "*.incomplete", "*~")
 NO_TOKEN = "no Hugging Face token: set HF_TOKEN or run `hf auth login`"
 REJECTED_TOKEN = "the Hugging Face token was rejected (401)"
-REPO_PLACEHOLDER = "REPO_ID"  # publish writes it where the card and Croissant name the repo; push fills it in
 CARD_FILES = ("README.md", "croissant.json")  # the files that name the repo
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 

@@ -20,22 +20,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 from datasets.info import DatasetInfosDict
-from huggingface_hub import DatasetCard, DatasetCardData
+from huggingface_hub import DatasetCardData
 
+from curator.io.card import read_card_header
 from curator.pipeline import lineage
+from curator.pipeline.stages import AUGMENTED_SPLIT, TRAIN
 from curator.record.schema import config_specs
 from curator.stages.publish.croissant import validate_croissant
-from curator.stages.publish.layout import AUGMENTED
 
 LABEL_LEVELS = {"label": "basic", "label_fine": "fine", "label_family": "family"}  # ClassLabel column -> level
-
-
-def read_card_header(folder: Path) -> dict[str, Any]:
-    """The card's YAML header, read as `huggingface_hub` (and `load_dataset`) read it."""
-    path = Path(folder) / "README.md"
-    if not path.read_text(encoding="utf-8").startswith("---\n"):
-        raise ValueError("README.md has no YAML header")
-    return DatasetCard.load(path).data.to_dict()  # ValueError when the header is not a mapping
 
 
 def validate_folder(folder: Path) -> list[str]:
@@ -154,9 +147,9 @@ def _check_rows(folder: Path, shard: Path, config: str, split: str) -> list[str]
     if "augmented_from" in names:
         copies = pq.read_table(shard, columns=["augmented_from"]).column("augmented_from")
         augmented = len(copies) - copies.null_count
-        if split == AUGMENTED and augmented < len(copies):
-            problems.append(f"{rel}: {len(copies) - augmented} original row(s) in the {AUGMENTED} split")
-        if split != AUGMENTED and augmented:
+        if split == AUGMENTED_SPLIT and augmented < len(copies):
+            problems.append(f"{rel}: {len(copies) - augmented} original row(s) in the {AUGMENTED_SPLIT} split")
+        if split != AUGMENTED_SPLIT and augmented:
             problems.append(f"{rel}: {augmented} augmented row(s) in the {split} split")
     label = config_specs().get(config, {}).get("label")
     if label and label in names:
@@ -214,12 +207,13 @@ def _check_ids(name: str, rows_by_split: dict[str, SplitRows]) -> list[str]:
             shared = rows_by_split[a].ids.keys() & rows_by_split[b].ids.keys()
             if shared:
                 problems.append(f"config {name}: {len(shared)} id(s) in both {a} and {b}, e.g. {sorted(shared)[0]}")
-    train = rows_by_split.get("train", SplitRows())
+    train = rows_by_split.get(TRAIN, SplitRows())
     originals = train.ids.keys() - train.parents.keys()
-    copies = rows_by_split.get(AUGMENTED, SplitRows()).parents
+    copies = rows_by_split.get(AUGMENTED_SPLIT, SplitRows()).parents
     orphans = sorted(rid for rid, parent in copies.items() if parent not in originals)
     if orphans:
-        problems.append(f"config {name}, split {AUGMENTED}: {len(orphans)} augmented row(s) whose parent is not a "
+        problems.append(f"config {name}, split {AUGMENTED_SPLIT}: {len(orphans)} augmented row(s) whose parent is "
+                        "not a "
                         f"train record, e.g. {orphans[0]} (from {copies[orphans[0]]}); re-run `curator augment` "
                         "and `curator publish`")
     return problems

@@ -10,7 +10,7 @@ import py7zr
 from py7zr.io import Py7zIO, WriterFactory
 from py7zr.properties import CompressionMethod
 
-from curator.io.archive_readers import Member
+from curator.io.archive_formats import Member
 
 _7Z_CRYPTO = frozenset({CompressionMethod.CRYPT_AES256_SHA256, CompressionMethod.CRYPT_RAR29AES})
 

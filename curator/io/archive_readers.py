@@ -10,28 +10,13 @@ import stat
 import tarfile
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 from curator.errors import ExtractionError
-from curator.io.archive_formats import archive_format
+from curator.io.archive_formats import Member, Reader, archive_format
 
 _CHUNK = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Member:
-    name: str  # as stored in the archive
-    kind: str  # "file", "dir", "symlink", "hardlink" or "special"
-    size: int  # declared uncompressed size
-    encrypted: bool = False
-
-
-class Reader(Protocol):
-    def members(self) -> Iterator[Member]: ...
-    def extract(self, writer: Any) -> None: ...
-    def close(self) -> None: ...
 
 
 def open_reader(archive: Path, label: str) -> Reader:

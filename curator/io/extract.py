@@ -22,8 +22,8 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from curator.errors import ExtractionError
-from curator.io.archive_formats import archive_suffix
-from curator.io.archive_readers import Member, open_reader
+from curator.io.archive_formats import Member, archive_suffix
+from curator.io.archive_readers import open_reader
 from curator.io.atomic import atomic_dir
 
 _CHUNK = 1024 * 1024

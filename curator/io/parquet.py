@@ -22,6 +22,9 @@ from curator.record.record import RecordError, unknown_keys
 # dataset viewer pages through.
 DEFAULT_GROUP_ROWS = 5000
 DEFAULT_GROUP_BYTES = 32 * 2**20
+# Rows per batch, read or written: stages stream their inputs and write their outputs this many
+# records per call (the pool and the Ray paths alike, so both write the same row groups).
+BATCH_ROWS = 256
 
 
 class ShardWriter:
@@ -181,7 +184,7 @@ def shard_paths(location: Path | Iterable[Path]) -> list[Path]:
 
 
 def iter_batches(
-    location: Path | Iterable[Path], *, columns: list[str] | None = None, batch_rows: int = 256
+    location: Path | Iterable[Path], *, columns: list[str] | None = None, batch_rows: int = BATCH_ROWS
 ) -> Iterator[pa.RecordBatch]:
     """Stream record batches from every shard, reading only `columns` when given."""
     for path in shard_paths(location):

@@ -31,23 +31,16 @@ from pathlib import Path
 from typing import Any
 
 from curator.errors import CuratorError
+from curator.pipeline.stages import STAGES
 
 LINEAGE = "lineage.json"
 FORMAT = 1  # of the manifest itself
 
-# kind of output -> the command that makes it (named in every refusal)
-MAKES = {
-    "raw": "curator download SRC",
-    "prepared": "curator prepare SRC",
-    "normalized": "curator normalize",
-    "split": "curator split",
-    "augmented": "curator augment",
-    "published": "curator publish",
-}
-KIND_OF_STAGE = {"prepare": "prepared", "normalize": "normalized", "split": "split", "augment": "augmented",
-                 "publish": "published"}
-META_SUBDIR = {"published": ".curator"}  # where the manifest sits inside a folder of that kind
-LABELLED = frozenset({"normalized", "split", "augmented", "published"})  # hold taxonomy class indices
+# derived from the table of stages (curator.pipeline.stages)
+MAKES = {s.makes: s.command for s in STAGES}  # kind of output -> the command that makes it (named in refusals)
+KIND_OF_STAGE = {s.name: s.makes for s in STAGES}
+META_SUBDIR = {s.makes: s.meta for s in STAGES if s.meta}  # where the manifest sits inside a folder of that kind
+LABELLED = frozenset(s.makes for s in STAGES if s.labelled)  # hold taxonomy class indices
 
 
 class LineageError(CuratorError):

@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curator.errors import CuratorError
+from curator.io.parquet import BATCH_ROWS
 
 KEY = ("_unit", "_row")
 KEY_FIELDS = [pa.field("_unit", pa.int64()), pa.field("_row", pa.int64())]
@@ -97,7 +98,7 @@ def map_units(units: list[dict[str, Any]], fn: Callable[..., pa.Table], scratch:
         raise _one_line(exc) from None
 
 
-def ordered_batches(scratch: Path, *, batch_rows: int = 256) -> Iterator[pa.RecordBatch]:
+def ordered_batches(scratch: Path, *, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """What `map_units` wrote, in input order (by KEY); a CuratorError if two files overlap."""
     spans = []
     for path in sorted(Path(scratch).rglob("*.parquet")) if Path(scratch).is_dir() else []:

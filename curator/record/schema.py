@@ -78,6 +78,12 @@ def columns() -> list[str]:
 
 
 @cache
+def image_columns() -> tuple[str, ...]:
+    """The columns of type `image` (an HF Image struct {bytes, path}), in record.yaml order."""
+    return tuple(name for name, col in record_spec()["columns"].items() if col["type"] == "image")
+
+
+@cache
 def arrow_schema() -> pa.Schema:
     """Arrow schema of the unified record, as `datasets` derives it from the Features (with the
     `huggingface` metadata that makes `load_dataset` read the columns back as these Features)."""

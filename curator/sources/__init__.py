@@ -15,6 +15,8 @@ from types import ModuleType
 
 from curator.errors import CuratorError
 
+FACTS_FILE = "source.yaml"  # a recipe's facts as data (SourceInfo.read); a folder holding one is a recipe
+
 
 @cache
 def all_recipes() -> dict[str, ModuleType]:

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from curator.errors import CuratorError
-from curator.sources.recipe import FACTS_FILE  # a folder holding one is a recipe, not a family
+from curator.sources import FACTS_FILE  # a folder holding one is a recipe, not a family
 
 HERE = Path(__file__).resolve().parent
 PACKAGE = "curator.sources"

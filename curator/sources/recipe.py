@@ -27,8 +27,8 @@ from curator.config import Download, SourceParams
 from curator.errors import SchemaError
 from curator.reasons import Reason
 from curator.record.schema import safe_load
+from curator.sources import FACTS_FILE
 
-FACTS_FILE = "source.yaml"
 LABELS_FILE = "labels.yaml"
 CHECKSUMS_FILE = "checksums.tsv"
 SAMPLES_MODULE = "samples"

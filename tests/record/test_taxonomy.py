@@ -11,7 +11,7 @@ from curator.record.schema import load_yaml, safe_load
 from curator.record.taxonomy import all_sources_with_maps, label_map, map_path, taxonomy
 from tests.conftest import EMONET_DIR, needs_shared
 
-# Every original label each source is documented to use (../shared/SOURCES.md).
+# Every original label each source is documented to use (its folder's README.md and labels.yaml).
 DOCUMENTED_LABELS = {
     "kaggle_physio": ["Neutral", "Happy", "Sad", "Angry", "Fear", "Surprise"],
     "viri": ["Angry", "Happy", "Neutral", "Sad", "Surprise"],

@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from curator.config import render_defaults
+from curator.pipeline.stages import RECORD_STAGES
 from tests.robustness import workspace
 from tests.robustness.helpers import assert_accounting
 
@@ -45,7 +46,7 @@ PATHS = ["data", "data/prepared", "data/prepared/viri", "data/normalized", "data
          "fresh/deeper", "../outside"]
 VALUES = [None, "", "x", "../up", -1, 0, 1, 2.7, 1e308, True, [], {}, ["viri"], ["viri", "viri"], ["nope"],
           "kaggle_physio", 10**30, 2**63, -0.5, "[", "(?P<x", "*", "1e308", {"nested": 1}]
-STAGES = ("prepare", "normalize", "split", "augment", "publish")
+STAGES = RECORD_STAGES
 
 
 # --- the CLI, in process ----------------------------------------------------------------------

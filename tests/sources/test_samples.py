@@ -1,4 +1,4 @@
-"""The miniature sources must match the real formats (SOURCES.md) and be reproducible."""
+"""The miniature sources must match the real formats (each source folder's README.md) and be reproducible."""
 
 from __future__ import annotations
 

@@ -15,11 +15,10 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from curator.commands.validate import read_card_header
+from curator.io.card import read_card_header
+from curator.pipeline.stages import AUGMENTED_SPLIT, SPLITS
 from curator.record.schema import config_specs
 from curator.record.taxonomy import taxonomy
-from curator.stages.publish.layout import AUGMENTED
-from curator.stages.split.stage import SPLITS
 from curator.testing.samples import read_pair_code
 from tests.conftest import ALL_SOURCES as SOURCES
 
@@ -35,8 +34,8 @@ def card(sample_build) -> dict:
 
 def test_every_source_and_modality_config_is_published(card):
     assert set(card) == {*MODALITY, *SOURCES}
-    assert all(AUGMENTED not in card[c] for c in ("physio", "eye", "kaggle_physio"))  # tables: no copies
-    assert all(card[c][AUGMENTED] > 0 for c in ("faces", "faces_fine", "thermal", *IMAGE_SOURCES))
+    assert all(AUGMENTED_SPLIT not in card[c] for c in ("physio", "eye", "kaggle_physio"))  # tables: no copies
+    assert all(card[c][AUGMENTED_SPLIT] > 0 for c in ("faces", "faces_fine", "thermal", *IMAGE_SOURCES))
 
 
 @pytest.mark.parametrize("config", [*MODALITY, *SOURCES])
@@ -50,7 +49,7 @@ def test_every_config_loads_with_the_card_counts_and_labels_set(sample_build, ca
             label = config_specs()[config]["label"]
             assert None not in ds[split][label], (config, split)
         originals = ds[split]["augmented_from"] if "augmented_from" in ds[split].features else [None]
-        assert (split == AUGMENTED) == all(originals), (config, split)  # train holds the originals only
+        assert (split == AUGMENTED_SPLIT) == all(originals), (config, split)  # train holds the originals only
     if config in ("faces", "thermal", *IMAGE_SOURCES):
         first = ds["train"][0]["image"]
         assert isinstance(first, Image.Image) and first.size[0] >= 64
@@ -83,7 +82,7 @@ def test_streaming_gives_the_same_rows(sample_build, card, config):
 def test_augmented_copies_differ_from_their_parents(sample_build):
     ds = datasets.load_dataset(str(sample_build["pub"]), "faces").cast_column("image", datasets.Image(decode=False))
     parents = {r["id"]: r["image"]["bytes"] for r in ds["train"]}
-    copies = list(ds[AUGMENTED])
+    copies = list(ds[AUGMENTED_SPLIT])
     assert copies and all(r["image"]["bytes"] != parents[r["augmented_from"]] for r in copies)
 
 

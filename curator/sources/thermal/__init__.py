@@ -24,7 +24,6 @@ from curator.io.patterns import compile_pattern
 from curator.record.taxonomy import label_map
 from curator.sources.fetch import copy_manual, download_files, unpacked
 from curator.sources.recipe import NotRead, Reject
-from curator.sources.thermal import layout as _layout
 from curator.sources.thermal import pairing
 from curator.sources.thermal.layout import (
     LAYOUTS,
@@ -36,6 +35,10 @@ from curator.sources.thermal.layout import (
     pair_stem,
     place,
     scan,
+    unknown_classes,
+)
+from curator.sources.thermal.layout import (
+    describe as describe_files,
 )
 from curator.sources.thermal.pairing import PAIR_GROUP, SUBJECT_GROUP
 
@@ -97,7 +100,7 @@ def prepare(spec: ThermalSource, raw: Path, conf: ArchiveParams | None = None
     found = scan(spec.name, raw)
     with unpacked(found.archives) as extracted:
         files = find_images(spec.name, spec.expected, raw, extracted, found.images, found.left_out)
-        unknown = _layout.unknown_classes(files, _known(spec.name))
+        unknown = unknown_classes(files, _known(spec.name))
         if unknown:  # still prepared (the label is the evidence); normalize rejects them as unknown_label
             log.warning("%s: class folder(s) not in curator/sources/%s/labels.yaml: %s; normalize will reject "
                         "them (unknown_label) unless the map learns them", spec.name, spec.name,
@@ -114,7 +117,7 @@ def describe(spec: ThermalSource, raw: Path) -> str:
     found = scan(spec.name, raw)
     with unpacked(found.archives) as extracted:
         files = find_images(spec.name, spec.expected, raw, extracted, found.images, found.left_out)
-    return _layout.describe(spec.name, raw, files, found.left_out, _known(spec.name))
+    return describe_files(spec.name, raw, files, found.left_out, _known(spec.name))
 
 
 def download(spec: ThermalSource, conf: ArchiveParams, fetch: Download, out: Path, from_: str | None) -> Path:

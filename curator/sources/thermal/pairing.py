@@ -19,14 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curator.reasons import Reason
+from curator.record.group import PAIR, SUBJECT, GroupId
 from curator.record.record import empty_record
 from curator.sources.recipe import Reject
 from curator.sources.thermal.layout import AUG_NAME, ImageFile, pair_stem
 
 log = logging.getLogger(__name__)
 
-SUBJECT_GROUP = "subject:"  # group_id = f"{source}/subject:{id}"
-PAIR_GROUP = "pair:"  # group_id = f"{source}/pair:{Class}/{stem}"
+SUBJECT_GROUP = f"{SUBJECT}:"  # group_id <source>/subject:<id>
+PAIR_GROUP = f"{PAIR}:"  # group_id <source>/pair:<Class>/<stem>
 
 
 @dataclass
@@ -65,8 +66,8 @@ def group_id(name: str, f: ImageFile, subject: re.Pattern[str] | None) -> str:
     stem = pair_stem(f.file.name)
     match = subject.search(stem) if subject else None
     if match and match.group(1):
-        return f"{name}/{SUBJECT_GROUP}{match.group(1)}"
-    return f"{name}/{PAIR_GROUP}{f.placement.label}/{stem}"
+        return str(GroupId(name, match.group(1), SUBJECT))
+    return str(GroupId(name, f"{f.placement.label}/{stem}", PAIR))
 
 
 # --- exclusions -----------------------------------------------------------------------------

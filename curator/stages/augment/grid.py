@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from curator.stages.augment.worker import Augmented, _open
+from curator.stages.augment.worker import Augmented, open_image
 
 GRID_COLUMNS = ("visible before", "visible after", "IR before", "IR after")
 GRID_HEADER_PX = 16
@@ -53,7 +53,7 @@ def _draw_headers(draw: ImageDraw.ImageDraw, thumb: int) -> None:
 
 def _paste_thumb(canvas: Image.Image, data: bytes, origin: tuple[int, int], thumb: int) -> None:
     # A 1 px margin on each side leaves a visible gutter between cells.
-    img = ImageOps.contain(_open(data, "grid").convert("RGB"), (thumb - 2, thumb - 2))
+    img = ImageOps.contain(open_image(data, "grid").convert("RGB"), (thumb - 2, thumb - 2))
     x = origin[0] + (thumb - img.width) // 2
     y = origin[1] + (thumb - img.height) // 2
     canvas.paste(img, (x, y))

@@ -69,8 +69,8 @@ class Policy:
 
     def __post_init__(self) -> None:
         # Normalise (tuples -> lists, enums -> values) so equal policies have equal fingerprints.
-        object.__setattr__(self, "geometric", _jsonable(self.geometric))
-        object.__setattr__(self, "photometric", _jsonable(self.photometric))
+        object.__setattr__(self, "geometric", jsonable(self.geometric))
+        object.__setattr__(self, "photometric", jsonable(self.photometric))
         _check_part("geometric", self.geometric, A.DualTransform)
         _check_part("photometric", self.photometric, A.ImageOnlyTransform)
 
@@ -139,12 +139,12 @@ def _leaves(transform: Any) -> Iterator[Any]:
         yield transform
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Plain JSON types only: tuples -> lists, numpy -> Python, big arrays -> shape summary."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
         if value.size <= _MAX_RECORDED_ARRAY:
             return value.tolist()
@@ -152,7 +152,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, Enum):
-        return _jsonable(value.value)
+        return jsonable(value.value)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return repr(value)

@@ -3,7 +3,7 @@
 Each task takes one row group of a train shard from storage and runs `augment_parent` (the pool's
 per-record function) on each parent with an image; its rows (the new bytes and transforms, keyed by
 unit and row) go to a scratch folder with `write_parquet`. One more Ray task then runs the pool
-path's own write loop (curator.stages.augment.stage.write_children) with those results read back in input
+path's own write loop (curator.stages.augment.children.write_children) with those results read back in input
 order: the child rows are built by the same code from the same parent rows, so the shards, their
 row groups and the before/after grid are byte-identical to the process pool's. The driver gets the
 accounting back (counts and rejects), never a record.
@@ -24,6 +24,7 @@ from curator.pipeline import raydata
 from curator.pipeline.run import Ledger, StageRun
 from curator.reasons import Reason
 from curator.record.schema import arrow_schema
+from curator.stages.augment.children import write_children
 from curator.stages.augment.rows import Copies, Parent
 
 RESULT = pa.schema([
@@ -40,7 +41,7 @@ RESULT = pa.schema([
 def augment_unit(unit: dict, work: Callable[[Parent], Copies]) -> pa.Table:
     """The Copies of every parent with an image in one row group (a Ray Data task)."""
     table = pq.ParquetFile(unit["path"]).read_row_group(unit["row_group"], columns=["id", "image", "infrared"])
-    images = pc.struct_field(table.column("image"), "bytes").to_pylist()  # as augment._parents reads them
+    images = pc.struct_field(table.column("image"), "bytes").to_pylist()  # as children._parents reads them
     infrared = pc.struct_field(table.column("infrared"), "bytes").to_pylist()
     rows: dict[str, list] = {name: [] for name in RESULT.names}
     for row, (rid, image, ir) in enumerate(zip(table.column("id").to_pylist(), images, infrared, strict=True)):
@@ -71,8 +72,6 @@ def _results(scratch: Path, parents: Iterator[Parent]) -> Iterator[Copies]:
 
 def write_in_order(train: list[Path], scratch: Path, out: Path, copies: int) -> tuple[Ledger, int]:
     """The ordered pass (a Ray task): the pool path's write loop, fed from the scratch results."""
-    from curator.stages.augment.stage import write_children  # the stage module; imported where the task runs
-
     ledger = Ledger()
     ledger.metrics["not_applicable"] = 0
     writer = ShardWriter(out, arrow_schema())

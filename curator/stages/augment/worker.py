@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from curator.errors import CuratorError, SchemaError
-from curator.stages.augment.policy import Policy, _jsonable
+from curator.stages.augment.policy import Policy, jsonable
 
 IR_TARGET = "infrared"
 """Name of the additional albumentations target that carries the IR image through `geometric`."""
@@ -217,7 +217,7 @@ def _runtime_compose(policy: Policy, part: str) -> A.Compose:
 
 
 def _applied_record(out: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"name": name, "params": _jsonable(params)} for name, params in out.get("applied_transforms", [])]
+    return [{"name": name, "params": jsonable(params)} for name, params in out.get("applied_transforms", [])]
 
 
 def _pin_cv2_threads() -> None:
@@ -244,7 +244,7 @@ class UndecodableImage(SchemaError):
     """A parent image that does not decode (as opposed to a transform that fails on a good one)."""
 
 
-def _open(data: bytes, what: str) -> Image.Image:
+def open_image(data: bytes, what: str) -> Image.Image:
     try:
         img = Image.open(io.BytesIO(data))
         img.load()
@@ -254,14 +254,14 @@ def _open(data: bytes, what: str) -> Image.Image:
 
 
 def _decode_visible(data: bytes) -> np.ndarray:
-    return np.array(_open(data, "visible").convert("RGB"))
+    return np.array(open_image(data, "visible").convert("RGB"))
 
 
 def _decode_infrared(data: bytes | None, size: tuple[int, int]) -> tuple[np.ndarray | None, dict | None]:
     """IR keeps its own 8-bit mode (L or RGB); resized to the visible size if needed (and recorded)."""
     if data is None:
         return None, None
-    img = _ir_to_8bit(_open(data, "infrared"))
+    img = _ir_to_8bit(open_image(data, "infrared"))
     resized = None
     if img.size != size:
         resized = {"from": list(img.size), "to": list(size), "resample": "pillow-bilinear"}

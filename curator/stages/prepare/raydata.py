@@ -7,7 +7,7 @@ recipe's prepare()), the stage's field check, and the image check (`check_images
 per-record function). It writes one event row per item with `write_parquet`: a candidate record
 (fixed bytes and hashes in place), an image reject that still yields to a duplicate id, or a plain
 reject. One Ray task then replays the pool path's decisions in input order (duplicate ids;
-`_resolve`'s rules) and writes the shards 256 records per call, as `run_prepare` does: the same rows,
+`resolve`'s rules) and writes the shards BATCH_ROWS records per call, as `run_prepare` does: the same rows,
 row groups and bytes. The driver gets the accounting, the fixes and the recipe's notes back, never a
 record.
 """
@@ -23,18 +23,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from curator.io.parquet import ShardWriter
+from curator.io.parquet import BATCH_ROWS, ShardWriter
 from curator.pipeline import raydata
 from curator.pipeline.run import Ledger, StageRun
 from curator.record.schema import arrow_schema, required_columns
 from curator.sources.emonet.parquet import RowPlan, UnitPlan
 from curator.sources.recipe import NotRead, Reject
-from curator.stages.prepare.stage import _image_task, _missing_fields, _resolve, duplicate  # the pool path's own rules
+from curator.stages.prepare.items import duplicate, image_task, missing_fields, resolve  # the pool path's own rules
 from curator.stages.prepare.worker import check_images
 
 META = [pa.field("_kind", pa.string()), pa.field("_id", pa.string()), pa.field("_reject", pa.string()),
         pa.field("_fixes", pa.string()), pa.field("_note", pa.string())]
-WRITE_ROWS = 256  # records per write call, as run_prepare batches them
 
 
 def _events_schema() -> pa.Schema:
@@ -46,22 +45,22 @@ def _reject(item: Reject) -> str:
 
 
 def prepare_unit(unit: dict[str, Any], plan: RowPlan | UnitPlan, max_pixels: int) -> Iterator[pa.Table]:
-    """One event per item of one unit (a Ray Data task), WRITE_ROWS events per table."""
+    """One event per item of one unit (a Ray Data task), BATCH_ROWS events per table."""
     required = required_columns()
     events = []
     for row, (item, note) in enumerate(plan.unit_items(unit)):
-        if len(events) >= WRITE_ROWS:
+        if len(events) >= BATCH_ROWS:
             yield pa.Table.from_pylist(events, schema=_events_schema())
             events = []
         if not isinstance(item, Reject):
-            item = _missing_fields(item, required) or item
+            item = missing_fields(item, required) or item
         event: dict[str, Any] = {"_unit": unit["unit"], "_row": row, "_note": json.dumps(note)}
         if isinstance(item, Reject):
             events.append({**event, "_kind": "reject", "_id": item.id, "_reject": _reject(item)})
             continue
-        # everything _resolve decides but the duplicate check, which needs every earlier row (write_in_order)
+        # everything resolve decides but the duplicate check, which needs every earlier row (write_in_order)
         fixes: list[dict[str, Any]] = []  # listed only if the record is kept
-        resolved = _resolve(item, check_images(_image_task(item, set()), max_pixels), set(), fixes)
+        resolved = resolve(item, check_images(image_task(item, set()), max_pixels), set(), fixes)
         if isinstance(resolved, Reject):
             events.append({**event, "_kind": "bad", "_id": item["id"], "_reject": _reject(resolved)})
             continue
@@ -90,7 +89,7 @@ def write_in_order(scratch: Path, out: Path) -> tuple[Ledger, list[dict[str, Any
                 fixes += json.loads(event["_fixes"])
                 seen.add(rid)
                 batch.append({c: event[c] for c in columns})
-                if len(batch) >= WRITE_ROWS:
+                if len(batch) >= BATCH_ROWS:
                     writer.write_rows(batch)
                     batch = []
     writer.write_rows(batch)

@@ -15,24 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from curator.config import Prepare
+from curator.io.parquet import BATCH_ROWS
 from curator.pipeline import raydata
 from curator.pipeline.executor import make_executor
 from curator.pipeline.lineage import Input
 from curator.pipeline.progress import track
 from curator.pipeline.run import StageRun
-from curator.reasons import Reason
-from curator.record.record import RecordError, record_problem, strict
 from curator.record.schema import required_columns
 from curator.sources.recipe import NotRead, PrepareFn, Reject, collect_metrics
-from curator.stages.prepare.worker import IMAGE_COLUMNS, Checked, check_images
-
-
-def _image_task(item: dict[str, Any] | Reject, seen: set[str]) -> dict[str, bytes | None] | None:
-    """What the workers check for one item: the bytes of its present image columns; None when the
-    item is rejected whatever its images (a Reject, or an id already kept)."""
-    if isinstance(item, Reject) or item["id"] in seen:
-        return None
-    return {c: item[c].get("bytes") for c in IMAGE_COLUMNS if item.get(c) is not None}
+from curator.stages.prepare.items import image_task, missing_fields, resolve
+from curator.stages.prepare.worker import Checked, check_images
 
 
 def _tasks(items: Iterator[dict[str, Any] | Reject], run: StageRun, required: list[str], seen: set[str],
@@ -45,9 +37,9 @@ def _tasks(items: Iterator[dict[str, Any] | Reject], run: StageRun, required: li
     for item in items:
         run.count_input()
         if not isinstance(item, Reject):
-            item = _missing_fields(item, required) or item
+            item = missing_fields(item, required) or item
         waiting.append(item)
-        yield _image_task(item, seen)
+        yield image_task(item, seen)
 
 
 def run_prepare(
@@ -99,12 +91,12 @@ def _prepare_here(prepare: PrepareFn, raw: Path, run: StageRun, ordered_map: Cal
     not_read: Counter[tuple[str, str]] = Counter()
     items = track(_samples_only(prepare(Path(raw)), not_read), desc=f"prepare {source}")
     for checked in ordered_map(check, _tasks(items, run, required, seen, waiting)):
-        item = _resolve(waiting.popleft(), checked, seen, fixes)
+        item = resolve(waiting.popleft(), checked, seen, fixes)
         if isinstance(item, Reject):
             run.reject(id=item.id, reason=item.reason, detail=item.detail, path=item.path)
             continue
         batch.append(item)
-        if len(batch) >= 256:
+        if len(batch) >= BATCH_ROWS:
             writer.write_rows(batch)
             batch = []
     writer.write_rows(batch)
@@ -120,50 +112,3 @@ def _samples_only(items: Iterator[Any], not_read: Counter[tuple[str, str]]) -> I
             not_read[item.what, item.why] += 1
         else:
             yield item
-
-
-def _missing_fields(record: dict[str, Any], required: list[str]) -> Reject | None:
-    """A record missing a required field, or one the schema cannot store (a recipe bug: raised at once
-    with CURATOR_STRICT_RECORDS, as tests run; in a run, a reject that names the field)."""
-    missing = [c for c in required if record.get(c) in (None, "")]
-    if missing:
-        return Reject(record.get("id"), Reason.MISSING_FIELD, f"missing {', '.join(missing)}")
-    problem = record_problem(record)
-    if problem is None:
-        return None
-    if strict():
-        raise RecordError(f"{record.get('id')}: {problem}")
-    return Reject(record.get("id"), Reason.INVALID_RECORD, problem)
-
-
-def duplicate(rid: str) -> Reject:
-    """The reject of a record whose id an earlier kept record has."""
-    return Reject(rid, Reason.DUPLICATE_ID, f"id {rid} already seen; kept the first")
-
-
-def _resolve(item: dict[str, Any] | Reject, checked: Checked | None, seen: set[str],
-             fixes: list[dict[str, Any]]) -> dict[str, Any] | Reject:
-    """Decide one item, in input order: the record, with its fixed bytes and hashes, or a Reject.
-
-    The duplicate check comes first and uses `seen` as it is now: a duplicate is rejected whatever
-    its images, and an id counts as seen only once a record with it was kept (a later record may
-    reuse the id of a rejected one). A record submitted while its id's first record was still
-    being checked was checked too; that result is simply dropped here.
-    """
-    if isinstance(item, Reject):
-        return item
-    if item["id"] in seen:
-        return duplicate(item["id"])
-    if checked is None:  # _image_task skips only Rejects and ids in `seen`, and `seen` only grows
-        raise RuntimeError(f"prepare: no image check for {item['id']}")
-    if checked.bad is not None:
-        bad = checked.bad
-        return Reject(item["id"], bad.reason, f"{bad.column}: {bad.detail}", item[bad.column].get("path"))
-    for fix in checked.fixed:
-        value = item[fix.column]
-        fixes.append({"id": item["id"], "column": fix.column, "path": value.get("path"), "changes": list(fix.changes),
-                      "from": fix.was})
-        item[fix.column] = {**value, "bytes": fix.data}
-    item["hashes"] = checked.hashes
-    seen.add(item["id"])
-    return item

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from curator.io.images import check_image, dhash, upright_8bit
 from curator.reasons import Reason
+from curator.record.schema import image_columns
 
-IMAGE_COLUMNS = ("image", "infrared")
+IMAGE_COLUMNS = image_columns()
 
 
 @dataclass(frozen=True)

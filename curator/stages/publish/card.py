@@ -18,17 +18,16 @@ from urllib.parse import urlsplit
 import yaml
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from curator.commands.push import REPO_PLACEHOLDER  # push writes the real repo id there
 from curator.config import BuildFacts, Publish, SourceParams
+from curator.pipeline.stages import AUGMENTED_SPLIT, PUBLISHED_SPLITS, REPO_PLACEHOLDER, SPLITS
 from curator.record.schema import columns
 from curator.record.taxonomy import label_map, taxonomy
 from curator.resources import known_checksums
 from curator.sources import get_recipe
+from curator.sources.licensing import public_allowed
 from curator.stages.publish.card_docs import citation_section, fields_section, grouping_section, level_section
 from curator.stages.publish.card_labels import aggregation_section
-from curator.stages.publish.layout import AUGMENTED
 from curator.stages.publish.unread import unread_section
-from curator.stages.split.stage import SPLITS
 
 _HUB_LICENSES = {"MIT": "mit", "CC-BY-4.0": "cc-by-4.0"}
 PACKAGES = ("emotion-curator", "datasets", "pyarrow", "pillow", "albumentations", "huggingface-hub", "dvc")
@@ -102,13 +101,6 @@ def _config_entry(c: Any, default: bool) -> dict[str, Any]:
     return entry
 
 
-def redistributable(source: str, source_params: dict[str, SourceParams]) -> bool:
-    """May this build share the source's records publicly (the licence, or an opt-in in params)?"""
-    verdict = get_recipe(source).INFO.redistributable
-    params = source_params.get(source)
-    return verdict == "yes" or (verdict == "opt-in" and bool(getattr(params, "allow_public_push", False)))
-
-
 def render_license(sources: list[str], source_params: dict[str, SourceParams]) -> str:
     """LICENSE.md: each source's licence and whether this build may share it publicly."""
     lines = ["# Licences", "", "Each record carries its source's licence in `license` and, in `redistributable`,",
@@ -116,7 +108,7 @@ def render_license(sources: list[str], source_params: dict[str, SourceParams]) -
              "|---|---|---|---|"]
     for s in sources:
         info = get_recipe(s).INFO
-        lines.append(f"| `{s}` | {info.license} | {redistributable(s, source_params)} ({info.redistributable}) "
+        lines.append(f"| `{s}` | {info.license} | {public_allowed(s, source_params.get(s))} ({info.redistributable}) "
                      f"| {info.homepage} |")
     return "\n".join(lines) + "\n"
 
@@ -165,13 +157,13 @@ def hub_card(header: dict[str, Any], body: str) -> DatasetCard:
 
 
 def _intro(name: str, configs: list[Any], facts: BuildFacts) -> list[str]:
-    splits = [*SPLITS, AUGMENTED]
+    splits = list(PUBLISHED_SPLITS)
     lines = [f"# {name}", "",
              "Facial-emotion data curated by emotion-curator: every source's labels mapped into one taxonomy,",
              f"{facts.ratios_text()} ({'/'.join(SPLITS)}) without subject leakage, published as Parquet in the "
              "Hugging Face layout.",
              "`train`, `validation` and `test` hold the original records; augmented copies of `train` records",
-             f"are the separate `{AUGMENTED}` split (image configs only). Each image is stored once, under",
+             f"are the separate `{AUGMENTED_SPLIT}` split (image configs only). Each image is stored once, under",
              "`data/<source>/`; the configs are unions of those files.", "",
              "## Configs", "", "| config | what | " + " | ".join(splits) + " |", "|---|---|" + "---|" * len(splits)]
     for c in configs:
@@ -181,7 +173,8 @@ def _intro(name: str, configs: list[Any], facts: BuildFacts) -> list[str]:
     first = configs[0].name
     return [*lines, "", "```python", "from datasets import load_dataset", "",
             f'ds = load_dataset("{REPO_PLACEHOLDER}", "{first}")             # originals: train / validation / test',
-            f'both = load_dataset("{REPO_PLACEHOLDER}", "{first}", split="train+{AUGMENTED}")  # with augmented copies',
+            f'both = load_dataset("{REPO_PLACEHOLDER}", "{first}", split="train+{AUGMENTED_SPLIT}")'
+            "  # with augmented copies",
             'confident = ds["train"].filter(lambda r: r["agreement"] is None or r["agreement"] >= 0.8)',
             "```", "",
             f"`{REPO_PLACEHOLDER}` is the Hub repo id once `curator push` has uploaded this folder (push writes it",
@@ -248,10 +241,11 @@ def _augmentation(folder: Path, facts: BuildFacts) -> list[str]:
              for part in ("geometric", "photometric")}
     copies = facts.augment.copies if facts.augment is not None else "a number not recorded of"
     return ["## Augmentation", "",
-            f"`{AUGMENTED}` holds up to {copies} augmented copies per `train` image record (`augmented_from` "
+            f"`{AUGMENTED_SPLIT}` holds up to {copies} augmented copies per `train` image record "
+            "(`augmented_from` "
             "names the parent, `transform` holds the replayable parameters). It is a split of the same configs, "
             "not a config, so the originals and the copies share features and class names and load together in "
-            f"one call (`split=\"train+{AUGMENTED}\"`). A copy whose image bytes equal its parent's is rejected "
+            f"one call (`split=\"train+{AUGMENTED_SPLIT}\"`). A copy whose image bytes equal its parent's is rejected "
             "(reason `augment_unchanged`). Table-only configs (`physio`, `eye`) have no copies: without the image "
             "they would repeat their parents' features. Validation and test are never augmented.",
             f"Geometric, applied identically to a visible/IR pair: {', '.join(names['geometric'])}. "

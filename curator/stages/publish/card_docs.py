@@ -13,17 +13,17 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from curator.pipeline.stages import AUGMENTED_SPLIT
+from curator.record.group import NAMED, PAIR, RECORD, SUBJECT, SUBJECT_LEVEL, group_kind
 from curator.record.schema import column_docs, load_yaml, record_spec
 from curator.sources import get_recipe
-from curator.stages.publish.layout import AUGMENTED
 
 _GROUP_KINDS = {
-    "subject": "a person (the subject id the source's file names carry)",
-    "pair": "one visible/infrared pair: no subject id is known, so one person's pairs may straddle splits",
-    "record": "the record itself: no subject id is known, so one person's records may straddle splits",
-    "named": "a group the source names (e.g. EMER's participant), shared by that group's records",
+    SUBJECT: "a person (the subject id the source's file names carry)",
+    PAIR: "one visible/infrared pair: no subject id is known, so one person's pairs may straddle splits",
+    RECORD: "the record itself: no subject id is known, so one person's records may straddle splits",
+    NAMED: "a group the source names (e.g. EMER's participant), shared by that group's records",
 }
-SUBJECT_KINDS = ("subject", "named")
 
 
 def level_section(configs: list[Any]) -> list[str]:
@@ -89,21 +89,13 @@ def _dimensions_table() -> list[str]:
     return lines
 
 
-def group_kind(group_id: str, record_id: str) -> str:
-    rest = group_id.split("/", 1)[-1]
-    prefix = re.match(r"([A-Za-z_]+):", rest)
-    if prefix:
-        return prefix.group(1)
-    return "record" if group_id == record_id else "named"
-
-
 def group_counts(folder: Path, sources: list[str]) -> dict[str, Counter]:
     """Per source: records per group kind, and groups per kind (originals only)."""
     counts: dict[str, Counter] = defaultdict(Counter)
     for source in sources:
         seen: set[str] = set()
         for shard in sorted((folder / "data" / source).glob("*/*.parquet")):
-            if shard.name.startswith(AUGMENTED):
+            if shard.name.startswith(AUGMENTED_SPLIT):
                 continue
             table = pq.read_table(shard, columns=["id", "group_id"])
             for rid, gid in zip(table.column("id").to_pylist(), table.column("group_id").to_pylist(), strict=True):
@@ -129,7 +121,7 @@ def grouping_section(folder: Path, sources: list[str]) -> list[str]:
     lines.append("")
     for source in sources:
         total = sum(v for (what, _), v in counts[source].items() if what == "records")
-        real = sum(counts[source][("records", k)] for k in SUBJECT_KINDS)
+        real = sum(counts[source][("records", k)] for k in SUBJECT_LEVEL)
         lines.append(f"- `{source}`: {real} of {total} records have a subject-level group.")
     return [*lines, "", *source_facts_section(sources)]
 

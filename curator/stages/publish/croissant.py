@@ -12,8 +12,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from curator.commands.push import REPO_PLACEHOLDER
 from curator.config import BuildFacts, Publish
+from curator.pipeline.stages import PUBLISHED_SPLITS, REPO_PLACEHOLDER
 from curator.record.schema import load_yaml
 from curator.record.taxonomy import taxonomy
 from curator.sources import get_recipe
@@ -107,7 +107,7 @@ def _record_set_configs(configs: list[Any], sources: list[str]) -> list[Any]:
     return [*modality, every]
 
 
-SPLIT_REGEX = r"^(train|validation|test|train_augmented)-.*\.parquet$"
+SPLIT_REGEX = rf"^({'|'.join(PUBLISHED_SPLITS)})-.*\.parquet$"
 
 
 def _split_field(name: str, file_set: str) -> mlc.Field:

@@ -17,9 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curator.io.parquet import ShardWriter
+from curator.pipeline.stages import AUGMENTED_SPLIT
 from curator.record.schema import columns, config_drops, config_specs, hf_features, required_columns
-
-AUGMENTED = "train_augmented"  # the split of augmented copies: train's originals stay alone in `train`
 
 
 def facet_columns() -> list[str]:
@@ -125,5 +124,5 @@ def plan_configs(parts: list[Part], splits: list[str]) -> list[ConfigOutput]:
         # augmented copies only where the image is part of the row: in a table-only config they
         # would repeat their parents' features exactly
         images = {"image", "infrared"} & set(cfg.columns)
-        cfg.splits = tuple(s for s in splits if s != AUGMENTED or images)
+        cfg.splits = tuple(s for s in splits if s != AUGMENTED_SPLIT or images)
     return [c for c in configs if c.split_sizes()]

@@ -26,20 +26,18 @@ from curator.config import BuildFacts, Publish, SourceParams
 from curator.errors import CuratorError
 from curator.io.atomic import atomic_write_text
 from curator.io.parquet import iter_batches, shard_paths
-from curator.pipeline.lineage import META_SUBDIR, Input, check_built_from
+from curator.pipeline.lineage import Input, check_built_from
 from curator.pipeline.progress import track
 from curator.pipeline.run import StageRun
+from curator.pipeline.stages import AUGMENTED_SPLIT, SPLITS, TRAIN
 from curator.reasons import Reason
-from curator.record.schema import arrow_schema, schemas_dir
+from curator.record.schema import arrow_schema, image_columns, schemas_dir
 from curator.resources import policy_path
-from curator.stages.publish.card import redistributable, render_card, render_license
+from curator.sources.licensing import public_allowed
+from curator.stages.publish.card import render_card, render_license
 from curator.stages.publish.croissant import write_croissant
-from curator.stages.publish.layout import AUGMENTED, Part, facet_columns, part_keys, plan_configs
+from curator.stages.publish.layout import Part, facet_columns, part_keys, plan_configs
 from curator.stages.publish.unread import prepared_metrics
-from curator.stages.split.stage import SPLITS
-
-META_DIR = META_SUBDIR["published"]
-IMAGE_COLUMNS = ("image", "infrared")
 
 
 def _included(table: pa.Table, include: list[str] | None) -> pa.Array:
@@ -69,9 +67,9 @@ class _Router:
             self.run.reject(id=rid, source=source, reason=Reason.EXCLUDED,
                             detail="publish.include does not list this source")
         table = self._with_redistributable(table.filter(keep))
-        if split == "train":
+        if split == TRAIN:
             self._remember(table)
-        elif split == AUGMENTED:
+        elif split == AUGMENTED_SPLIT:
             table = self._drop_unchanged(table)
         keys = part_keys(table, self.facets)
         for source in pc.unique(table.column("source")).to_pylist():
@@ -97,7 +95,7 @@ class _Router:
 
     def _with_redistributable(self, table: pa.Table) -> pa.Table:
         sources = table.column("source")
-        verdicts = {s: redistributable(s, self.source_params) for s in pc.unique(sources).to_pylist()}
+        verdicts = {s: public_allowed(s, self.source_params.get(s)) for s in pc.unique(sources).to_pylist()}
         column = pa.array([verdicts[s] for s in sources.to_pylist()], pa.bool_())
         index = table.schema.get_field_index("redistributable")
         if index < 0:  # shards written before the column existed: publish is what fills it anyway
@@ -113,7 +111,7 @@ class _Router:
         Augmented copies have no `hashes`: their bytes are always hashed.
         """
         per_column = []
-        for column in IMAGE_COLUMNS:
+        for column in image_columns():
             data = pc.struct_field(table.column(column).combine_chunks(), "bytes")
             hexed = (pc.struct_field(table.column("hashes").combine_chunks(), f"{column}_sha256").to_pylist()
                      if stored else [None] * table.num_rows)
@@ -166,7 +164,7 @@ def run_publish(
         inputs = {s: shard_paths(split_dir / s) for s in SPLITS}  # train first: augmented rows need it
         if augmented is not None:
             check_built_from(Path(augmented), run.manifest(Path(augmented)), split_dir)
-            inputs[AUGMENTED] = shard_paths(augmented)
+            inputs[AUGMENTED_SPLIT] = shard_paths(augmented)
         facts = BuildFacts.from_lineage(run.manifest(split_dir),
                                         run.manifest(Path(augmented)) if augmented is not None else None)
         policy = _policy(facts) if augmented is not None else None

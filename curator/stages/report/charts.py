@@ -19,10 +19,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from curator.pipeline.stages import SPLITS
+
 # text stays text in the SVG (a few kB per chart instead of glyph outlines); the viewer's sans-serif draws it
 plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
                      "axes.spines.right": False, "svg.hashsalt": "emotion-curator"})
-SPLIT_COLOURS = {"train": "#4c78a8", "validation": "#f58518", "test": "#54a24b"}
+SPLIT_COLOURS = dict(zip(SPLITS, ("#4c78a8", "#f58518", "#54a24b"), strict=True))
 OUTCOME_COLOURS = {"kept": "#54a24b", "rejected": "#e45756", "excluded": "#bab0ac"}
 
 

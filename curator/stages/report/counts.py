@@ -9,13 +9,13 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from curator.pipeline.stages import SPLITS
 from curator.reasons import Reason, is_exclusion
 from curator.record.taxonomy import label_map
 from curator.sources import get_recipe
 from curator.stages.report import charts
 from curator.stages.report.data import Build, class_name, config_counts, data_paths
 from curator.stages.report.thumbnails import raw_file, strip, thumb_uri
-from curator.stages.split.stage import SPLITS
 
 _MEANINGS = {r.value: r.meaning for r in Reason}
 

@@ -16,14 +16,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from PIL import Image
 
-from curator.commands.validate import read_card_header
 from curator.config import BuildFacts
 from curator.errors import CuratorError
+from curator.io.card import read_card_header
 from curator.io.parquet import read_columns, shard_paths
 from curator.io.rejects import read_rejects
 from curator.pipeline import lineage
+from curator.pipeline.stages import SPLITS, STAGES, TRAIN, folder
 from curator.record.taxonomy import taxonomy
-from curator.stages.split.stage import SPLITS
 
 LIGHT = ["id", "source", "group_id", "label", "label_fine", "label_original", "label_provided", "label_majority",
          "agreement", "demographics", "physio", "annotations", "augmented_from"]
@@ -64,8 +64,17 @@ def _json(path: Path) -> dict[str, Any]:
 
 
 def _stage_dirs(data: Path) -> list[tuple[str, Path]]:
-    dirs = [(f"prepare/{p.name}", p) for p in sorted((data / "prepared").glob("*")) if p.is_dir()]
-    return [*dirs, ("normalize", data / "normalized"), ("split", data / "split"), ("augment", data / "augmented")]
+    """(metrics key, output folder) of every stage up to publish (whose metrics sit in the published folder)."""
+    dirs = []
+    for stage in STAGES:
+        if not stage.records or stage.name == "publish":
+            continue
+        if stage.per_source:
+            found = sorted(stage.sources_folder(data).glob("*"))
+            dirs += [(f"{stage.name}/{p.name}", p) for p in found if p.is_dir()]
+        else:
+            dirs.append((stage.name, stage.default_folder(data=data)))
+    return dirs
 
 
 def _records(location: Path, split: str | None) -> pd.DataFrame:
@@ -87,12 +96,12 @@ def load_build(data: Path, published: Path) -> Build:
     metrics = {name: _json(d / "metrics.json") for name, d in _stage_dirs(data)}
     rejects = [{**r, "stage": name.split("/")[0]} for name, d in _stage_dirs(data)
                for r in read_rejects(d / "rejects.jsonl")]
-    records = pd.concat([_records(data / "split" / s, s) for s in SPLITS], ignore_index=True)
+    records = pd.concat([_records(folder("split", data=data) / s, s) for s in SPLITS], ignore_index=True)
     facts, publish_params = build_facts(data, published)
     return Build(data=data, published=published, meta=read_card_header(published),
                  metrics={k: v for k, v in metrics.items() if v}, rejects=rejects, records=records,
-                 augmented=_records(data / "augmented", "train"), facts=facts, publish_params=publish_params,
-                 leakage=_json(data / "split" / "leakage.json"))
+                 augmented=_records(folder("augment", data=data), TRAIN), facts=facts, publish_params=publish_params,
+                 leakage=_json(folder("split", data=data) / "leakage.json"))
 
 
 def build_facts(data: Path, published: Path) -> tuple[BuildFacts, dict[str, Any]]:
@@ -103,10 +112,11 @@ def build_facts(data: Path, published: Path) -> tuple[BuildFacts, dict[str, Any]
     inputs = manifest.get("inputs")
     entries = [i for i in inputs if isinstance(i, dict)] if isinstance(inputs, list) else []
     made_from = {i["kind"]: i.get("fingerprint") for i in entries if i.get("kind") in ("split", "augmented")}
-    folders = {kind: data / kind for kind in made_from}
-    for kind, folder in folders.items():
-        if not lineage.manifest_path(folder).is_file() or lineage.fingerprint(folder) != made_from[kind]:
-            raise CuratorError(f"{folder} is not the {kind} folder {published} was published from (changed or "
+    makers = {s.makes: s.name for s in STAGES}
+    folders = {kind: folder(makers[kind], data=data) for kind in made_from}
+    for kind, where in folders.items():
+        if not lineage.manifest_path(where).is_file() or lineage.fingerprint(where) != made_from[kind]:
+            raise CuratorError(f"{where} is not the {kind} folder {published} was published from (changed or "
                                "missing since): re-run `curator publish`, or give the --data folder it was made from")
     if "split" not in folders:
         raise CuratorError(f"{published}'s lineage.json names no split input; re-run `curator publish`")
@@ -141,7 +151,7 @@ def config_counts(build: Build) -> list[dict[str, Any]]:
 def images_by_id(data: Path, ids: list[str], column: str = "image") -> dict[str, bytes]:
     """Encoded image bytes of the given records, from the split and augmented shards."""
     wanted, found = set(ids), {}
-    locations = [data / "split" / s for s in SPLITS] + [data / "augmented"]
+    locations = [folder("split", data=data) / s for s in SPLITS] + [folder("augment", data=data)]
     for path in (p for loc in locations if loc.exists() for p in shard_paths(loc)):
         if not wanted - set(found):
             break
@@ -157,7 +167,8 @@ def image_sizes(data: Path, per_source: int = 200) -> dict[str, list[tuple[int, 
     """(width, height) of up to `per_source` visible images per source: headers only, nothing decoded."""
     sizes: dict[str, list[tuple[int, int]]] = {}
     counts: Counter = Counter()
-    for path in (p for s in SPLITS if (data / "split" / s).exists() for p in shard_paths(data / "split" / s)):
+    split = folder("split", data=data)
+    for path in (p for s in SPLITS if (split / s).exists() for p in shard_paths(split / s)):
         table = pq.read_table(path, columns=["source", "image"])
         for source, img in zip(table.column("source").to_pylist(), table.column("image").to_pylist(), strict=True):
             if img and img.get("bytes") and counts[source] < per_source:

@@ -18,8 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curator.config import Dedup
+from curator.record.schema import image_columns
 
-COLUMNS = ("image", "infrared")  # in name order: a record's fingerprints sort image first
+COLUMNS = tuple(sorted(image_columns()))  # in name order: a record's fingerprints sort by column name
 SMALL_BUCKET = 64  # buckets up to this size are compared all together, larger ones one by one
 BLOCK = 1 << 18  # hash pairs compared at once in a large bucket (2 MB of uint64)
 

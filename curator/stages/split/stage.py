@@ -27,6 +27,7 @@ from curator.io.parquet import iter_batches, read_columns, shard_paths
 from curator.pipeline.lineage import Input
 from curator.pipeline.progress import track
 from curator.pipeline.run import StageRun
+from curator.pipeline.stages import SPLITS
 from curator.reasons import Reason
 from curator.record.taxonomy import taxonomy
 from curator.stages.split.dedup import (
@@ -38,8 +39,6 @@ from curator.stages.split.dedup import (
     within_split_drops,
 )
 from curator.stages.split.standardize import METHOD, RunningStats, out_of_range, standardize_table
-
-SPLITS = ("train", "validation", "test")  # the Hugging Face split names
 
 
 def check_ratios(ratios: dict[str, float]) -> dict[str, float]:

@@ -17,11 +17,11 @@ from curator.testing.hub.store import (
     GITATTRIBUTES,
     USER,
     Commit,
+    HttpError,
     HubStub,
-    _commit_sha,
-    _File,
-    _HttpError,
-    _wants_lfs,
+    StoredFile,
+    commit_sha,
+    wants_lfs,
 )
 from curator.testing.ranges import Unsatisfiable, byte_range
 
@@ -32,7 +32,7 @@ Reply = tuple[int, Any, dict[str, str]]
 
 
 @dataclass
-class _Request:
+class Request:
     params: dict[str, str]  # route groups, already unquoted
     query: dict[str, str]
     body: bytes
@@ -43,28 +43,28 @@ class _Request:
         try:
             return json.loads(self.body or b"{}")
         except ValueError:
-            raise _HttpError(400, "request body is not JSON") from None
+            raise HttpError(400, "request body is not JSON") from None
 
     @property
     def repo_id(self) -> str:
         return f"{self.params['owner']}/{self.params['name']}"
 
 
-def _whoami(hub: HubStub, req: _Request) -> Reply:
+def _whoami(hub: HubStub, req: Request) -> Reply:
     # the real Hub answers 401 for a missing token here; an invalid one is refused earlier
     if req.auth != "valid":
-        raise _HttpError(401, "You must be authenticated to access this resource")
+        raise HttpError(401, "You must be authenticated to access this resource")
     user = {"type": "user", "id": "0" * 24, "name": USER, "fullname": "Stub User", "orgs": [],
             "auth": {"type": "access_token", "accessToken": {"displayName": "stub", "role": "write"}}}
     return 200, user, {}
 
 
-def _agent_harnesses(hub: HubStub, req: _Request) -> Reply:
+def _agent_harnesses(hub: HubStub, req: Request) -> Reply:
     # fetched by the client's user-agent builder unless telemetry is off: keep it on loopback
     return 200, {"standardEnvVars": [], "harnesses": {}}, {}
 
 
-def _validate_yaml(hub: HubStub, req: _Request) -> Reply:
+def _validate_yaml(hub: HubStub, req: Request) -> Reply:
     content = str(req.json().get("content", ""))
     match = re.match(r"---\r?\n(.*?)\r?\n---", content, re.S)
     try:
@@ -76,12 +76,12 @@ def _validate_yaml(hub: HubStub, req: _Request) -> Reply:
     return 200, {"errors": [], "warnings": []}, {}
 
 
-def _create_repo(hub: HubStub, req: _Request) -> Reply:
+def _create_repo(hub: HubStub, req: Request) -> Reply:
     if req.auth != "valid":
-        raise _HttpError(401, "You must be authenticated to create a repo")
+        raise HttpError(401, "You must be authenticated to create a repo")
     payload = req.json()
     if payload.get("type") != "dataset":
-        raise _HttpError(400, "this Hub stand-in only hosts dataset repos")
+        raise HttpError(400, "this Hub stand-in only hosts dataset repos")
     repo_id = f"{payload.get('organization') or USER}/{payload['name']}"
     url = f"{hub.url}/datasets/{repo_id}"
     if repo_id in hub._repos:
@@ -91,7 +91,7 @@ def _create_repo(hub: HubStub, req: _Request) -> Reply:
     return 200, {"url": url, "name": repo_id, "id": hashlib.sha1(repo_id.encode()).hexdigest()[:24]}, {}
 
 
-def _repo_info(hub: HubStub, req: _Request) -> Reply:
+def _repo_info(hub: HubStub, req: Request) -> Reply:
     repo = hub._repo(req.repo_id, req.auth)
     sha = hub._rev(repo, req.params.get("rev") or "main")
     files = repo.snapshots[sha]
@@ -103,14 +103,14 @@ def _repo_info(hub: HubStub, req: _Request) -> Reply:
     return 200, info, {}
 
 
-def _sibling(path: str, f: _File, blobs: bool) -> dict[str, Any]:
+def _sibling(path: str, f: StoredFile, blobs: bool) -> dict[str, Any]:
     if not blobs:
         return {"rfilename": path}
     lfs = {"size": len(f.content), "sha256": f.sha256, "pointerSize": len(f.pointer)} if f.lfs else None
     return {"rfilename": path, "size": len(f.content), "blobId": f.git_oid, "lfs": lfs}
 
 
-def _tree(hub: HubStub, req: _Request) -> Reply:
+def _tree(hub: HubStub, req: Request) -> Reply:
     repo = hub._repo(req.repo_id, req.auth)
     sha = hub._rev(repo, req.params["rev"])
     base = (req.params.get("path") or "").strip("/")
@@ -131,20 +131,20 @@ def _tree(hub: HubStub, req: _Request) -> Reply:
     return 200, list(entries.values()), {}
 
 
-def _tree_file(path: str, f: _File) -> dict[str, Any]:
+def _tree_file(path: str, f: StoredFile) -> dict[str, Any]:
     entry: dict[str, Any] = {"type": "file", "oid": f.git_oid, "size": len(f.content), "path": path}
     if f.lfs:
         entry["lfs"] = {"oid": f.sha256, "size": len(f.content), "pointerSize": len(f.pointer)}
     return entry
 
 
-def _refs(hub: HubStub, req: _Request) -> Reply:
+def _refs(hub: HubStub, req: Request) -> Reply:
     repo = hub._repo(req.repo_id, req.auth)
     branches = [{"name": b, "ref": f"refs/heads/{b}", "targetCommit": s} for b, s in sorted(repo.branches.items())]
     return 200, {"branches": branches, "tags": [], "converts": [], "pullRequests": []}, {}
 
 
-def _preupload(hub: HubStub, req: _Request) -> Reply:
+def _preupload(hub: HubStub, req: Request) -> Reply:
     repo = hub._repo(req.repo_id, req.auth, write=True)
     sha = hub._rev(repo, req.params["rev"])
     current = repo.snapshots[sha]
@@ -153,16 +153,16 @@ def _preupload(hub: HubStub, req: _Request) -> Reply:
         path, size = item["path"], int(item["size"])
         sample = base64.b64decode(item.get("sample", ""))
         existing = current.get(path)
-        files.append({"path": path, "uploadMode": "lfs" if _wants_lfs(path, sample, size) else "regular",
+        files.append({"path": path, "uploadMode": "lfs" if wants_lfs(path, sample, size) else "regular",
                       "shouldIgnore": False, "oid": existing.remote_oid if existing else None})
     return 200, {"files": files, "commitOid": sha}, {}
 
 
-def _lfs_batch(hub: HubStub, req: _Request) -> Reply:
+def _lfs_batch(hub: HubStub, req: Request) -> Reply:
     hub._repo(req.repo_id, req.auth, write=True)
     payload = req.json()
     if payload.get("operation") != "upload":
-        raise _HttpError(400, "this Hub stand-in only accepts LFS uploads")
+        raise HttpError(400, "this Hub stand-in only accepts LFS uploads")
     verify = f"{hub.url}/datasets/{req.repo_id}.git/info/lfs/objects/verify"
     objects = []
     for obj in payload.get("objects", []):
@@ -174,24 +174,24 @@ def _lfs_batch(hub: HubStub, req: _Request) -> Reply:
     return 200, {"transfer": "basic", "objects": objects}, {"Content-Type": "application/vnd.git-lfs+json"}
 
 
-def _lfs_put(hub: HubStub, req: _Request) -> Reply:
+def _lfs_put(hub: HubStub, req: Request) -> Reply:
     oid = req.params["oid"]
     digest = hashlib.sha256(req.body).hexdigest()
     if digest != oid:
-        raise _HttpError(400, f"content sha256 {digest} does not match {oid}")
+        raise HttpError(400, f"content sha256 {digest} does not match {oid}")
     hub._lfs[oid] = req.body
     return 200, b"", {"ETag": f'"{hashlib.md5(req.body).hexdigest()}"'}
 
 
-def _lfs_verify(hub: HubStub, req: _Request) -> Reply:
+def _lfs_verify(hub: HubStub, req: Request) -> Reply:
     hub._repo(req.repo_id, req.auth, write=True)
     payload = req.json()
     if len(hub._lfs.get(payload.get("oid", ""), b"")) != int(payload.get("size", -1)):
-        raise _HttpError(404, f"LFS object {payload.get('oid')} was not uploaded")
+        raise HttpError(404, f"LFS object {payload.get('oid')} was not uploaded")
     return 200, {}, {}
 
 
-def _create_branch(hub: HubStub, req: _Request) -> Reply:
+def _create_branch(hub: HubStub, req: Request) -> Reply:
     repo = hub._repo(req.repo_id, req.auth, write=True)
     branch = req.params["branch"]
     if branch in repo.branches:
@@ -200,21 +200,21 @@ def _create_branch(hub: HubStub, req: _Request) -> Reply:
     return 200, {}, {}
 
 
-def _commit(hub: HubStub, req: _Request) -> Reply:
+def _commit(hub: HubStub, req: Request) -> Reply:
     repo = hub._repo(req.repo_id, req.auth, write=True)
     branch = req.params["rev"]
     if req.query.get("create_pr"):
-        raise _HttpError(400, "this Hub stand-in does not do pull requests")
+        raise HttpError(400, "this Hub stand-in does not do pull requests")
     if branch not in repo.branches:
-        raise _HttpError(404, f"Invalid rev id: {branch} is not a branch", "RevisionNotFound")
+        raise HttpError(404, f"Invalid rev id: {branch} is not a branch", "RevisionNotFound")
     parent = repo.branches[branch]
     tree = dict(repo.snapshots[parent])
     lines = [json.loads(line) for line in req.body.decode().splitlines() if line.strip()]
     header = next((item["value"] for item in lines if item["key"] == "header"), {})
     if header.get("parentCommit") not in (None, parent):
-        raise _HttpError(412, "A commit has happened since. Please refresh and try again.")
+        raise HttpError(412, "A commit has happened since. Please refresh and try again.")
     changed = [path for item in lines if item["key"] != "header" for path in _apply(hub, tree, item)]
-    sha = _commit_sha(parent, str(header.get("summary", "")), tree)
+    sha = commit_sha(parent, str(header.get("summary", "")), tree)
     repo.snapshots[sha] = tree
     repo.branches[branch] = sha
     hub.commits.append(Commit(req.repo_id, branch, sha, changed))
@@ -222,36 +222,36 @@ def _commit(hub: HubStub, req: _Request) -> Reply:
     return 200, {"success": True, "commitOid": sha, "commitUrl": url, "hookOutput": "", "pullRequestUrl": None}, {}
 
 
-def _apply(hub: HubStub, tree: dict[str, _File], item: dict[str, Any]) -> list[str]:
+def _apply(hub: HubStub, tree: dict[str, StoredFile], item: dict[str, Any]) -> list[str]:
     """Apply one NDJSON commit operation to `tree`; returns the paths added or changed."""
     key, value = item["key"], item["value"]
     path = value["path"]
     if key == "file":
-        tree[path] = _File(base64.b64decode(value["content"]), lfs=False)
+        tree[path] = StoredFile(base64.b64decode(value["content"]), lfs=False)
     elif key == "lfsFile":
         content = hub._lfs.get(value["oid"])
         if content is None:
-            raise _HttpError(422, f"LFS object {value['oid']} for {path} was never uploaded")
-        tree[path] = _File(content, lfs=True)
+            raise HttpError(422, f"LFS object {value['oid']} for {path} was never uploaded")
+        tree[path] = StoredFile(content, lfs=True)
     elif key == "deletedFile":
         if tree.pop(path, None) is None:
-            raise _HttpError(404, f"A file with this name doesn't exist: {path}", "EntryNotFound")
+            raise HttpError(404, f"A file with this name doesn't exist: {path}", "EntryNotFound")
         return []
     elif key == "deletedFolder":
         for gone in [p for p in tree if p.startswith(path.rstrip("/") + "/")]:
             del tree[gone]
         return []
     else:
-        raise _HttpError(400, f"unsupported commit operation {key!r}")
+        raise HttpError(400, f"unsupported commit operation {key!r}")
     return [path]
 
 
-def _resolve(hub: HubStub, req: _Request) -> Reply:
+def _resolve(hub: HubStub, req: Request) -> Reply:
     repo = hub._repo(req.repo_id, req.auth)
     sha = hub._rev(repo, req.params["rev"])
     f = repo.snapshots[sha].get(req.params["path"])
     if f is None:
-        raise _HttpError(404, "Entry not found", "EntryNotFound", {"X-Repo-Commit": sha})
+        raise HttpError(404, "Entry not found", "EntryNotFound", {"X-Repo-Commit": sha})
     headers = {"X-Repo-Commit": sha, "ETag": f'"{f.git_oid}"'}
     if f.lfs:
         # like the Hub: redirect LFS files to the storage origin, metadata in X-Linked-* headers
@@ -261,14 +261,14 @@ def _resolve(hub: HubStub, req: _Request) -> Reply:
     return _content(f.content, req, headers)
 
 
-def _lfs_object(hub: HubStub, req: _Request) -> Reply:
+def _lfs_object(hub: HubStub, req: Request) -> Reply:
     content = hub._lfs.get(req.params["oid"])
     if content is None:
-        raise _HttpError(404, "no such object")
+        raise HttpError(404, "no such object")
     return _content(content, req, {"ETag": f'"{req.params["oid"]}"'})
 
 
-def _content(content: bytes, req: _Request, headers: dict[str, str]) -> Reply:
+def _content(content: bytes, req: Request, headers: dict[str, str]) -> Reply:
     """200 with the bytes, or 206 for a single `Range: bytes=a-b` (HfFileSystem reads ranges)."""
     headers = {**headers, "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
     if not content:
@@ -276,21 +276,21 @@ def _content(content: bytes, req: _Request, headers: dict[str, str]) -> Reply:
     try:
         wanted = byte_range(req.headers.get("Range"), len(content))
     except Unsatisfiable as exc:
-        raise _HttpError(416, "range not satisfiable", headers={"Content-Range": str(exc)}) from None
+        raise HttpError(416, "range not satisfiable", headers={"Content-Range": str(exc)}) from None
     if wanted is None:
         return 200, content, headers
     start, end = wanted
     return 206, content[start:end], {**headers, "Content-Range": f"bytes {start}-{end - 1}/{len(content)}"}
 
 
-def _no_xet(hub: HubStub, req: _Request) -> Reply:
-    raise _HttpError(400, "Xet is not implemented by this Hub stand-in: run the client with HF_HUB_DISABLE_XET=1")
+def _no_xet(hub: HubStub, req: Request) -> Reply:
+    raise HttpError(400, "Xet is not implemented by this Hub stand-in: run the client with HF_HUB_DISABLE_XET=1")
 
 
 _REPO = r"(?P<owner>[^/]+)/(?P<name>[^/]+?)"
 _API = rf"/api/datasets/{_REPO}"
-Handler = Callable[[HubStub, _Request], Reply]
-_HUB_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
+Handler = Callable[[HubStub, Request], Reply]
+HUB_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     (m, re.compile(p), h) for m, p, h in [
         ("GET", r"/api/whoami-v2", _whoami),
         ("GET", r"/api/agent-harnesses", _agent_harnesses),
@@ -309,13 +309,13 @@ _HUB_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET|HEAD", rf"/datasets/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)", _resolve),
     ]
 ]
-_CDN_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
+CDN_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("PUT", re.compile(r"/lfs-upload/(?P<oid>[0-9a-f]{64})"), _lfs_put),
     ("GET|HEAD", re.compile(r"/lfs-objects/(?P<oid>[0-9a-f]{64})"), _lfs_object),
 ]
 
 
-def _error_reply(exc: _HttpError) -> Reply:
+def error_reply(exc: HttpError) -> Reply:
     headers = {"X-Error-Message": exc.message, **exc.headers}
     if exc.code:
         headers["X-Error-Code"] = exc.code

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from curator.testing.hub.routes import _CDN_ROUTES, _HUB_ROUTES, Reply, _error_reply, _Request
-from curator.testing.hub.store import INVALID_TOKEN, MAX_BODY, HubStub, _HttpError
+from curator.testing.hub.routes import CDN_ROUTES, HUB_ROUTES, Reply, Request, error_reply
+from curator.testing.hub.store import INVALID_TOKEN, MAX_BODY, HttpError, HubStub
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -36,33 +36,33 @@ class _Handler(BaseHTTPRequestHandler):
             with hub._lock:
                 hub.requests.append((self.command, split.path))
                 if len(hub.requests) > hub.max_requests:
-                    raise _HttpError(400, f"Hub stand-in request budget exhausted ({hub.max_requests})")
+                    raise HttpError(400, f"Hub stand-in request budget exhausted ({hub.max_requests})")
                 status, payload, headers = self._dispatch(hub, split.path, split.query, body)
-        except _HttpError as exc:
-            status, payload, headers = _error_reply(exc)
+        except HttpError as exc:
+            status, payload, headers = error_reply(exc)
         except (KeyError, TypeError, ValueError) as exc:  # malformed request: a 400 fails fast, a 5xx is retried
-            status, payload, headers = _error_reply(_HttpError(400, f"the Hub stand-in cannot parse this: {exc!r}"))
+            status, payload, headers = error_reply(HttpError(400, f"the Hub stand-in cannot parse this: {exc!r}"))
         self._reply(status, payload, headers)
 
     def _dispatch(self, hub: HubStub, path: str, query: str, body: bytes) -> Reply:
         auth = "valid" if self.server.is_cdn else hub._auth(self.headers.get("Authorization"))
         if auth == "invalid":  # the Hub refuses a wrong token everywhere, even on public reads
-            raise _HttpError(401, INVALID_TOKEN)
-        routes = _CDN_ROUTES if self.server.is_cdn else _HUB_ROUTES
+            raise HttpError(401, INVALID_TOKEN)
+        routes = CDN_ROUTES if self.server.is_cdn else HUB_ROUTES
         for method, pattern, handler in routes:
             match = pattern.fullmatch(path)
             if match and (method == "*" or self.command in method.split("|")):
                 params = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
                 flat_query = {k: v[-1] for k, v in parse_qs(query).items()}
-                return handler(hub, _Request(params, flat_query, body, auth, self.headers))
-        raise _HttpError(404, f"no such endpoint: {self.command} {path}")
+                return handler(hub, Request(params, flat_query, body, auth, self.headers))
+        raise HttpError(404, f"no such endpoint: {self.command} {path}")
 
     def _body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             return self._chunked_body()
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
-            raise _HttpError(413, "request body too large for the Hub stand-in")
+            raise HttpError(413, "request body too large for the Hub stand-in")
         return self.rfile.read(length) if length else b""
 
     def _chunked_body(self) -> bytes:
@@ -75,7 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return b"".join(chunks)
             total += size
             if total > MAX_BODY:
-                raise _HttpError(413, "request body too large for the Hub stand-in")
+                raise HttpError(413, "request body too large for the Hub stand-in")
             chunks.append(self.rfile.read(size))
             self.rfile.readline()
 

@@ -31,7 +31,7 @@ class Commit(NamedTuple):
 
 
 @dataclass
-class _File:
+class StoredFile:
     content: bytes
     lfs: bool
 
@@ -59,18 +59,18 @@ class _File:
 class _Repo:
     private: bool
     branches: dict[str, str] = field(default_factory=dict)  # name -> sha
-    snapshots: dict[str, dict[str, _File]] = field(default_factory=dict)  # sha -> path -> file
+    snapshots: dict[str, dict[str, StoredFile]] = field(default_factory=dict)  # sha -> path -> file
 
     def resolve(self, rev: str) -> str | None:
         sha = self.branches.get(rev, rev)
         return sha if sha in self.snapshots else None
 
 
-def _wants_lfs(path: str, sample: bytes, size: int) -> bool:
+def wants_lfs(path: str, sample: bytes, size: int) -> bool:
     return size >= LFS_MIN_SIZE or path.lower().endswith(LFS_SUFFIXES) or b"\0" in sample
 
 
-def _commit_sha(parent: str, summary: str, files: dict[str, _File]) -> str:
+def commit_sha(parent: str, summary: str, files: dict[str, StoredFile]) -> str:
     """Deterministic fake sha: same parent, message and tree -> same sha, run after run."""
     h = hashlib.sha1(f"{parent}\n{summary}\n".encode())
     for path in sorted(files):
@@ -78,7 +78,7 @@ def _commit_sha(parent: str, summary: str, files: dict[str, _File]) -> str:
     return h.hexdigest()
 
 
-class _HttpError(Exception):
+class HttpError(Exception):
     def __init__(self, status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.message, self.code, self.headers = status, message, code, headers or {}
@@ -142,11 +142,11 @@ class HubStub:
             self._add_repo(repo_id, private=False, files=files, summary=f"seed {repo_id}")
 
     def _add_repo(self, repo_id: str, *, private: bool, files: dict[str, bytes], summary: str) -> None:
-        tree = {p: _File(c, _wants_lfs(p, c[:512], len(c))) for p, c in files.items()}
+        tree = {p: StoredFile(c, wants_lfs(p, c[:512], len(c))) for p, c in files.items()}
         for f in tree.values():
             if f.lfs:
                 self._lfs[f.sha256] = f.content
-        sha = _commit_sha("", summary, tree)
+        sha = commit_sha("", summary, tree)
         self._repos[repo_id] = _Repo(private=private, branches={"main": sha}, snapshots={sha: tree})
 
     # ---------------------------------------------------------------- auth
@@ -162,17 +162,17 @@ class HubStub:
 
     def _repo(self, repo_id: str, auth: str, *, write: bool = False) -> _Repo:
         if write and auth != "valid":
-            raise _HttpError(401, "You must be authenticated to write to this repo")
+            raise HttpError(401, "You must be authenticated to write to this repo")
         repo = self._repos.get(repo_id)
         if repo is None or (repo.private and auth != "valid"):
-            raise _HttpError(404, f"Repository {repo_id} not found", "RepoNotFound")
+            raise HttpError(404, f"Repository {repo_id} not found", "RepoNotFound")
         return repo
 
     @staticmethod
     def _rev(repo: _Repo, rev: str) -> str:
         sha = repo.resolve(rev)
         if sha is None:
-            raise _HttpError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
+            raise HttpError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
         return sha
 
 

@@ -1,7 +1,8 @@
 """The sample kit: miniature, seeded copies of every source in its real on-disk format.
 
 Tests and the offline demo serve these files from a loopback HTTP server and run the real
-download/prepare/normalize code on them, so each builder mirrors SOURCES.md exactly.
+download/prepare/normalize code on them, so each builder mirrors the real format as each source
+folder's README.md describes it.
 `dirty=True` adds one set of known-bad items per source on top of the clean ones; the
 manifest states what prepare/normalize must keep and reject, so tests can compare.
 

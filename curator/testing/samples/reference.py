@@ -2,7 +2,7 @@
 
 Label names come from the taxonomy (schemas/), the project's single source of truth. The
 synonyms (guide.json) and the binary.csv rows the samples use ship verbatim under data/
-(MIT, LAION; notice in data/LICENSE-emonet-face.txt), so building samples needs no ../shared.
+(MIT, LAION; notice in data/LICENSE-emonet-face.txt), so building samples needs nothing outside the repository.
 shared_dir() finds the real files only for the tests that check these copies against them.
 """
 

@@ -8,7 +8,7 @@ import re
 import datasets
 import pytest
 
-from curator.commands.validate import read_card_header
+from curator.io.card import read_card_header
 from curator.record.schema import features
 from curator.stages.publish.card import LOOPBACK, redact_loopback
 from tests.conftest import ALL_SOURCES as SOURCES
@@ -80,7 +80,7 @@ def test_loopback_addresses_are_redacted():
 
 
 def test_the_card_says_per_source_what_label_and_groups_mean_and_what_is_unverified(card, sample_build):
-    from curator.commands.validate import read_card_header
+    from curator.io.card import read_card_header
     from curator.sources import get_recipe
 
     facts = _section(card, "Grouping")

@@ -10,7 +10,7 @@ import datasets
 import pytest
 from huggingface_hub import DatasetCard
 
-from curator.commands.validate import read_card_header
+from curator.io.card import read_card_header
 from curator.record import schema
 from tests.conftest import ALL_SOURCES
 

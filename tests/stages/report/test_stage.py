@@ -17,10 +17,10 @@ from xml.etree import ElementTree
 import pytest
 from PIL import Image
 
+from curator.pipeline.stages import SPLITS
 from curator.stages.report.data import load_build
 from curator.stages.report.quality import duplicates
 from curator.stages.report.stage import SECTIONS, run_report
-from curator.stages.split.stage import SPLITS
 
 
 def report_data(root):

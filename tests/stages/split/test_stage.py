@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 
 from curator.errors import CuratorError
 from curator.io.parquet import ShardWriter, shard_paths
+from curator.pipeline.stages import SPLITS
 from curator.record.record import empty_record
 from curator.record.schema import arrow_schema
 from curator.record.taxonomy import taxonomy
 from curator.stages.split import stage as split_module
-from curator.stages.split.stage import RARE, SPLITS, Group, assign_groups, pool_rare_strata, target_counts
+from curator.stages.split.stage import RARE, Group, assign_groups, pool_rare_strata, target_counts
 
 RATIOS = {"train": 0.70, "validation": 0.15, "test": 0.15}
 
