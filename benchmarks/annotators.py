@@ -2,7 +2,8 @@
 
 Times, in this process (median of --rounds, after crowd-kit is imported once: its ~1.5 s import is a
 separate line), the emonet_binary labels from all of binary.csv's votes (65,686 on the real file,
-../shared/sources/emonet-face/binary.csv) with Dawid-Skene and with majority vote: reading excluded,
+LAION-AI/emonet-face data/binary.csv, from the data folder beside the checkout) with Dawid-Skene and
+with majority vote: reading excluded,
 dedupe + aggregation + every image's decision included. Without the real file, planted votes of the
 same size (19,999 images) stand in. CPU seconds beside the wall time move less with the machine's
 load. Prints the ratio Dawid-Skene / majority and appends an entry to benchmarks/RESULTS.md.
@@ -33,7 +34,7 @@ def _time(fn) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--csv", type=Path, default=REAL, help="a binary.csv (default: ../shared's real one)")
+    ap.add_argument("--csv", type=Path, default=REAL, help="a binary.csv (default: the real one beside the checkout)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-record", action="store_true", help="print only, do not append to RESULTS.md")
     args = ap.parse_args(argv)

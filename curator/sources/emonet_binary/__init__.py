@@ -36,16 +36,14 @@ from curator.sources import emonet, recipe
 from curator.sources.emonet import parquet
 from curator.sources.emonet.strays import strays
 from curator.sources.emonet_binary.labels import Decision, Labels, label_votes
-from curator.sources.emonet_binary.votes import Vote, fine_name, vote_label
+from curator.sources.emonet_binary.votes import Vote, fine_name, read_votes, vote_label
 from curator.sources.recipe import NotRead, Reject, SourceInfo
 
 __all__ = ["Join", "Params", "Vote", "fine_name", "prepare", "read_votes", "vote_label"]
 
 NAME = "emonet_binary"
 CSV_NAME = "binary.csv"
-CSV_COLUMNS = ("path", "annotator", "value", "emotion")
 LABELS = ("emotion",)
-_TRUTH = {"true": True, "1": True, "false": False, "0": False}
 
 
 class Params(emonet.AnnotatedHubParams):
@@ -149,19 +147,6 @@ def votes_csv(raw: Path, conf: Params) -> Path:
     return cast(Path, emonet.annotation_csv(emonet.Hub(NAME, conf), raw, CSV_NAME, required=True))
 
 
-def read_votes(path: Path) -> tuple[dict[str, list[Vote]], list[Reject]]:
-    """binary.csv grouped by its path stem, plus one reject per unreadable row."""
-    return emonet.read_grouped_csv(path, CSV_COLUMNS, _parse_vote)
-
-
-def _parse_vote(row: dict[str, Any], where: str) -> tuple[str, Vote] | Reject:
-    stem = parquet.image_stem(row.get("path"))
-    annotator, emotion = (row.get("annotator") or "").strip(), (row.get("emotion") or "").strip()
-    present = _TRUTH.get((row.get("value") or "").strip().casefold())
-    if stem is None or not annotator or not emotion or present is None:
-        return Reject(f"{NAME}/{stem}" if stem else None, Reason.MALFORMED_ANNOTATION,
-                      f"{where}: expected path, annotator, True/False, emotion; got {emonet.short(row)}")
-    return stem, Vote(annotator, emotion, present)
 
 
 class Join:

@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from curator.sources.emonet_binary.aggregate import Aggregation, Method, aggregate
-from curator.sources.emonet_binary.votes import NAME, Vote, dedupe, fine_name, task_id, taxonomy_order, vote_label
+from curator.sources.emonet_binary.votes import (
+    NAME,
+    Vote,
+    dedupe,
+    fine_name,
+    read_votes,
+    task_id,
+    taxonomy_order,
+    vote_label,
+)
 
 EXAMPLES = 50  # changed record ids the metrics list (all of them: label_original != label_majority)
 
@@ -87,8 +96,6 @@ def decide(stem: str, votes: list[Vote], agg: Aggregation, threshold: float) -> 
 def summarize(binary_csv: Path, method: Method = "dawid_skene", threshold: float = 0.5) -> Labels:
     """binary.csv -> its Labels: `.aggregation.reliability` per annotator (sensitivity, specificity,
     yes-rate), `.counts()` (labelled, unlabelled, changed from majority) and `.changed` (the stems)."""
-    from curator.sources.emonet_binary import read_votes
-
     votes, _ = read_votes(binary_csv)
     return label_votes(votes, method, threshold)
 

@@ -13,14 +13,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from curator.reasons import Reason
 from curator.record.taxonomy import label_map, taxonomy
+from curator.sources import emonet
+from curator.sources.emonet import parquet
+from curator.sources.recipe import Reject
 
 if TYPE_CHECKING:
     import pandas as pd
 
 NAME = "emonet_binary"
+CSV_COLUMNS = ("path", "annotator", "value", "emotion")
+_TRUTH = {"true": True, "1": True, "false": False, "0": False}
 PROMPTED, DISTRACTOR = "prompted", "distractor"
 GROUPS = (PROMPTED, DISTRACTOR)
 
@@ -107,3 +114,18 @@ def frame(votes: Mapping[str, Iterable[Vote]], group_of: Mapping[str, str]) -> p
     rows = [(tid, v.annotator, int(v.present), group_of[tid])
             for stem, vs in votes.items() for v in vs for tid in (task_id(stem, v.emotion),)]
     return pd.DataFrame(rows, columns=["task", "worker", "label", "group"]).astype({"label": "int64"})
+
+
+def read_votes(path: Path) -> tuple[dict[str, list[Vote]], list[Reject]]:
+    """binary.csv grouped by its path stem, plus one reject per unreadable row."""
+    return emonet.read_grouped_csv(path, CSV_COLUMNS, _parse_vote)
+
+
+def _parse_vote(row: dict[str, Any], where: str) -> tuple[str, Vote] | Reject:
+    stem = parquet.image_stem(row.get("path"))
+    annotator, emotion = (row.get("annotator") or "").strip(), (row.get("emotion") or "").strip()
+    present = _TRUTH.get((row.get("value") or "").strip().casefold())
+    if stem is None or not annotator or not emotion or present is None:
+        return Reject(f"{NAME}/{stem}" if stem else None, Reason.MALFORMED_ANNOTATION,
+                      f"{where}: expected path, annotator, True/False, emotion; got {emonet.short(row)}")
+    return stem, Vote(annotator, emotion, present)

@@ -10,8 +10,8 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from curator.config import SourceParams
+from curator.pipeline.stages import AUGMENTED_SPLIT
 from curator.sources import get_recipe
-from curator.stages.publish.layout import AUGMENTED
 
 _METHODS = {"dawid_skene": "Dawid-Skene (crowd-kit): each annotator weighed by its estimated sensitivity and "
                            "specificity, prompted and distractor emotions fitted apart",
@@ -45,7 +45,8 @@ def aggregation_section(folder: Path, sources: list[str], source_params: dict[st
 
 
 def _counts(folder: Path, source: str) -> tuple[int, int, int] | None:
-    shards = [p for p in sorted((folder / "data" / source).glob("*/*.parquet")) if not p.name.startswith(AUGMENTED)]
+    shards = [p for p in sorted((folder / "data" / source).glob("*/*.parquet"))
+              if not p.name.startswith(AUGMENTED_SPLIT)]
     if not shards or "label_majority" not in pq.read_schema(shards[0]).names:
         return None
     labelled = unlabelled = changed = 0

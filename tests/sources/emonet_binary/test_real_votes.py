@@ -1,4 +1,5 @@
-"""The real binary.csv (../shared): the figures issue 28 measured, reproduced through summarize()."""
+"""The real binary.csv (LAION-AI/emonet-face data/binary.csv, when a copy is beside the checkout): the
+figures issue 28 measured, reproduced through summarize()."""
 
 from __future__ import annotations
 
