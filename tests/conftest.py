@@ -85,3 +85,16 @@ def sample_build(tmp_path_factory) -> dict:
     run_augment(root / "split", root / "augmented", augment)
     run_publish(root / "split", root / "pub", Publish(name="consume-test"), augmented=root / "augmented")
     return {"root": root, "samples": samples, "pub": root / "pub"}
+
+
+# Whole-pipeline runs (a workspace built per module, real `dvc repro`, CLI processes per case): these
+# areas are the slow tier as a whole, so `pytest -m "not slow"` stays the inner loop (CI runs both).
+SLOW_AREAS = ("robustness", "use", "benchmarks")
+SLOW_MODULES = ("tests/pipeline/test_pipeline.py",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        where = Path(str(item.fspath)).resolve().relative_to(ROOT).as_posix()
+        if where.split("/")[1] in SLOW_AREAS or where in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
