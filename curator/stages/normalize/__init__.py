@@ -1,0 +1,1 @@
+"""The normalize stage: every source's labels into the taxonomy (stage.py)."""
