@@ -175,8 +175,10 @@ def include_one_source(ws: Path) -> dict[str, Any]:
 
 
 def broken_map(ws: Path) -> dict[str, Any]:
-    labels = ws / "curator" / "sources" / "viri" / "labels.yaml"  # the project's copy wins over the package's
-    labels.parent.mkdir(parents=True, exist_ok=True)
+    # a project holding the code (a git clone, the demo's workspace): its copy of a source's labels.yaml is
+    # what stages read (a bare ws/curator/sources/... without the package would shadow it as a namespace)
+    shutil.copytree(ROOT / "curator", ws / "curator", ignore=shutil.ignore_patterns("__pycache__"))
+    labels = ws / "curator" / "sources" / "viri" / "labels.yaml"
     seen = {}
     for name, text in (("syntax", "source: viri\nlabels: {Happy: [unclosed\n"),
                        ("shape", "source: viri\nlabels:\n  - Happy\n  - Sad\n")):

@@ -47,7 +47,7 @@ def test_the_scaffold_is_a_recipe_and_sync_lists_it_everywhere(clone):
     params = yaml.safe_load((clone / "params.yaml").read_text())
     assert params["sources"][NAME] == {"from": None, "csv": "labels.csv"}
     assert NAME not in params["sources"]["enabled"]  # source.yaml: enabled_by_default false until filled in
-    assert f"| `{NAME}` |" in (clone / "README.md").read_text()
+    assert f"| [`{NAME}`](curator/sources/{NAME}/) |" in (clone / "README.md").read_text()  # the generated table
     dvc = (clone / "dvc.yaml").read_text()
     assert dvc.count(f"- curator/sources/{NAME}/labels.yaml\n") == 3  # normalize, publish, report
     assert dvc.count(f"- curator/sources/{NAME}/source.yaml\n") == 2  # publish, report
