@@ -28,7 +28,8 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[list[di
     return raw, outcome(_prepare(raw))
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=3, deadline=None, derandomize=True,  # the same examples on every run and in CI
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(junk=junk_sets(PLACES))
 def test_junk_leaves_records_identical_and_is_counted(clean, tmp_path_factory, junk) -> None:
     raw, baseline = clean

@@ -34,7 +34,8 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, tup
 def test_junk_leaves_records_identical_and_is_counted(clean, tmp_path_factory, layout: str) -> None:
     raw, baseline = clean[layout]
 
-    @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(max_examples=3, deadline=None, derandomize=True,  # the same examples on every run and in CI
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(junk=junk_sets(PLACES[layout]))
     def check(junk) -> None:
         assert_junk_is_counted(viri.prepare, raw, tmp_path_factory.mktemp("viri-j") / "raw", junk, baseline)
