@@ -29,11 +29,6 @@ from curator.reasons import Reason
 from curator.record.schema import safe_load
 from curator.sources import FACTS_FILE
 
-LABELS_FILE = "labels.yaml"
-CHECKSUMS_FILE = "checksums.tsv"
-SAMPLES_MODULE = "samples"
-README_FILE = "README.md"
-
 
 @dataclass(frozen=True)
 class SourceInfo:
