@@ -387,10 +387,14 @@ def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
 
 def render_defaults() -> str:
     """The defaults as a commented params.yaml: what `curator params` prints and the repo's file holds."""
+    return render_params(Config())
+
+
+def render_params(config: Config) -> str:
+    """`config` as a commented params.yaml, in the defaults' layout (`curator sync` keeps a project's values)."""
     lines = ["# Every knob of the pipeline, with its default (written by `curator sync` from curator/config.py and",
              "# the recipes' Params; `curator params` prints it). DVC tracks the keys each stage reads, so editing",
              "# one re-runs exactly the stages that depend on it. CLI flags override these values."]
-    config = Config()
     models = {"sources": sources_model(), **Config.SECTIONS}
     for name, model in models.items():
         lines.append(f"{name}:")
@@ -409,6 +413,8 @@ def _render_model(model: type[BaseModel], value: BaseModel, indent: int) -> list
             out.append(f"{pad}{key}:{comment}")
             out += _render_model(type(current), current, indent + 1)
             continue
+        if current == info.default:  # as the code spells it (a float field's default `30`, not `30.0`)
+            current = info.default
         dumped = yaml.safe_dump(current, default_flow_style=True, width=1000).strip()
         dumped = dumped.removesuffix("\n...").removesuffix("...").strip()
         out.append(f"{pad}{key}: {dumped}{comment}")

@@ -1,7 +1,8 @@
 """`curator sync`: rewrite every file the project derives from its code, or (`--check`) name the stale ones.
 
-- params.yaml: the defaults (curator/config.py and each recipe's Params), `sources.enabled` as
-  `name: family` for every recipe whose source.yaml says `enabled_by_default`;
+- params.yaml: every param of curator/config.py and each recipe's Params, with its comment, holding the
+  file's own values (a new param gets its default; `sources.enabled` is written `name: family`); a
+  file that does not load is refused with its problem, never overwritten with defaults;
 - README.md: the source table between `<!-- sources:begin -->` and `<!-- sources:end -->`, from each
   recipe's facts (`curator.sources.markdown_table`);
 - dvc.yaml: each run of per-source deps (`curator/sources/<name>/labels.yaml` or `source.yaml`
@@ -16,7 +17,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from curator.config import render_defaults
+import yaml
+
+from curator.config import families, load_config, render_params
 from curator.errors import CuratorError
 from curator.resources import packaged
 from curator.sources import all_recipes, markdown_table
@@ -52,10 +55,27 @@ def dvc_yaml_text(text: str) -> str:
     return "".join(out)
 
 
-DERIVED: dict[str, Callable[[str], str]] = {
-    "params.yaml": lambda _old: render_defaults(),
-    "README.md": readme_text,
-    "dvc.yaml": dvc_yaml_text,
+def params_text(path: Path) -> str:
+    """params.yaml re-rendered with the values it holds: editing a knob and syncing must not undo the edit.
+
+    A source with no section in the file yet (just added) starts enabled as its source.yaml says;
+    after that, `sources.enabled` is the project's own choice."""
+    try:
+        config = load_config(path)
+    except CuratorError as exc:
+        raise CuratorError(f"{exc}; `curator sync` keeps params.yaml's values, so fix that first") from None
+    written = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("sources") or {}
+    new = [name for name, recipe in all_recipes().items()
+           if name not in written and recipe.INFO.enabled_by_default and name not in config.sources.enabled]
+    if new:
+        config.sources.enabled = {**config.sources.enabled, **families(new)}
+    return render_params(config)
+
+
+DERIVED: dict[str, Callable[[Path, str], str]] = {
+    "params.yaml": lambda path, _old: params_text(path),
+    "README.md": lambda _path, old: readme_text(old),
+    "dvc.yaml": lambda _path, old: dvc_yaml_text(old),
 }
 
 
@@ -78,7 +98,7 @@ def sync(root: Path, *, check: bool = False) -> list[str]:
         if not path.is_file():
             raise CuratorError(f"{path}: missing; run this in the repository root")
         old = path.read_text(encoding="utf-8")
-        new = derive(old)
+        new = derive(path, old)
         if new != old:
             stale.append(name)
             if not check:

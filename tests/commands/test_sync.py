@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from curator.commands.sync import BEGIN, END
-from curator.config import render_defaults
+from curator.config import load_config, render_defaults, render_params
 from curator.sources import all_recipes, markdown_table
 from tests.conftest import ROOT, run_cli
 
@@ -49,7 +49,9 @@ def test_a_stale_copy_is_named_then_rewritten(tmp_path):
     assert (root / "dvc.yaml").read_text() != dvc  # --check changed nothing
 
     assert run_cli("sync", cwd=root).stdout.strip() == "rewrote: params.yaml, README.md, dvc.yaml"
-    assert (root / "params.yaml").read_text() == render_defaults()
+    rewritten = yaml.safe_load((root / "params.yaml").read_text())
+    assert rewritten["sources"]["enabled"] == {"viri": "thermal"}  # the project's choice, in the rendered form
+    assert (root / "params.yaml").read_text() == render_params(load_config(root / "params.yaml"))
     assert (root / "dvc.yaml").read_text() == dvc
     text = (root / "README.md").read_text()
     assert text == readme and text[text.index(BEGIN) + len(BEGIN) + 1:text.index(END)] == markdown_table()
@@ -92,3 +94,34 @@ def test_sync_refuses_a_folder_whose_code_is_not_the_one_running(tmp_path, where
     assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
     assert ("is not a curator checkout" in proc.stderr) == (where == "no curator folder")
     assert (root / "params.yaml").read_bytes() == (ROOT / "params.yaml").read_bytes()
+
+
+def test_sync_keeps_the_projects_values_and_adds_what_is_new(tmp_path):
+    """Editing a knob then syncing must not undo the edit; a param the file lacks gets its default."""
+    root = _copy(tmp_path)
+    text = (root / "params.yaml").read_text()
+    edited = text.replace("  seed: 20250523", "  seed: 7", 1)
+    assert edited != text
+    params = yaml.safe_load(edited)
+    del params["publish"]["shard_max_bytes"]  # a param this file predates
+    disabled = dict(params["sources"]["enabled"])
+    disabled.pop("emonet_hq")  # a default source the project turned off stays off
+    params["sources"]["enabled"] = disabled
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+
+    assert run_cli("sync", cwd=root).stdout.strip() == "rewrote: params.yaml"
+    after = yaml.safe_load((root / "params.yaml").read_text())
+    assert after["split"]["seed"] == 7
+    assert after["publish"]["shard_max_bytes"] == yaml.safe_load(render_defaults())["publish"]["shard_max_bytes"]
+    assert after["sources"]["enabled"] == disabled
+    assert "# " in (root / "params.yaml").read_text()  # the comments are back
+
+
+def test_sync_refuses_a_params_file_that_does_not_load(tmp_path):
+    root = _copy(tmp_path)
+    broken = (root / "params.yaml").read_text().replace("  seed: 20250523", "  seed: forty-two", 1)
+    (root / "params.yaml").write_text(broken)
+    proc = run_cli("sync", cwd=root, check=False)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
+    assert "split.seed" in proc.stderr and "fix that first" in proc.stderr
+    assert (root / "params.yaml").read_text() == broken
