@@ -129,10 +129,9 @@ def _check_arguments(folder: Path, repo_id: str) -> None:
         raise CuratorError(f"--repo-id must look like OWNER/NAME, got {shown(repo_id)}")
     try:  # the Hub's own rules (no `--` or `..`, at most 96 characters...): a dry run must not pass what it refuses
         validate_repo_id(repo_id)
-    except HFValidationError:  # its message repeats the whole value: say the rules, quote it bounded
-        raise CuratorError(f"--repo-id {shown(repo_id)} is refused by the Hub: OWNER and NAME use letters, digits, "
-                           "'-', '_' and '.', no '--' or '..', not ending in '.git', at most 96 characters each"
-                           ) from None
+    except HFValidationError as exc:  # its rule, without the whole value it quotes again
+        rule = str(exc).splitlines()[0].replace(f": '{repo_id}'", "").replace(f"'{repo_id}'", "it")
+        raise CuratorError(f"--repo-id {shown(repo_id)} is refused by the Hub: {rule}") from None
     if not folder.is_dir():
         raise CuratorError(f"{folder} is not a folder; run `curator publish` first")
     if not (folder / "README.md").is_file():
