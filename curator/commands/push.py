@@ -101,8 +101,19 @@ def files_to_upload(folder: Path) -> list[tuple[str, int]]:
             what = _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
             raise CuratorError(f"refusing to push {folder}: {shown(path)} is {what}; push uploads only regular "
                                "files inside the folder (replace it by a copy of the file, or remove it)")
+        if not path.isprintable() or not _utf8(path):  # the Hub's paths are UTF-8; a message must stay one line
+            raise CuratorError(f"refusing to push {folder}: the file name {shown(path)} is not printable UTF-8"
+                               " text; rename it")
         files.append((path, entries[path].st_size))
     return files
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # os.fsdecode keeps undecodable bytes as lone surrogates
+        return False
+    return True
 
 
 def shown(text: str, limit: int = 80) -> str:

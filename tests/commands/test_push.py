@@ -287,3 +287,19 @@ def test_an_odd_repo_id_is_one_short_line(sample_build, tmp_path, repo_id):
     line = _refusal(run_cli("push", str(sample_build["pub"]), "--repo-id", repo_id, "--dry-run", cwd=tmp_path,
                             check=False))
     assert "--repo-id" in line and len(line) < 300
+
+
+@settings(max_examples=8, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.binary(min_size=1, max_size=24).filter(lambda b: b"/" not in b and b"\0" not in b
+                                                        and b not in (b".", b"..")))
+def test_any_file_name_is_listed_or_refused_in_one_line(sample_build, tmp_path_factory, name):
+    folder = _copy(sample_build["pub"], tmp_path_factory.mktemp("names"))
+    (folder / "data" / os.fsdecode(name)).write_bytes(b"notes")
+    proc = run_cli("push", str(folder), "--repo-id", "me/emotions", "--private", "--dry-run", cwd=folder.parent,
+                   check=False)
+    shown = os.fsdecode(name)
+    if proc.returncode:
+        assert "is not printable UTF-8 text" in _refusal(proc)
+        assert not (shown.isprintable() and name == shown.encode())
+    elif not shown.startswith(".") and not shown.endswith(("~", ".tmp", ".temp", ".part", ".partial", ".incomplete")):
+        assert f"  data/{shown}\n" in proc.stdout
