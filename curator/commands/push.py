@@ -40,7 +40,7 @@ NO_TOKEN = "no Hugging Face token: set HF_TOKEN or run `hf auth login`"
 REJECTED_TOKEN = "the Hugging Face token was rejected (401)"
 CARD_FILES = ("README.md", "croissant.json")  # the files that name the repo
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
-MAX_MANIFEST_BYTES = 2**20  # a lineage.json is a few kB
+MAX_MANIFEST_BYTES = 2**20
 PUBLISHED = BY_NAME["publish"].makes  # the kind of output push uploads (lineage.json's "kind")
 _SPECIAL = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket",
             stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
@@ -156,9 +156,9 @@ def _check_published(folder: Path) -> None:
     path = manifest_path(folder, PUBLISHED)
     shown_path = path.relative_to(folder).as_posix()
     kind = None
-    if path.is_file() and path.stat().st_size <= MAX_MANIFEST_BYTES:  # never a FIFO, never a huge file
-        with contextlib.suppress(ValueError, AttributeError, OSError, RecursionError):  # not JSON, not a mapping
-            kind = json.loads(path.read_bytes()).get("kind")
+    if path.is_file():  # never open a FIFO; read a bounded prefix (a lineage.json is a few kB)
+        with contextlib.suppress(ValueError, AttributeError, OSError, RecursionError), path.open("rb") as stream:
+            kind = json.loads(stream.read(MAX_MANIFEST_BYTES)).get("kind")  # not JSON, not a mapping: None
     if kind == PUBLISHED:
         return
     if isinstance(kind, str) and kind in MAKES:
