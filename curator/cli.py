@@ -384,7 +384,7 @@ def push(
 
     config = _config()
     hub_push(folder, repo_id, private=private, revision=revision, dry_run=dry_run,
-             redistributable_check=lambda: restricted_sources(folder, config))
+             redistributable_check=lambda paths: restricted_sources(folder, paths, config))
 
 
 @app.command()

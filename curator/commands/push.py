@@ -3,13 +3,20 @@
 Typer-free core of `curator push DIR --repo-id OWNER/NAME [--private] [--revision BRANCH] [--dry-run]`.
 The token never leaves huggingface_hub's own headers: it is scrubbed from every message we
 raise, and library exceptions are re-raised as one-line CuratorErrors `from None`.
+
+Everything is checked before the first network call, and a dry run checks the same: the folder is
+a publish output, every entry push would upload is a regular file inside it (never a link that
+leads out, never a FIFO that blocks), and the licence gate reads the sources of exactly those files.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from curator.errors import CuratorError
 from curator.io.secrets import scrub
-from curator.pipeline.stages import META_FOLDER, REPO_PLACEHOLDER
+from curator.pipeline.lineage import MAKES, manifest_path
+from curator.pipeline.stages import BY_NAME, META_FOLDER, REPO_PLACEHOLDER
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -32,6 +40,10 @@ NO_TOKEN = "no Hugging Face token: set HF_TOKEN or run `hf auth login`"
 REJECTED_TOKEN = "the Hugging Face token was rejected (401)"
 CARD_FILES = ("README.md", "croissant.json")  # the files that name the repo
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
+MAX_MANIFEST_BYTES = 2**20
+PUBLISHED = BY_NAME["publish"].makes  # the kind of output push uploads (lineage.json's "kind")
+_SPECIAL = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket",
+            stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
 
 
 @dataclass(frozen=True)
@@ -48,32 +60,67 @@ def push(
     private: bool = False,
     revision: str | None = None,
     dry_run: bool = False,
-    redistributable_check: Callable[[], list[str]] | None = None,
+    redistributable_check: Callable[[list[str]], list[str]] | None = None,
 ) -> PushResult:
-    """Upload `folder` to the dataset repo `repo_id` (created if missing) and print the commit and URL."""
+    """Upload `folder` to the dataset repo `repo_id` (created if missing) and print the commit and URL.
+
+    `redistributable_check` gets the repo paths push would upload and returns the sources among them
+    that a public repo may not hold (it may raise a CuratorError when it cannot tell)."""
     folder = Path(folder)
     _check_arguments(folder, repo_id)
     files = files_to_upload(folder)
+    paths = [path for path, _ in files]
     url = f"{hub_endpoint()}/datasets/{repo_id}"
     if dry_run:  # no token, no network: the plan, then the same licence verdict a real push would get
         _print_plan(files, url, revision, private)
-        _licence_gate(private, redistributable_check)
-        return PushResult("", url, [path for path, _ in files])
-    _licence_gate(private, redistributable_check)
+        _licence_gate(paths, private, redistributable_check)
+        return PushResult("", url, paths)
+    _licence_gate(paths, private, redistributable_check)
     token = _token()
-    with _xet_switch(), _with_repo_id(folder, repo_id) as staged:
+    with _xet_switch(), _with_repo_id(folder, repo_id, paths) as staged:
         commit = _upload(staged, repo_id, token, private=private, revision=revision, count=len(files))
     print(f"pushed {len(files)} file(s) to {url} ({revision or 'main'}): commit {commit}")
-    return PushResult(commit, url, [path for path, _ in files])
+    return PushResult(commit, url, paths)
 
 
 def files_to_upload(folder: Path) -> list[tuple[str, int]]:
-    """(repo path, size) of every file push uploads, filtered exactly as upload_folder filters them."""
+    """(repo path, size) of every file push uploads, filtered exactly as upload_folder filters them.
+
+    Each entry that filter keeps must be a regular file or a folder: a symbolic link (upload_folder
+    follows it and would upload what it points at, inside the folder or not), a FIFO (reading it
+    blocks), a socket or a device is refused by name. Entries the filter leaves out are never read."""
     from huggingface_hub.utils import filter_repo_objects
 
-    paths = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    kept = filter_repo_objects(paths, ignore_patterns=list(IGNORE_PATTERNS))
-    return [(path, (folder / path).stat().st_size) for path in kept]
+    entries = dict(_walk(folder))
+    files = []
+    for path in filter_repo_objects(sorted(entries), ignore_patterns=list(IGNORE_PATTERNS)):
+        mode = entries[path].st_mode
+        if stat.S_ISDIR(mode):
+            continue
+        if not stat.S_ISREG(mode):
+            what = _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
+            raise CuratorError(f"refusing to push {folder}: {shown(path)} is {what}; push uploads only regular "
+                               "files inside the folder (replace it by a copy of the file, or remove it)")
+        if not path.isprintable() or not _utf8(path):  # the Hub's paths are UTF-8; a message must stay one line
+            raise CuratorError(f"refusing to push {folder}: the file name {shown(path)} is not printable UTF-8"
+                               " text; rename it")
+        files.append((path, entries[path].st_size))
+    return files
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # os.fsdecode keeps undecodable bytes as lone surrogates
+        return False
+    return True
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """`text` as a message quotes what a user or a file gave: on one line, control characters escaped,
+    at most `limit` characters."""
+    quoted = repr(text)
+    return quoted if len(quoted) <= limit else f"{quoted[:limit - 4]}...{quoted[0]}"
 
 
 def hub_endpoint() -> str:
@@ -90,21 +137,44 @@ def _check_arguments(folder: Path, repo_id: str) -> None:
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     if not _REPO_ID.fullmatch(repo_id):
-        raise CuratorError(f"--repo-id must look like OWNER/NAME, got {repo_id!r}")
+        raise CuratorError(f"--repo-id must look like OWNER/NAME, got {shown(repo_id)}")
     try:  # the Hub's own rules (no `--` or `..`, at most 96 characters...): a dry run must not pass what it refuses
         validate_repo_id(repo_id)
-    except HFValidationError as exc:
-        raise CuratorError(f"--repo-id {repo_id!r} is refused by the Hub: {str(exc).splitlines()[0]}") from None
+    except HFValidationError as exc:  # its rule, without the whole value it quotes again
+        rule = str(exc).splitlines()[0].replace(f": '{repo_id}'", "").replace(f"'{repo_id}'", "it")
+        raise CuratorError(f"--repo-id {shown(repo_id)} is refused by the Hub: {rule}") from None
     if not folder.is_dir():
         raise CuratorError(f"{folder} is not a folder; run `curator publish` first")
     if not (folder / "README.md").is_file():
         raise CuratorError(f"{folder} has no README.md (dataset card); run `curator publish` first")
+    _check_published(folder)
 
 
-def _licence_gate(private: bool, redistributable_check: Callable[[], list[str]] | None) -> None:
+def _check_published(folder: Path) -> None:
+    """Only what `curator publish` wrote goes up: a project checkout or a stage's data folder has a
+    README.md too, and push would upload all of it."""
+    path = manifest_path(folder, PUBLISHED)
+    shown_path = path.relative_to(folder).as_posix()
+    kind = None
+    if path.is_file():  # never open a FIFO; read a bounded prefix (a lineage.json is a few kB)
+        with contextlib.suppress(ValueError, AttributeError, OSError, RecursionError), path.open("rb") as stream:
+            kind = json.loads(stream.read(MAX_MANIFEST_BYTES)).get("kind")  # not JSON, not a mapping: None
+    if kind == PUBLISHED:
+        return
+    if isinstance(kind, str) and kind in MAKES:
+        what = f"holds {kind} data (made by `{MAKES[kind]}`), not a publish output"
+    elif os.path.lexists(path):
+        what = f"is not a publish output (its {shown_path} is not a manifest of kind {PUBLISHED!r})"
+    else:
+        what = f"is not a publish output (no {shown_path})"
+    raise CuratorError(f"{folder} {what}; push uploads only what `curator publish` wrote: run it first")
+
+
+def _licence_gate(paths: list[str], private: bool,
+                  redistributable_check: Callable[[list[str]], list[str]] | None) -> None:
     if private or redistributable_check is None:
         return
-    restricted = sorted(redistributable_check())
+    restricted = sorted(redistributable_check(paths))
     if restricted:
         raise CuratorError(
             f"refusing a public push: the licence of {', '.join(restricted)} does not allow redistribution;"
@@ -118,6 +188,22 @@ def _print_plan(files: list[tuple[str, int]], url: str, revision: str | None, pr
     print(f"dry run: would push {len(files)} file(s), {total:,} bytes, to {url} ({revision or 'main'}, {visibility})")
     for path, size in files:
         print(f"  {size:>14,}  {path}")
+
+
+def _walk(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """(posix path relative to `folder`, lstat) of every entry under it; links are never followed."""
+    pending = [""]
+    while pending:
+        prefix = pending.pop()
+        try:
+            with os.scandir(folder / prefix) as entries:
+                for entry in entries:
+                    info = entry.stat(follow_symlinks=False)
+                    if stat.S_ISDIR(info.st_mode):
+                        pending.append(f"{prefix}{entry.name}/")
+                    yield prefix + entry.name, info
+        except OSError as exc:
+            raise CuratorError(f"cannot read {folder / prefix}: {exc.strerror or exc}") from None
 
 
 def _token() -> str:
@@ -151,21 +237,24 @@ def _xet_switch() -> Iterator[None]:
 
 
 @contextmanager
-def _with_repo_id(folder: Path, repo_id: str) -> Iterator[Path]:
-    """The folder as uploaded: the card and Croissant name `repo_id`; every other file is a symlink
-    to the published one (the published folder itself stays as publish wrote it: a DVC output)."""
+def _with_repo_id(folder: Path, repo_id: str, paths: list[str]) -> Iterator[Path]:
+    """The folder as uploaded: the card and Croissant name `repo_id`; every other file of `paths` (the
+    checked list, nothing else) is a symlink to the published one (the published folder itself stays
+    as publish wrote it: a DVC output)."""
+    source = folder.resolve()
     with tempfile.TemporaryDirectory(prefix="curator-push-") as tmp:
         staged = Path(tmp)
-        for path in folder.rglob("*"):
-            if not path.is_file():
-                continue
-            target = staged / path.relative_to(folder)
+        for path in paths:
+            target = staged / path
             target.parent.mkdir(parents=True, exist_ok=True)
-            if path.relative_to(folder).as_posix() in CARD_FILES:
-                target.write_text(path.read_text(encoding="utf-8").replace(REPO_PLACEHOLDER, repo_id),
-                                  encoding="utf-8")
+            if path in CARD_FILES:
+                try:
+                    text = (source / path).read_text(encoding="utf-8")
+                except UnicodeDecodeError:
+                    raise CuratorError(f"{folder / path} is not UTF-8 text; re-run `curator publish`") from None
+                target.write_text(text.replace(REPO_PLACEHOLDER, repo_id), encoding="utf-8")
             else:
-                target.symlink_to(path.resolve())
+                target.symlink_to(source / path)
         yield staged
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from curator.commands.push import NO_TOKEN, REJECTED_TOKEN, push
 from curator.errors import CuratorError
+from curator.pipeline.lineage import stamp
 from curator.testing.hub import serve_hub
 
 TOKEN = "hf_FAKE_secret_123"
@@ -33,6 +34,7 @@ def _write_dataset(folder: Path, card: str = CARD) -> Path:
     # never uploaded: bookkeeping, a hidden file, a temp file
     (folder / ".curator").mkdir()
     (folder / ".curator" / "metrics.json").write_text('{"rows": 3}')
+    stamp(folder, "published")  # what push uploads: a publish output
     (folder / ".DS_Store").write_bytes(b"\0junk")
     (folder / "data" / "faces" / "train-00001.parquet.tmp").write_bytes(b"partial")
     return folder
@@ -114,8 +116,8 @@ def test_dry_run_lists_files_and_sizes_without_any_connection(stub, dataset: Pat
 
     # the dry run also previews the licence verdict of a public push (still offline)
     with pytest.raises(CuratorError, match=r"nvie.*--private"):
-        push(dataset, REPO, dry_run=True, redistributable_check=lambda: ["nvie"])
-    assert push(dataset, REPO, dry_run=True, private=True, redistributable_check=lambda: ["nvie"]).commit == ""
+        push(dataset, REPO, dry_run=True, redistributable_check=lambda paths: ["nvie"])
+    assert push(dataset, REPO, dry_run=True, private=True, redistributable_check=lambda paths: ["nvie"]).commit == ""
     assert stub.requests == []
 
 
@@ -136,7 +138,7 @@ def test_wrong_token_is_rejected_after_whoami_only(stub, dataset: Path, monkeypa
 
 
 def test_licence_gate_refuses_public_push_and_allows_private(stub, dataset: Path) -> None:
-    def restricted() -> list[str]:
+    def restricted(paths: list[str]) -> list[str]:
         return ["nvie", "emer"]
 
     with pytest.raises(CuratorError) as info:
@@ -152,7 +154,7 @@ def test_licence_gate_refuses_public_push_and_allows_private(stub, dataset: Path
 def test_private_push_into_an_existing_public_repo_is_refused(stub, dataset: Path) -> None:
     push(dataset, REPO)
     with pytest.raises(CuratorError, match="already exists and is public"):
-        push(dataset, REPO, private=True, redistributable_check=lambda: ["nvie"])
+        push(dataset, REPO, private=True, redistributable_check=lambda paths: ["nvie"])
     assert len(stub.commits) == 1
 
 
