@@ -1,10 +1,11 @@
-"""Credentials in configured URLs: a source URL `http://user:PASSWORD@127.0.0.1:<port>/…` (a loopback
-server that answers 401 without them) and a `?token=` in another, run through download → prepare →
-normalize → split → augment → publish → report and `inspect` with -v; then publish and report again
-with the URL on a remote host and a `?sig=` (publish and report read params, not the network). The
-downloads work (the credentials reach the server) and no form of them is in any file the pipeline
-wrote, nor in any stdout or stderr: URLs are recorded as `http://***@host:port/path?token=***`.
-A params.yaml value of the wrong type holding a credential is a one-line error that does not echo it.
+"""Credentials in configured URLs. (1) A source URL `http://user:PASSWORD@127.0.0.1:<port>/…` (a
+loopback server that answers 401 without them) and a `?token=` in another, run through download →
+prepare → normalize → split → augment → publish → report and `inspect` with -v: the downloads work
+(the credentials reach the server). (2) The shared sample workspace with the sources' URLs on a remote
+host, with a password and a `?sig=`: prepare (from the local copy), publish, report and inspect (none
+of them touches the network). In neither is any form of a credential in a file the pipeline wrote,
+nor in any stdout or stderr: URLs are recorded as `http://***@host:port/path?token=***`. A params.yaml
+value of the wrong type holding a credential is a one-line error that does not echo it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from curator.io.checksums import record, sha256_file
 from curator.testing.files import serve_directory
 from curator.testing.samples import builders
 from tests.conftest import ROOT, run_cli
+from tests.robustness import workspace
 from tests.robustness.helpers import assert_one_line_error
 
 USER, PASSWORD, TOKEN, SIG = "curator-user", "s3cr3tPASS", "tok3nVALUE0123", "s1gVALUE0123"
@@ -65,7 +67,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                                                                  f"?token={TOKEN}"))
         step("download viri", "download", "viri")
         step("download kaggle_physio", "download", "kaggle_physio")
-        wrong = f"{url.replace('http://', f'http://{USER}:wrong{PASSWORD}@')}/kaggle_physio/face_emotion_physio.csv?token={TOKEN}"
+        wrong = url.replace("http://", f"http://{USER}:wrong{PASSWORD}@") + \
+            f"/kaggle_physio/face_emotion_physio.csv?token={TOKEN}"
         step("download, wrong password", "download", "kaggle_physio", "--from", wrong, "--out", "wrong")
         for source in ("kaggle_physio", "viri"):
             step(f"prepare {source}", "prepare", source, "--metrics", f"metrics/prepare/{source}.json")
@@ -75,17 +78,26 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         step("publish", "publish", "--augmented", "data/augmented", "--metrics", "metrics/publish.json")
         step("report", "report")
         step("inspect", "inspect", "viri", "data/raw/viri")
-    loopback_card = (ws / PUBLISHED / "README.md").read_text(encoding="utf-8")
-    # the same build published as if its sources were on a remote host: the card names that host
+    return {"ws": ws, "procs": procs}
+
+
+@pytest.fixture(scope="module")
+def remote(pipeline_ws: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The shared workspace (tests/robustness/workspace.py) as if its sources were fetched from a remote
+    host with credentials: what prepare records, and what the card and the report show of them."""
+    ws = workspace.copy(pipeline_ws, tmp_path_factory.mktemp("url-secrets-remote") / "ws")
     (ws / "params.yaml").write_text(params(REMOTE, f"{REMOTE}&token={TOKEN}"))
-    step("publish (remote URLs)", "publish", "--augmented", "data/augmented", "--metrics", "metrics/publish.json")
-    step("report (remote URLs)", "report")
-    step("inspect (remote URLs)", "inspect", "viri", "data/raw/viri")
-    return {"ws": ws, "procs": procs, "loopback_card": loopback_card}
+    procs = {name: run_cli("-v", *args, cwd=ws, check=False) for name, args in {
+        "prepare viri": ("prepare", "viri", "--raw", "samples/viri", "--out", "prepared-again"),
+        "publish": ("publish", "--augmented", "data/augmented", "--metrics", "metrics/publish.json"),
+        "report": ("report",),
+        "inspect": ("inspect", "viri", "samples/viri"),
+    }.items()}
+    return {"ws": ws, "procs": procs}
 
 
-def test_downloads_use_the_credentials_and_every_step_succeeds(runs: dict[str, Any]) -> None:
-    for name, proc in runs["procs"].items():
+def test_downloads_use_the_credentials_and_every_step_succeeds(runs: dict[str, Any], remote: dict[str, Any]) -> None:
+    for name, proc in [*runs["procs"].items(), *remote["procs"].items()]:
         if name != "download, wrong password":
             assert proc.returncode == 0, (name, proc.stderr[-3000:])
     # the server answers 401 without the right credentials: one line, the URL shown without them
@@ -93,34 +105,35 @@ def test_downloads_use_the_credentials_and_every_step_succeeds(runs: dict[str, A
                           "/kaggle_physio/face_emotion_physio.csv?token=***")
 
 
-@pytest.mark.parametrize("name", ["download viri", "download kaggle_physio", "download, wrong password",
-                                  "prepare viri", "publish", "report", "inspect", "publish (remote URLs)",
-                                  "report (remote URLs)", "inspect (remote URLs)"])
-def test_no_credential_in_stdout_or_stderr(runs: dict[str, Any], name: str) -> None:
-    proc = runs["procs"][name]
-    assert leaks(proc.stdout) == [] and leaks(proc.stderr) == [], (proc.stdout[-2000:], proc.stderr[-2000:])
+@pytest.mark.parametrize("scenario", ["runs", "remote"])
+def test_no_credential_in_stdout_or_stderr(request: pytest.FixtureRequest, scenario: str) -> None:
+    for name, proc in request.getfixturevalue(scenario)["procs"].items():
+        assert leaks(proc.stdout) == [] and leaks(proc.stderr) == [], (name, proc.stdout[-2000:], proc.stderr[-2000:])
 
 
-def test_no_credential_in_any_file_written(runs: dict[str, Any]) -> None:
+@pytest.mark.parametrize("scenario", ["runs", "remote"])
+def test_no_credential_in_any_file_written(request: pytest.FixtureRequest, scenario: str) -> None:
     """data/ (raw markers, every lineage.json and metrics.json, rejects, the card, croissant.json, the
     published shards), metrics/, reports/: everything but params.yaml, where the user wrote them."""
-    ws: Path = runs["ws"]
+    ws: Path = request.getfixturevalue(scenario)["ws"]
     found = {str(p.relative_to(ws)): leaks(p.read_bytes()) for p in ws.rglob("*")
              if p.is_file() and p.name != "params.yaml"}
     assert {path: names for path, names in found.items() if names} == {}
     assert (ws / "reports" / "index.html").is_file() and (ws / PUBLISHED / "croissant.json").is_file()
 
 
-def test_urls_are_recorded_with_host_and_path(runs: dict[str, Any]) -> None:
+def test_urls_are_recorded_with_host_and_path(runs: dict[str, Any], remote: dict[str, Any]) -> None:
     """What a reader still learns: which server and which file; that there were credentials, not them."""
     ws: Path = runs["ws"]
     manifest = json.loads((ws / "data/prepared/viri/lineage.json").read_text())
     assert manifest["params"]["source"]["base_url"].startswith("http://***@127.0.0.1:")
     physio = json.loads((ws / "data/prepared/kaggle_physio/lineage.json").read_text())
     assert physio["params"]["source"]["from"].endswith("/kaggle_physio/face_emotion_physio.csv?token=***")
-    card = (ws / PUBLISHED / "README.md").read_text(encoding="utf-8")
+    assert "<loopback address>" in (ws / PUBLISHED / "README.md").read_text()  # a test build's servers: not named
+    again = json.loads((remote["ws"] / "prepared-again/lineage.json").read_text())
+    assert again["params"]["source"]["base_url"] == "https://***@files.example.org/viri?sig=***"
+    card = (remote["ws"] / PUBLISHED / "README.md").read_text(encoding="utf-8")
     assert '"base_url": "https://***@files.example.org/viri?sig=***"' in card
-    assert "<loopback address>" in runs["loopback_card"]  # a local test build's servers are not named at all
 
 
 @pytest.mark.parametrize(("section", "value", "shown"), [
