@@ -252,12 +252,13 @@ def inspect(
 ) -> None:
     """Report what the recipe makes of a real download: layout, labels, groups, problems. Writes nothing."""
     from curator.commands.inspect import hints, inspect_source
+    from curator.io.secrets import redact
     from curator.sources import get_recipe
 
     conf = _config().source(source)
     found = inspect_source(source, get_recipe(source), path, conf)
     for line in [*found.lines(), *(f"hint: {h}" for h in hints(found, source, conf))]:
-        typer.echo(line)
+        typer.echo(redact(line))
 
 
 @app.command()
@@ -431,6 +432,7 @@ def main() -> None:
     exit 2; Ctrl-C and SIGTERM print one "interrupted" line and exit 130 / 143."""
     import logging
 
+    from curator.io.secrets import redact
     from curator.pipeline.lifetime import maybe_end_with_parent
 
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -439,7 +441,7 @@ def main() -> None:
     try:
         app()  # standalone mode: usage errors exit 2 with click's message
     except CuratorError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {redact(str(exc))}", err=True)  # a message may quote a configured URL
         sys.exit(1)
     except Interrupted as exc:
         name = signal.Signals(exc.signum).name

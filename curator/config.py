@@ -30,7 +30,7 @@ from pydantic import (
 from curator.errors import CuratorError
 from curator.io.limits import DEFAULT_MAX_PIXELS, DEFAULT_SHARD_BYTES
 from curator.io.patterns import compile_pattern
-from curator.io.secrets import scrub
+from curator.io.secrets import redact
 from curator.io.yamlfile import load_user_yaml
 
 PARAMS_FILE = Path("params.yaml")
@@ -332,12 +332,12 @@ def _describe(problem: tuple[tuple[Any, ...], str, Any], line: int | None = None
     loc, msg, got = problem
     key = ".".join(str(p) for p in loc if p not in ("function-after",)) or "(top level)"
     shown = "" if got is None or isinstance(got, dict) or "unknown key" in msg else f" (got {_shown(got)})"
-    return f"{key}: {msg}{shown}"
+    return redact(f"{key}: {msg}{shown}")  # a validator's message or a key may quote a credential too
 
 
 def _shown(value: Any) -> str:
     """A value as an error message may echo it: short, and never anything shaped like a credential."""
-    text = scrub(repr(value))
+    text = redact(repr(value))
     return text if len(text) <= 80 else f"{text[:77]}..."
 
 

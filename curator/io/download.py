@@ -21,13 +21,13 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from curator import __version__
 from curator.errors import DownloadError
 from curator.io.atomic import atomic_write_json, file_lock
 from curator.io.checksums import Checksum, load_registry, record, sha256_file
-from curator.io.secrets import redact_url as redact
+from curator.io.secrets import basic_credentials, redact, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def download(
         actual = _verify(part, expected, url)
         os.replace(part, dest)
         _write_marker(dest, actual, url)
-    log.info("downloaded %s -> %s (%d bytes)", redact(url), dest, actual.size)
+    log.info("downloaded %s -> %s (%d bytes)", redact_url(url), dest, actual.size)
     return dest
 
 
@@ -133,7 +133,7 @@ def _is_complete(dest: Path, expected: Checksum | None) -> bool:
 
 
 def _write_marker(dest: Path, checksum: Checksum, url: str) -> None:
-    marker = {"size": checksum.size, "sha256": checksum.sha256, "url": redact(url)}
+    marker = {"size": checksum.size, "sha256": checksum.sha256, "url": redact_url(url)}
     atomic_write_json(_marker_path(dest), marker)
 
 
@@ -156,7 +156,7 @@ def _verify(part: Path, expected: Checksum | None, url: str) -> Checksum:
     else:
         what = "checksum mismatch"
     raise DownloadError(
-        f"{what} for {redact(url)}: expected sha256 {expected.sha256} ({expected.size} bytes), "
+        f"{what} for {redact_url(url)}: expected sha256 {expected.sha256} ({expected.size} bytes), "
         f"got sha256 {actual.sha256} ({actual.size} bytes); the downloaded bytes were deleted"
     )
 
@@ -176,28 +176,42 @@ def _fetch_with_retries(
             return
         except _Retryable as e:
             if attempt == retries:
-                raise DownloadError(f"giving up on {redact(url)} after {attempt + 1} attempts: {e}") from None
+                raise DownloadError(f"giving up on {redact_url(url)} after {attempt + 1} attempts: {e}") from None
             delay = min(backoff * 2**attempt, MAX_BACKOFF_S)
-            log.warning("%s: %s; retrying in %.1fs", redact(url), e, delay)
+            log.warning("%s: %s; retrying in %.1fs", redact_url(url), e, delay)
             time.sleep(delay)
 
 
 def _fetch_once(url: str, part: Path, *, timeout: float, progress: bool | None) -> None:
     """One request: resume from the .part's size if there is one; raise _Retryable if transient."""
     offset = part.stat().st_size if part.exists() else 0
-    request = urllib.request.Request(url, headers={"User-Agent": f"emotion-curator/{__version__}"})
+    request = _request(url)
     if offset:
         request.add_header("Range", f"bytes={offset}-")
     try:
         with _opener(url).open(request, timeout=timeout) as response:
             offset = _resume_offset(response, offset)
-            _stream(response, part, offset, progress, redact(url))
+            _stream(response, part, offset, progress, redact_url(url))
     except urllib.error.HTTPError as e:
         _raise_for_status(e.code, url, part)
     except _NETWORK_ERRORS as e:
         raise _Retryable(_describe(e)) from None
     except OSError as e:  # not the network: the local disk (full, read-only...)
         raise DownloadError(f"cannot write {part}: {e.strerror or e}") from None
+
+
+def _request(url: str) -> urllib.request.Request:
+    """The request for `url`; a user part (`https://user:pass@host/…`) becomes an HTTP Basic header
+    that is not sent on to where a redirect points (urllib would put the user part in the Host)."""
+    parts = urlsplit(url)
+    headers = {"User-Agent": f"emotion-curator/{__version__}"}
+    if "@" not in parts.netloc:
+        return urllib.request.Request(url, headers=headers)
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    request = urllib.request.Request(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])),
+                                     headers=headers)
+    request.add_unredirected_header("Authorization", f"Basic {basic_credentials(user, password)}")
+    return request
 
 
 def _opener(url: str) -> urllib.request.OpenerDirector:
@@ -213,7 +227,7 @@ def _raise_for_status(status: int, url: str, part: Path) -> None:
         raise _Retryable("HTTP 416 (range not satisfiable), restarting from byte 0")
     if status >= 500 or status in _RETRY_STATUSES:
         raise _Retryable(f"HTTP {status}")
-    raise DownloadError(f"HTTP {status} for {redact(url)}")
+    raise DownloadError(f"HTTP {status} for {redact_url(url)}")
 
 
 def _resume_offset(response: http.client.HTTPResponse, offset: int) -> int:
@@ -254,7 +268,7 @@ def _describe(error: BaseException) -> str:
     cause = reason if isinstance(reason, BaseException) else error
     if isinstance(cause, TimeoutError):
         return "timed out"
-    return f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
+    return redact(f"{type(cause).__name__}: {cause}") if str(cause) else type(cause).__name__
 
 
 # --- progress -------------------------------------------------------------------------------

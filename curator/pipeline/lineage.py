@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.errors import CuratorError
+from curator.io.secrets import redact_values
 from curator.pipeline.stages import STAGES
 
 LINEAGE = "lineage.json"
@@ -182,7 +183,7 @@ def build(kind: str, params: dict[str, Any], inputs: list[dict[str, Any]], **ext
         **extra,
         "schema": schema_fingerprint(),
         "taxonomy": taxonomy_fingerprint() if kind in LABELLED else None,
-        "params": params,
+        "params": redact_values(params),  # a URL's password or token never reaches a manifest
         "inputs": inputs,
     }
 

@@ -8,6 +8,8 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
+from curator.io.secrets import RedactingFormatter
+
 T = TypeVar("T")
 log = logging.getLogger("curator")
 _quiet = False
@@ -19,7 +21,7 @@ def setup_logging(verbosity: int = 0) -> None:
     _quiet = verbosity < 0
     level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname).1s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(levelname).1s %(name)s: %(message)s"))  # no URL password
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False

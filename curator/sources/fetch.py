@@ -11,12 +11,14 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from curator.config import Download
 from curator.errors import CuratorError
 from curator.io.atomic import atomic_write_json
 from curator.io.checksums import load_registry
 from curator.io.paths import check_paths
+from curator.io.secrets import redact_url
 from curator.resources import packaged_registry, project_registry
 
 
@@ -36,6 +38,14 @@ def _registry_for(source: str, name: str, conf: Download) -> Path:
     return project
 
 
+def url_file_name(url: str) -> str:
+    """The file name a URL's path ends with (never a part of its user, host or query)."""
+    name = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]  # as written: the registry names it so
+    if not name or name in (".", ".."):
+        raise CuratorError(f"{redact_url(url)} names no file (its path must end with the file's name)")
+    return name
+
+
 def download_files(source: str, urls: list[str], out: Path, conf: Download) -> list[Path]:
     """Download each URL into `out/<its file name>`, verified against the registry.
 
@@ -48,7 +58,7 @@ def download_files(source: str, urls: list[str], out: Path, conf: Download) -> l
 
     paths = []
     for url in urls:
-        name = url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+        name = url_file_name(url)
         paths.append(download_with_registry(
             url, Path(out) / name, source, name, _registry_for(source, name, conf),
             record_new=conf.record_checksums, timeout=conf.timeout, retries=conf.retries,

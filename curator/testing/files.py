@@ -11,6 +11,7 @@ server received, so tests can assert on request counts and Range headers:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import threading
 from collections.abc import Iterator
@@ -58,10 +59,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # never wait on a handler that is deliberately stalling
 
-    def __init__(self, address: tuple[str, int], root: Path, faults: FaultPlan) -> None:
+    def __init__(self, address: tuple[str, int], root: Path, faults: FaultPlan, authorization: str | None) -> None:
         super().__init__(address, _Handler)
         self.root = root.resolve()
         self.faults = faults
+        self.authorization = authorization  # the Authorization header every request must carry, if any
         self.requests: list[RecordedRequest] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -92,6 +94,8 @@ class _Handler(BaseHTTPRequestHandler):
             status = _fault_status(fault)
         if fault.delay and self.server.stopping.wait(fault.delay):
             return
+        if self.server.authorization and self.headers.get("Authorization") != self.server.authorization:
+            status = 401
         if status is not None:
             self._send_status(status)
             return
@@ -162,10 +166,13 @@ def _fault_status(fault: Fault) -> int | None:
 
 @contextlib.contextmanager
 def serve_directory(
-    root: Path, *, host: str = "127.0.0.1", port: int = 0, faults: FaultPlan | None = None
+    root: Path, *, host: str = "127.0.0.1", port: int = 0, faults: FaultPlan | None = None,
+    basic_auth: tuple[str, str] | None = None,
 ) -> Iterator[BaseURL]:
-    """Serve `root` over HTTP until the block exits; yields the base URL (no trailing slash)."""
-    server = _Server((host, port), Path(root), faults if faults is not None else {})
+    """Serve `root` over HTTP until the block exits; yields the base URL (no trailing slash).
+    `basic_auth` (user, password): every request without those HTTP Basic credentials gets a 401."""
+    authorization = f"Basic {base64.b64encode(':'.join(basic_auth).encode()).decode()}" if basic_auth else None
+    server = _Server((host, port), Path(root), faults if faults is not None else {}, authorization)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     url = BaseURL(f"http://{host}:{server.server_address[1]}")

@@ -19,6 +19,7 @@ import yaml
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from curator.config import BuildFacts, Publish, SourceParams
+from curator.io.secrets import MASK, redact_values
 from curator.pipeline.stages import AUGMENTED_SPLIT, PUBLISHED_SPLITS, REPO_PLACEHOLDER, SPLITS
 from curator.record.schema import columns
 from curator.record.taxonomy import label_map, taxonomy
@@ -271,9 +272,10 @@ def _provenance(sources: list[str], conf: Publish, facts: BuildFacts, source_par
                         "dedup": facts.dedup and facts.dedup.model_dump(),
                         "augment": facts.augment_params(), "publish": conf.model_dump()},
              "versions": _versions()}
-    text = json.dumps(redact_loopback(build), indent=2, sort_keys=True, default=str)
+    text = json.dumps(redact_values(redact_loopback(build)), indent=2, sort_keys=True, default=str)
     return ["## Build provenance", "", "Addresses of loopback servers (a local test build) are shown as "
-            f"`{LOOPBACK}`.", "", "```json", text, "```"]
+            f"`{LOOPBACK}`; a URL's user part, query values and fragment as `{MASK}` (they may hold a "
+            "password or a token).", "", "```json", text, "```"]
 
 
 LOOPBACK = "<loopback address>"

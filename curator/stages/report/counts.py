@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from curator.io.secrets import redact_values
 from curator.pipeline.stages import SPLITS
 from curator.reasons import Reason, is_exclusion
 from curator.record.taxonomy import label_map
@@ -86,11 +87,12 @@ def overview(build: Build) -> str:
 
 
 def build_params(build: Build) -> dict[str, dict[str, Any] | None]:
-    """The settings the build's stages ran with (their lineage.json); None: not recorded (or nothing augmented)."""
+    """The settings the build's stages ran with (their lineage.json); None: not recorded (or nothing augmented).
+    Redacted here too: a lineage.json an older curator wrote may hold a URL's password."""
     facts = build.facts
-    return {"split": facts.split and facts.split.model_dump(mode="json"),
-            "dedup": facts.dedup and facts.dedup.model_dump(mode="json"),
-            "augment": facts.augment_params(), "publish": build.publish_params}
+    return redact_values({"split": facts.split and facts.split.model_dump(mode="json"),
+                          "dedup": facts.dedup and facts.dedup.model_dump(mode="json"),
+                          "augment": facts.augment_params(), "publish": build.publish_params})
 
 
 # --- 2 funnel ---------------------------------------------------------------------------------------------
