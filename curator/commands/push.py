@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curator.errors import CuratorError
-from curator.io.secrets import scrub
+from curator.io.secrets import redact_url, scrub
 from curator.pipeline.lineage import MAKES, manifest_path
 from curator.pipeline.stages import BY_NAME, META_FOLDER, REPO_PLACEHOLDER
 
@@ -70,7 +70,7 @@ def push(
     _check_arguments(folder, repo_id)
     files = files_to_upload(folder)
     paths = [path for path, _ in files]
-    url = f"{hub_endpoint()}/datasets/{repo_id}"
+    url = f"{redact_url(hub_endpoint())}/datasets/{repo_id}"  # printed: an endpoint's credentials never are
     if dry_run:  # no token, no network: the plan, then the same licence verdict a real push would get
         _print_plan(files, url, revision, private)
         _licence_gate(paths, private, redistributable_check)

@@ -43,7 +43,8 @@ _NETWORK_ERRORS = (
     TimeoutError,
     ssl.SSLError,
 )
-RECORD_HINT = "re-run with checksum recording enabled (record_new=True) to download it and record it"
+RECORD_HINT = ("re-run with `--record-checksums` (or `download.record_checksums: true` in params.yaml) "
+               "to download it and record its checksum")
 
 
 class _Retryable(Exception):

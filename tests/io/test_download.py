@@ -291,7 +291,7 @@ def test_sha256_file(tmp_path: Path) -> None:
 def test_download_with_registry(root: Path, source: bytes, tmp_path: Path) -> None:
     registry = tmp_path / "checksums.tsv"
     with serve_directory(root) as url:
-        with pytest.raises(DownloadError, match="record_new"):
+        with pytest.raises(DownloadError, match="--record-checksums"):
             download_with_registry(f"{url}/data.bin", tmp_path / "a" / "data.bin", "viri", "data.bin", registry)
         assert url.requests == []
         download_with_registry(
