@@ -25,7 +25,7 @@ SUMS_FILE = "SHA256SUMS"
 CARD = "README.md"
 CROISSANT = "croissant.json"
 UNLISTED = (CARD, CROISSANT)  # they name the repo push fills in; croissant.json cannot hold its own hash
-_LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")  # sha256sum's text (" ") and binary ("*") markers
+_LINE = re.compile(r"([0-9a-f]{64}) [ *]([^\x00-\x1f\x7f]{1,1024})")  # sha256sum's text/binary markers
 
 
 class SumsError(ValueError):
@@ -99,7 +99,8 @@ def read_sums(folder: Path) -> dict[str, str]:
     for number, line in enumerate(text.splitlines(), start=1):
         found = _LINE.fullmatch(line)
         if found is None:
-            raise SumsError(f"{where}:{number}: not `<sha256>  <path>`; re-run `curator publish`")
+            raise SumsError(f"{where}:{number}: not `<sha256>  <path>` (a path of printable characters); "
+                            "re-run `curator publish`")
         digest, name = found.groups()
         if name in sums:
             raise SumsError(f"{where}:{number}: {name!r} is listed twice")
