@@ -56,6 +56,11 @@ def _bounded_repr() -> reprlib.Repr:
 _echo = _bounded_repr().repr  # a card value as a message shows it: short, however long or deep the value
 
 
+def _short(text: str) -> str:
+    """A name from the card (a config, split or pattern) as a message shows it."""
+    return text if len(text) <= 120 else f"{text[:117]}..."
+
+
 def validate_folder(folder: Path) -> list[str]:
     """Every problem found, one line each (empty list = valid)."""
     return [_one_line(problem) for problem in _problems(Path(folder))]
@@ -64,7 +69,8 @@ def validate_folder(folder: Path) -> list[str]:
 def _one_line(text: str) -> str:
     """A problem as one printable line: control characters and undecodable bytes of a file name escaped."""
     text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= 1000 else f"{text[:997]}..."
 
 
 def _problems(folder: Path) -> list[str]:
@@ -93,7 +99,7 @@ def _problems(folder: Path) -> list[str]:
             problems.append(f"card header: a config's `config_name` must be a string (found {_echo(name)})")
             continue
         if name not in infos:
-            problems.append(f"config {_echo(name)}: no dataset_info entry in the card")
+            problems.append(f"config {_short(name)}: no dataset_info entry in the card")
             continue
         checked = _check_config(folder, published, config, infos[name])
         problems += checked.problems
@@ -188,7 +194,7 @@ class SplitRows:
 
 
 def _check_config(folder: Path, files: list[str], config: dict, info: dict) -> Checked:
-    name = config.get("config_name")
+    name = _short(config["config_name"])
     out = Checked()
     try:
         expected = card_features(info)
@@ -209,11 +215,11 @@ def _check_config(folder: Path, files: list[str], config: dict, info: dict) -> C
             try:
                 shards = [folder / path for path in _matching(pattern, files)]
             except ValueError as exc:
-                out.problems.append(f"config {name}, split {_echo(split)}: {exc}")
+                out.problems.append(f"config {name}, split {_short(split)}: {exc}")
                 numbered = False
                 continue
             if not shards:
-                out.problems.append(f"config {name}, split {_echo(split)}: no files match {_echo(pattern)}")
+                out.problems.append(f"config {name}, split {_short(split)}: no files match {_short(pattern)}")
                 numbered = False
                 continue
             for group in _by_folder(shards).values():
@@ -222,7 +228,7 @@ def _check_config(folder: Path, files: list[str], config: dict, info: dict) -> C
                 rows += _check_shard(folder, shard, expected, rows_by_split[split], out.problems)
                 out.problems += _check_rows(folder, shard, name, split)
         if numbered and sizes.get(split) != rows:
-            out.problems.append(f"config {name}, split {_echo(split)}: {rows} rows in files, card says "
+            out.problems.append(f"config {name}, split {_short(split)}: {rows} rows in files, card says "
                                 f"{_echo(sizes.get(split))}")
     out.problems += _check_ids(name, rows_by_split)
     return out
@@ -292,7 +298,7 @@ def _check_ids(name: str, rows_by_split: dict[str, SplitRows]) -> list[str]:
     for split, rows in sorted(rows_by_split.items()):
         repeated = sorted(rid for rid, n in rows.ids.items() if n > 1)
         if repeated:
-            problems.append(f"config {name}, split {split}: {len(repeated)} id(s) appear more than once, "
+            problems.append(f"config {name}, split {_short(split)}: {len(repeated)} id(s) appear more than once, "
                             f"e.g. {repeated[0]}")
     splits = sorted(rows_by_split)
     for i, a in enumerate(splits):
@@ -359,19 +365,19 @@ def _check_numbering(name: str, split: str, shards: list[Path], problems: list[s
         totals = {int(p.stem.rsplit("-of-", 1)[1]) for p in shards}
         indices = {int(p.stem.rsplit("-of-", 1)[0].rsplit("-", 1)[1]) for p in shards}
     except (IndexError, ValueError):  # ValueError: no number, or one of more than 4300 digits
-        problems.append(f"config {name}, split {_echo(split)}: shard names are not <split>-NNNNN-of-NNNNN.parquet")
+        problems.append(f"config {name}, split {_short(split)}: shard names are not <split>-NNNNN-of-NNNNN.parquet")
         return None
     total = max(totals)
     if len(totals) > 1:
-        problems.append(f"config {name}, split {_echo(split)}: shard names disagree on the number of shards "
+        problems.append(f"config {name}, split {_short(split)}: shard names disagree on the number of shards "
                         f"({', '.join(map(str, sorted(totals)[:3]))}{', ...' if len(totals) > 3 else ''})")
     outside = sorted(i for i in indices if not 0 <= i < total)
     if outside:
-        problems.append(f"config {name}, split {_echo(split)}: shard index {outside[0]} outside 0..{total - 1}")
+        problems.append(f"config {name}, split {_short(split)}: shard index {outside[0]} outside 0..{total - 1}")
     missing = total - (len(indices) - len(outside))
     if missing:
         first = list(islice(_gaps(indices, total), 3))
-        problems.append(f"config {name}, split {_echo(split)}: {missing} shard(s) missing of {total}, "
+        problems.append(f"config {name}, split {_short(split)}: {missing} shard(s) missing of {total}, "
                         f"e.g. index {', '.join(map(str, first))}")
     return total
 
