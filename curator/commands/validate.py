@@ -42,7 +42,7 @@ from curator.pipeline import lineage
 from curator.pipeline.stages import AUGMENTED_SPLIT, TRAIN
 from curator.record.schema import config_specs
 from curator.stages.publish.croissant import validate_croissant
-from curator.stages.publish.filelist import CARD, CROISSANT, SUMS_FILE, SumsError, listed, read_sums, walk
+from curator.stages.publish.filelist import CARD, CROISSANT, SUMS, SumsError, listed, read_sums, walk
 
 LABEL_LEVELS = {"label": "basic", "label_fine": "fine", "label_family": "family"}  # ClassLabel column -> level
 
@@ -110,7 +110,22 @@ def _problems(folder: Path) -> list[str]:
         problems.append(f"{CROISSANT} is missing")
     else:
         problems += [f"{CROISSANT}: {p}" for p in validate_croissant(croissant) if "warning" not in p.lower()]
+        problems += _check_croissant_hashes(folder, croissant)
     return problems
+
+
+def _check_croissant_hashes(folder: Path, croissant: Path) -> list[str]:
+    """croissant.json's FileObjects carry the hashes SHA256SUMS lists (what a Hub user checks against)."""
+    try:
+        sums = read_sums(folder)
+        doc = json.loads(croissant.read_text(encoding="utf-8"))
+        objects = {d["contentUrl"]: d.get("sha256") for d in doc["distribution"] if d.get("@type") == "cr:FileObject"}
+    except (SumsError, ValueError, KeyError, TypeError, AttributeError):  # said already (SHA256SUMS, mlcroissant)
+        return []
+    differ = sorted(str(path) for path in objects.keys() | sums.keys() if objects.get(path) != sums.get(path))
+    if not differ:
+        return []
+    return [f"{CROISSANT}: its FileObjects and {SUMS} disagree on {len(differ)} file(s), e.g. {differ[0]}"]
 
 
 def _check_files(folder: Path, published: list[str]) -> list[str]:
@@ -120,12 +135,15 @@ def _check_files(folder: Path, published: list[str]) -> list[str]:
         sums = read_sums(folder)
     except SumsError as exc:
         return [str(exc)]
-    where = f".curator/{SUMS_FILE}"
     present = set(listed(published))
-    problems = [f"{path}: missing ({where} lists it)" for path in sorted(sums.keys() - present)]
-    problems += [f"{path}: not in {where}: publish did not write it" for path in sorted(present - sums.keys())]
-    problems += [f"{path}: sha256 differs from {where}: its bytes changed since publish"
-                 for path in sorted(present & sums.keys()) if sha256_file(folder / path) != sums[path]]
+    problems = [f"{path}: missing ({SUMS} lists it)" for path in sorted(sums.keys() - present)]
+    problems += [f"{path}: not in {SUMS}: publish did not write it" for path in sorted(present - sums.keys())]
+    for path in sorted(present & sums.keys()):
+        try:
+            if sha256_file(folder / path) != sums[path]:
+                problems.append(f"{path}: sha256 differs from {SUMS}: its bytes changed since publish")
+        except OSError as exc:  # no read permission
+            problems.append(f"{path}: cannot be read ({exc.strerror})")
     return problems
 
 

@@ -93,6 +93,17 @@ def test_a_missing_extra_or_edited_file_is_one_line(folder, damage, expected):
     assert expected in problems(run_cli("validate", str(folder), check=False))
 
 
+def test_a_croissant_hash_that_disagrees_is_one_line(folder):
+    """What a Hub user checks against is what publish hashed: an edited FileObject sha256 is named."""
+    path = folder / "croissant.json"
+    doc = json.loads(path.read_text())
+    entry = next(d for d in doc["distribution"] if d.get("contentUrl") == SHARD)
+    entry["sha256"] = "0" * 64
+    path.write_text(json.dumps(doc))
+    assert problems(run_cli("validate", str(folder), check=False)) == [
+        f"croissant.json: its FileObjects and {SUMS} disagree on 1 file(s), e.g. {SHARD}"]
+
+
 def test_a_missing_list_is_one_line(folder):
     (folder / SUMS).unlink()
     assert problems(run_cli("validate", str(folder), check=False)) == [

@@ -21,7 +21,7 @@ from curator.io.atomic import atomic_write_text
 from curator.io.checksums import sha256_file
 from curator.pipeline.stages import META_FOLDER
 
-SUMS_FILE = "SHA256SUMS"
+SUMS = f"{META_FOLDER}/SHA256SUMS"  # relative to the published folder
 CARD = "README.md"
 CROISSANT = "croissant.json"
 UNLISTED = (CARD, CROISSANT)  # they name the repo push fills in; croissant.json cannot hold its own hash
@@ -33,7 +33,7 @@ class SumsError(ValueError):
 
 
 def sums_path(folder: Path) -> Path:
-    return Path(folder) / META_FOLDER / SUMS_FILE
+    return Path(folder) / SUMS
 
 
 def walk(folder: Path) -> tuple[list[str], dict[str, str]]:
@@ -43,16 +43,20 @@ def walk(folder: Path) -> tuple[list[str], dict[str, str]]:
     pending = [Path(folder)]
     while pending:
         here = pending.pop()
-        with os.scandir(here) as entries:
-            for entry in entries:
-                rel = Path(entry.path).relative_to(folder).as_posix()
-                mode = entry.stat(follow_symlinks=False).st_mode
-                if stat.S_ISDIR(mode):
-                    pending.append(Path(entry.path))
-                elif stat.S_ISREG(mode):
-                    files.append(rel)
-                else:
-                    odd[rel] = _kind(mode)
+        try:
+            entries = list(os.scandir(here))
+        except OSError as exc:  # a folder without read permission
+            odd[here.relative_to(folder).as_posix()] = f"a folder that cannot be listed ({exc.strerror})"
+            continue
+        for entry in entries:
+            rel = Path(entry.path).relative_to(folder).as_posix()
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISDIR(mode):
+                pending.append(Path(entry.path))
+            elif stat.S_ISREG(mode):
+                files.append(rel)
+            else:
+                odd[rel] = _kind(mode)
     return sorted(files), odd
 
 
@@ -87,8 +91,7 @@ def write_sums(folder: Path, sums: dict[str, str]) -> Path:
 
 def read_sums(folder: Path) -> dict[str, str]:
     """path -> sha256 as SHA256SUMS lists them; SumsError (one line) when it is missing or malformed."""
-    path = sums_path(folder)
-    where = path.relative_to(folder).as_posix()
+    path, where = sums_path(folder), SUMS
     if not path.is_file():
         raise SumsError(f"{where} is missing: not made by `curator publish`, or by an older version; re-run it")
     try:
