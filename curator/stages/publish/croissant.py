@@ -3,13 +3,18 @@
 Built as mlcroissant objects (the dataset's metadata, one FileSet and one RecordSet per config, the
 class-name enumerations) and written with `Metadata.to_json()`; the record sets are derived from
 each config's HF features. Tests validate the file with mlcroissant and read records through it.
+
+Each published file is also a FileObject with its sha256 and size (the hashes .curator/SHA256SUMS
+lists, computed once): the FileSets read the shards through their globs, the FileObjects say what
+their bytes are. croissant.json cannot list itself, nor README.md, which push rewrites.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
+import mimetypes
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from curator.config import BuildFacts, Publish
@@ -17,6 +22,7 @@ from curator.pipeline.stages import PUBLISHED_SPLITS, REPO_PLACEHOLDER
 from curator.record.schema import load_yaml
 from curator.record.taxonomy import taxonomy
 from curator.sources import get_recipe
+from curator.stages.publish.filelist import CROISSANT
 from curator.stages.publish.layout import ConfigOutput
 
 if TYPE_CHECKING:
@@ -119,11 +125,30 @@ def _split_field(name: str, file_set: str) -> mlc.Field:
                      description="the split, from the shard's file name: filter on it to read one split's files only")
 
 
-def build_croissant(configs: list[Any], sources: list[str], conf: Publish, facts: BuildFacts) -> mlc.Metadata:
+def _file_objects(folder: Path, sums: dict[str, str]) -> list[mlc.FileObject]:
+    """One FileObject per published file: its path in the folder, size and sha256."""
+    import mlcroissant as mlc
+
+    return [mlc.FileObject(id=path, name=path, content_url=path, sha256=digest,
+                           content_size=f"{(folder / path).stat().st_size} B", encoding_formats=[_format(path)])
+            for path, digest in sorted(sums.items())]
+
+
+def _format(path: str) -> str:
+    suffix = PurePosixPath(path).suffix
+    return _FORMATS.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
+_FORMATS = {".parquet": "application/x-parquet", ".yaml": "application/yaml"}  # mimetypes knows neither
+
+
+def build_croissant(configs: list[Any], sources: list[str], conf: Publish, facts: BuildFacts,
+                    files: list[mlc.FileObject] | None = None) -> mlc.Metadata:
     import mlcroissant as mlc
 
     infos = [get_recipe(s).INFO for s in sources]
-    distribution, record_sets = [], []
+    distribution: list[Any] = list(files or [])
+    record_sets = []
     for cfg in _record_set_configs(configs, sources):
         file_set = f"{cfg.name}-parquet"
         includes = [p.glob(s) for s in cfg.split_sizes() for p in cfg.parts if p.rows(s)]
@@ -164,9 +189,11 @@ def dataset_fields(infos: list[Any], conf: Publish, facts: BuildFacts) -> dict[s
     )
 
 
-def write_croissant(folder: Path, configs: list[Any], sources: list[str], conf: Publish, facts: BuildFacts) -> Path:
-    path = Path(folder) / "croissant.json"
-    doc = build_croissant(configs, sources, conf, facts).to_json()
+def write_croissant(folder: Path, configs: list[Any], sources: list[str], conf: Publish, facts: BuildFacts,
+                    sums: dict[str, str]) -> Path:
+    """`sums`: path -> sha256 of every other published file (filelist.hash_published)."""
+    path = Path(folder) / CROISSANT
+    doc = build_croissant(configs, sources, conf, facts, _file_objects(Path(folder), sums)).to_json()
     # compact: whitespace was half of the file
     path.write_text(json.dumps(doc, separators=(",", ":"), default=str) + "\n")
     return path

@@ -36,6 +36,7 @@ from curator.resources import policy_path
 from curator.sources.licensing import public_allowed
 from curator.stages.publish.card import render_card, render_license
 from curator.stages.publish.croissant import write_croissant
+from curator.stages.publish.filelist import hash_published, write_sums
 from curator.stages.publish.layout import Part, facet_columns, part_keys, plan_configs
 from curator.stages.publish.unread import prepared_metrics
 
@@ -189,11 +190,13 @@ def run_publish(
         published = plan_configs(parts, list(inputs))
         run.metrics["configs"] = {c.name: c.split_sizes() for c in published}
         atomic_write_text(run.dir / "LICENSE.md", render_license(sources, source_params))
+        sums = hash_published(run.dir)  # every file written so far: all but the card and Croissant
         prepared = prepared_metrics(split_dir, run.manifest(split_dir))
         atomic_write_text(run.dir / "README.md", render_card(
             published, sources, conf, facts, run.dir, source_params=source_params, checksums=checksums,
             prepared=prepared))
-        write_croissant(run.dir, published, sources, conf, facts)
+        write_croissant(run.dir, published, sources, conf, facts, sums)
+        write_sums(run.dir, sums)
     return {"inputs": run.inputs, "kept": run.kept, "configs": run.metrics["configs"]}
 
 
