@@ -111,6 +111,12 @@ class StageRun:
         """The checked lineage.json of one of the stage's inputs."""
         return self.manifests[path]
 
+    def shards(self, path: Path, under: str = "") -> list[Path]:
+        """The shards of input `path` (those under its subfolder `under`, e.g. train), as its checked
+        manifest lists them: what a stage reads is what was checked."""
+        prefix = f"{under.strip('/')}/" if under else ""
+        return [Path(path, s["path"]) for s in self.manifests[path]["shards"] if s["path"].startswith(prefix)]
+
     def writer(
         self, subdir: str = "", *, schema: pa.Schema | None = None, counts: bool = True,
         close_kwargs: dict[str, Any] | None = None, **kwargs: Any,
@@ -169,8 +175,12 @@ class StageRun:
             )
         inputs = [lineage.input_entry(i, self.manifests.get(i.path)) for i in self.folders]
         extra = {"source": self.source} if self.source else {}
+        # the shards as written (all closed by now); a Ray task's writer is not ours: its footer says
+        rows = {p.relative_to(self.dir).as_posix(): n for w, _, _ in self._writers
+                for p, n in zip(w.paths, w.shard_rows, strict=True)}
+        shards = lineage.shard_entries(self.dir, rows)
         atomic_write_json(self.dir / self.meta_subdir / lineage.LINEAGE,
-                          lineage.build(self.kind, self.params, inputs, stage=self.stage, **extra))
+                          lineage.build(self.kind, self.params, inputs, shards, stage=self.stage, **extra))
         atomic_write_json(self.dir / self.meta_subdir / "metrics.json", summary)
         self._summary = summary
         log.info(
