@@ -340,8 +340,8 @@ def listing_differences(listed: list[dict[str, Any]], found: list[tuple[str, int
     elif missing:
         whole = sorted({p.split("/")[0] for p in missing if "/" in p}
                        - {p.split("/")[0] for p in have if "/" in p})
-        parts.append((f"no {' or '.join(whole)} shards left ({_names(missing)} missing)" if whole
-                      else f"{_names(missing)} missing"))
+        parts.append(f"no {' or '.join(whole)} shards left ({_names(missing)} missing)" if whole
+                      else f"{_names(missing)} missing")
     if foreign:
         parts.append(f"{_names(foreign)} not written by it (copied in from elsewhere?)")
     for path in resized[:3]:
@@ -416,7 +416,7 @@ def check_built_from(augmented: Path, manifest: dict[str, Any], split: Path) -> 
         raise LineageError(
             f"--augmented {augmented} was made from another split than {split} (augment read {recorded}; "
             f"{split} is {now}: it was made again since, or augment read another split folder): its rows "
-            f"could copy validation/test images into train; re-run `curator augment --in {split}`")
+            f"could copy validation/test images into train; re-run `curator augment` on {split}")
 
 
 # --- what a stage may replace (where it may write: curator.io.paths) ------------------------------
