@@ -77,13 +77,15 @@ def old_format(ws: Path) -> dict[str, Any]:
 
 
 def messages(ws: Path) -> dict[str, Any]:
-    """`normalize --in data/prepared`, and augmented rows published beside another split."""
+    """`normalize --in data/prepared`, augmented rows published beside another split, a missing --in or --raw."""
     params = yaml.safe_load((ws / "params.yaml").read_text())
     params["split"] = {**params.get("split", {}), "seed": 7}
     (ws / "seed7.yaml").write_text(yaml.safe_dump(params))
     return {"normalize": cli(ws, "normalize", "--in", "data/prepared", "--out", "n2"),
             "split": cli(ws, "--params", "seed7.yaml", "split", "--out", "split7"),
-            "publish": cli(ws, "publish", "--in", "split7", "--augmented", "data/augmented", "--out", "p7")}
+            "publish": cli(ws, "publish", "--in", "split7", "--augmented", "data/augmented", "--out", "p7"),
+            "missing_in": cli(ws, "augment", "--in", "nowhere"),
+            "missing_raw": cli(ws, "prepare", "viri", "--raw", "nowhere")}
 
 
 # --- hand-edited manifests, wherever one is read ------------------------------------------------
@@ -216,6 +218,12 @@ def test_augmented_rows_beside_another_split_folder_say_what_is_known(runs: dict
     assert "ran again" not in line
 
 
+def test_a_missing_input_is_named_by_its_flag(runs: dict) -> None:
+    seen = outcome(runs, "messages")
+    assert_one_line_error(seen["missing_in"], "--in nowhere does not exist; run `curator split` first")
+    assert_one_line_error(seen["missing_raw"], "--raw nowhere does not exist; run `curator download viri` first")
+
+
 @pytest.mark.parametrize("edit", EDITS)
 def test_a_hand_edited_manifest_is_one_line_wherever_it_is_read(runs: dict, edit: str) -> None:
     seen, what = outcome(runs, "hand_edited")[edit], EDITS[edit][1]
@@ -226,8 +234,9 @@ def test_a_hand_edited_manifest_is_one_line_wherever_it_is_read(runs: dict, edit
                               what, "choose another --out")
     assert_one_line_error(seen["report"], f"pub-{edit}/.curator/lineage.json is not a readable manifest", what)
     assert_one_line_error(seen["validate"], "problem(s)")
-    assert f"problem: .curator/lineage.json is not a readable manifest ({what}" in seen["validate"].stdout \
-        + seen["validate"].stderr
+    problems = [line for line in seen["validate"].stderr.splitlines() if line.startswith("problem:")]
+    assert len(problems) == 1 and what in problems[0], seen["validate"].stderr
+    assert problems[0].startswith("problem: .curator/lineage.json is not a readable manifest (")
 
 
 def test_manifests_publish_reads_for_its_card_are_one_line_or_unknown(runs: dict) -> None:
