@@ -34,6 +34,7 @@ import fnmatch
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -259,7 +260,8 @@ def fingerprint(folder: Path) -> str:
     h = hashlib.sha256()
     if manifest.is_file():  # streamed: a hand-edited manifest of any size costs no memory
         with open(manifest, "rb") as f:
-            h = hashlib.file_digest(f, "sha256")
+            for block in iter(lambda: f.read(2**20), b""):
+                h.update(block)
     h.update(json.dumps(shard_listing(folder)).encode())
     return h.hexdigest()[:16]
 
@@ -309,14 +311,17 @@ def _no_manifest(folder: Path, expected: str, role: str) -> str:
     """Why a folder without a manifest is refused; a folder of per-source outputs (data/prepared) is
     said to be one, with the flag to pass one of them."""
     inside = []
-    if folder.is_dir():
-        for child in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))[:1000]:
-            try:
-                if manifest_path(child).is_file() and load(manifest_path(child), rerun="", current=False)[
-                        "kind"] == expected:
-                    inside.append(child)
-            except ManifestError:
-                continue
+    try:
+        children = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))[:1000]
+    except OSError:  # not a folder, or one we may not list: the plain refusal below
+        children = []
+    for child in children:
+        try:
+            if manifest_path(child).is_file() and load(manifest_path(child), rerun="", current=False)[
+                    "kind"] == expected:
+                inside.append(child)
+        except ManifestError:
+            continue
     if inside:
         names = ", ".join(p.name for p in inside[:5]) + (f" and {len(inside) - 5} more" if len(inside) > 5 else "")
         return (f"{role} {folder} holds per-source {expected} outputs ({names}), not one: pass one, "
@@ -329,6 +334,9 @@ def listing_differences(listed: list[dict[str, Any]], found: list[tuple[str, int
     """What differs between the shards a manifest lists and those a folder holds, in one line ('' if
     nothing): missing (every shard of a split folder: that split), foreign, or another size."""
     want = {s["path"]: (s["bytes"], s["rows"]) for s in listed}
+    if len(want) < len(listed):  # a hand-edited list: the stage would read that shard twice
+        twice = Counter(s["path"] for s in listed)
+        return f"{_names(sorted(p for p, n in twice.items() if n > 1))} listed more than once"
     have = dict(found)
     missing = sorted(want.keys() - have.keys())
     foreign = sorted(have.keys() - want.keys())

@@ -54,9 +54,13 @@ def no_test_split(ws: Path) -> dict[str, Any]:
 
 
 def foreign_shard(ws: Path) -> dict[str, Any]:
-    """A shard of another output copied in beside the split's own."""
+    """A shard of another output copied in beside the split's own; a shard listed twice by hand."""
     shutil.copyfile(ws / "data/normalized/part-00000.parquet", ws / "data/split/train/part-00001.parquet")
-    return {"publish": cli(ws, "publish", "--out", "p2")}
+    twice = shutil.copytree(ws / "data/normalized", ws / "twice")
+    manifest = json.loads((twice / "lineage.json").read_text())
+    manifest["shards"] *= 2
+    (twice / "lineage.json").write_text(json.dumps(manifest))
+    return {"publish": cli(ws, "publish", "--out", "p2"), "twice": cli(ws, "split", "--in", "twice", "--out", "s2")}
 
 
 def replaced_shard(ws: Path) -> dict[str, Any]:
@@ -188,6 +192,10 @@ def test_a_split_without_its_test_shards_is_refused(runs: dict) -> None:
 def test_a_shard_copied_in_is_refused_by_name(runs: dict) -> None:
     assert_one_line_error(outcome(runs, "foreign_shard")["publish"],
                           "train/part-00001.parquet not written by it", "`curator split`")
+
+
+def test_a_shard_listed_twice_is_refused_not_read_twice(runs: dict) -> None:
+    assert_one_line_error(outcome(runs, "foreign_shard")["twice"], "part-00000.parquet listed more than once")
 
 
 def test_a_same_named_shard_of_another_size_is_refused(runs: dict) -> None:
