@@ -8,10 +8,10 @@
 Before anything is read it checks the stage's contract (curator.pipeline.lineage): the output is
 not an input, nor inside or around one; each input is the kind of output the stage needs, with
 the current schema and taxonomy and the very shards its manifest lists (which `shards` then gives
-the stage to read); and it holds every input (a shared lock) so that no other run
-replaces one mid-read. On a clean exit it checks inputs == kept + rejected (a mismatch is a bug:
-nothing is published), writes lineage.json (listing the shards written) and metrics.json, and swaps the directory into
-place. On any exception the previous output is left untouched.
+the stage to read); and it holds every input (a shared lock) so that no other run replaces one
+mid-read. On a clean exit it checks inputs == kept + rejected (a mismatch is a bug: nothing is
+published), writes lineage.json (listing the shards written) and metrics.json, and swaps the
+directory into place. On any exception the previous output is left untouched.
 """
 
 from __future__ import annotations
