@@ -235,7 +235,7 @@ def prepare(
     recipe = get_recipe(source)
     raw = raw or folder("download", source)
     if not raw.exists():
-        raise CuratorError(f"{raw} does not exist; run `curator download {source}` first (or pass --raw)")
+        raise CuratorError(f"--raw {raw} does not exist; run `curator download {source}` first (or pass another --raw)")
     source_conf = config.source(source)
     items = partial(recipe.prepare, conf=source_conf)
     plan = getattr(recipe, "storage_plan", None)  # raw Parquet: Ray Data reads it with --executor ray
@@ -276,7 +276,7 @@ def normalize(
         inputs = [folder("prepare", s) for s in _config().sources.enabled]
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
-        raise CuratorError(f"prepared data missing: {', '.join(missing)}; run `curator prepare SRC` first")
+        raise CuratorError(f"prepared data missing (--in): {', '.join(missing)}; run `curator prepare SRC` first")
     result = run_normalize(inputs, out or folder("normalize"), metrics_copy=metrics)
     typer.echo(f"normalize: {result['kept']} kept, {result['rejected']} rejected")
 
@@ -291,7 +291,7 @@ def split(
     from curator.stages.split.stage import run_split
 
     if not inputs.exists():
-        raise CuratorError(f"{inputs} does not exist; run `curator normalize` first")
+        raise CuratorError(f"--in {inputs} does not exist; run `curator normalize` first")
     config = _config()
     result = run_split(inputs, out or folder("split"), config.split, config.dedup, metrics_copy=metrics)
     typer.echo(f"split: {result['kept']} records assigned")
@@ -311,7 +311,7 @@ def augment(
 
     conf = _executor_conf(_config().augment, workers, executor, ray_address)
     if not inputs.exists():
-        raise CuratorError(f"{inputs} does not exist; run `curator split` first")
+        raise CuratorError(f"--in {inputs} does not exist; run `curator split` first")
     result = run_augment(inputs, out or folder("augment"), conf, metrics_copy=metrics)
     typer.echo(f"augment: {result['augmented_rows']} rows from {result['kept']} train records")
 
@@ -328,7 +328,7 @@ def publish(
 
     config = _config()
     if not inputs.exists():
-        raise CuratorError(f"{inputs} does not exist; run `curator split` first")
+        raise CuratorError(f"--in {inputs} does not exist; run `curator split` first")
     if augmented is not None and not augmented.exists():
         raise CuratorError(f"--augmented {augmented} does not exist; run `curator augment` first (or leave it out)")
     target = out or _publish_folder(config.publish.name)

@@ -269,10 +269,14 @@ class BuildFacts:
         made = _params(augmented, "augmented") if augmented is not None else {}
         # augment records only the keys that shape its output (not workers or executor)
         shaping = {k: v for k, v in made.items() if k in Augment.model_fields and k not in ("workers", "executor")}
+        policy_sha256 = made.get("policy_sha256")
+        if policy_sha256 is not None and not isinstance(policy_sha256, str):
+            raise CuratorError("the augmented folder's lineage.json records a policy_sha256 that is not a string; "
+                               "re-run `curator augment`")
         return cls(split=_recorded(Split, given.get("split"), "split"),
                    dedup=_recorded(Dedup, given.get("dedup"), "split"),
                    augment=_recorded(Augment, shaping or None, "augmented"),
-                   policy_sha256=made.get("policy_sha256"))
+                   policy_sha256=policy_sha256)
 
     def ratios_text(self) -> str:
         """How the split cut the records, as the card and Croissant say it: "split 80/10/10" (train /

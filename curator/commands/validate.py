@@ -355,12 +355,12 @@ def _check_lineage(folder: Path, class_names: dict[str, list[str]]) -> list[str]
     where = path.relative_to(folder)
     if not path.is_file():
         return [f"{where} is missing: not made by `curator publish`, or by an older version; re-run it"]
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        kind, labelled = manifest["kind"], manifest["taxonomy"]
-        inputs = [i.get("taxonomy") for i in manifest["inputs"] if i.get("kind") in lineage.LABELLED]
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
-        return [f"{where} does not parse ({type(exc).__name__}); re-run `curator publish`"]
+    try:  # the checked loader: a hand-edited manifest is one problem line, never an internal error
+        manifest = lineage.load(path, rerun=lineage.MAKES["published"])
+    except lineage.ManifestError as exc:
+        return [f"{where} is not a readable manifest ({exc.what}); re-run `curator publish`"]
+    kind, labelled = manifest["kind"], manifest["taxonomy"]
+    inputs = [i.get("taxonomy") for i in manifest["inputs"] if i.get("kind") in lineage.LABELLED]
     if kind != "published":
         return [f"{where} says this is {kind} data, not a published folder"]
     problems = []

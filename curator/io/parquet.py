@@ -51,6 +51,7 @@ class ShardWriter:
         self.group_rows = group_rows
         self.group_bytes = group_bytes
         self.paths: list[Path] = []
+        self.shard_rows: list[int] = []  # rows of each of `paths` (what lineage.json lists)
         self.rows = 0
         self.nbytes = 0  # uncompressed Arrow bytes written (the card's num_bytes)
         self._buffer: list[pa.Table] = []
@@ -104,6 +105,7 @@ class ShardWriter:
         if self._writer is None:
             self._open_shard()
         self._writer.write_table(group, row_group_size=group.num_rows)
+        self.shard_rows[-1] += group.num_rows
         self.rows += group.num_rows
         self.nbytes += group.nbytes
 
@@ -113,6 +115,7 @@ class ShardWriter:
         self._file = open(path, "wb")  # noqa: SIM115 - closed in _close_shard
         self._writer = pq.ParquetWriter(self._file, self.schema, **self._options)
         self.paths.append(path)
+        self.shard_rows.append(0)
 
     def _close_shard(self) -> None:
         if self._writer is not None:
@@ -197,6 +200,11 @@ def iter_batches(
 def iter_records(location: Path | Iterable[Path], *, columns: list[str] | None = None) -> Iterator[dict]:
     for batch in iter_batches(location, columns=columns):
         yield from batch.to_pylist()
+
+
+def footer_rows(path: Path) -> int:
+    """A shard's row count, from its footer alone."""
+    return pq.read_metadata(path).num_rows
 
 
 def count_rows(location: Path | Iterable[Path]) -> int:

@@ -7,10 +7,11 @@
 
 Before anything is read it checks the stage's contract (curator.pipeline.lineage): the output is
 not an input, nor inside or around one; each input is the kind of output the stage needs, with
-the current schema and taxonomy; and it holds every input (a shared lock) so that no other run
-replaces one mid-read. On a clean exit it checks inputs == kept + rejected (a mismatch is a bug:
-nothing is published), writes lineage.json and metrics.json, and swaps the directory into
-place. On any exception the previous output is left untouched.
+the current schema and taxonomy and the very shards its manifest lists (which `shards` then gives
+the stage to read); and it holds every input (a shared lock) so that no other run replaces one
+mid-read. On a clean exit it checks inputs == kept + rejected (a mismatch is a bug: nothing is
+published), writes lineage.json (listing the shards written) and metrics.json, and swaps the
+directory into place. On any exception the previous output is left untouched.
 """
 
 from __future__ import annotations
@@ -111,6 +112,12 @@ class StageRun:
         """The checked lineage.json of one of the stage's inputs."""
         return self.manifests[path]
 
+    def shards(self, path: Path, under: str = "") -> list[Path]:
+        """The shards of input `path` (those under its subfolder `under`, e.g. train), as its checked
+        manifest lists them: what a stage reads is what was checked."""
+        prefix = f"{under.strip('/')}/" if under else ""
+        return [Path(path, s["path"]) for s in self.manifests[path]["shards"] if s["path"].startswith(prefix)]
+
     def writer(
         self, subdir: str = "", *, schema: pa.Schema | None = None, counts: bool = True,
         close_kwargs: dict[str, Any] | None = None, **kwargs: Any,
@@ -169,8 +176,12 @@ class StageRun:
             )
         inputs = [lineage.input_entry(i, self.manifests.get(i.path)) for i in self.folders]
         extra = {"source": self.source} if self.source else {}
+        # the shards as written (all closed by now); a Ray task's writer is not ours: its footer says
+        rows = {p.relative_to(self.dir).as_posix(): n for w, _, _ in self._writers
+                for p, n in zip(w.paths, w.shard_rows, strict=True)}
+        shards = lineage.shard_entries(self.dir, rows)
         atomic_write_json(self.dir / self.meta_subdir / lineage.LINEAGE,
-                          lineage.build(self.kind, self.params, inputs, stage=self.stage, **extra))
+                          lineage.build(self.kind, self.params, inputs, shards, stage=self.stage, **extra))
         atomic_write_json(self.dir / self.meta_subdir / "metrics.json", summary)
         self._summary = summary
         log.info(

@@ -12,7 +12,6 @@ from functools import partial
 from pathlib import Path
 
 from curator.config import Augment
-from curator.io.parquet import shard_paths
 from curator.pipeline import raydata
 from curator.pipeline.executor import make_executor
 from curator.pipeline.lineage import Input
@@ -40,7 +39,7 @@ def run_augment(split_dir: Path, out: Path, conf: Augment | None = None, *, metr
               "policy_sha256": hashlib.sha256(policy_file.read_bytes()).hexdigest()}
     contract = {"inputs": [Input(Path(split_dir), "split")], "params": params}
     with StageRun("augment", out, metrics_copy=metrics_copy, **contract) as run, executor as pool:
-        train = shard_paths(Path(split_dir) / TRAIN)
+        train = run.shards(Path(split_dir), TRAIN)
         run.metrics["not_applicable"] = 0
         if raydata.on_ray(pool):  # the train shards are on storage: Ray Data reads them where it runs them
             from curator.stages.augment.raydata import augment_on_ray

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from curator.errors import CuratorError
-from curator.io.parquet import iter_batches, shard_paths
+from curator.io.parquet import iter_batches
 from curator.pipeline.lineage import Input
 from curator.pipeline.progress import track
 from curator.pipeline.run import StageRun
@@ -71,7 +71,7 @@ def run_normalize(inputs: Iterable[Path], out: Path, *, metrics_copy: Path | Non
         raise CuratorError("normalize: no prepared input (enable a source in sources.enabled, or pass --in)")
     with StageRun("normalize", out, metrics_copy=metrics_copy, inputs=[Input(p, "prepared") for p in inputs]) as run:
         _check_sources_once(run, inputs)
-        shards = [p for location in inputs for p in shard_paths(location)]
+        shards = [p for location in inputs for p in run.shards(location)]
         writer = run.writer()
         for batch in track(iter_batches(shards), desc="normalize", unit="batch"):
             run.count_input(batch.num_rows)

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from curator.config import BuildFacts, Publish, SourceParams
 from curator.errors import CuratorError
 from curator.io.atomic import atomic_write_text
-from curator.io.parquet import iter_batches, shard_paths
+from curator.io.parquet import iter_batches
 from curator.pipeline.lineage import Input, check_built_from
 from curator.pipeline.progress import track
 from curator.pipeline.run import StageRun
@@ -162,10 +162,10 @@ def run_publish(
 
     # bookkeeping stays out of the dataset's own files (and out of what push uploads)
     with StageRun("publish", out, metrics_copy=metrics_copy, inputs=folders, params=params) as run:
-        inputs = {s: shard_paths(split_dir / s) for s in SPLITS}  # train first: augmented rows need it
+        inputs = {s: run.shards(split_dir, s) for s in SPLITS}  # train first: augmented rows need it
         if augmented is not None:
             check_built_from(Path(augmented), run.manifest(Path(augmented)), split_dir)
-            inputs[AUGMENTED_SPLIT] = shard_paths(augmented)
+            inputs[AUGMENTED_SPLIT] = run.shards(Path(augmented))
         facts = BuildFacts.from_lineage(run.manifest(split_dir),
                                         run.manifest(Path(augmented)) if augmented is not None else None)
         policy = _policy(facts) if augmented is not None else None

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from curator.config import Dedup, Split
 from curator.errors import CuratorError
 from curator.io.atomic import atomic_write_json
-from curator.io.parquet import iter_batches, read_columns, shard_paths
+from curator.io.parquet import iter_batches, read_columns
 from curator.pipeline.lineage import Input
 from curator.pipeline.progress import track
 from curator.pipeline.run import StageRun
@@ -253,7 +253,7 @@ def run_split(inputs: Path, out: Path, conf: Split | None = None, dedup: Dedup |
     contract = {"inputs": [Input(Path(inputs), "normalized")],
                 "params": {"split": conf.model_dump(mode="json"), "dedup": dedup.model_dump(mode="json")}}
     with StageRun("split", out, metrics_copy=metrics_copy, **contract) as run:
-        shards = shard_paths(inputs)
+        shards = run.shards(Path(inputs))
         records = _read_records(shards)
         hashes = (b.column("hashes") for b in iter_batches(shards, columns=["hashes"], batch_rows=32768))
         clusters = find_clusters(fingerprints_of(records.ids, hashes), dedup.max_distance)

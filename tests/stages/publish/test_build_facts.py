@@ -39,3 +39,9 @@ def test_a_hand_edited_manifest_is_one_line(manifest: dict, words: str) -> None:
         BuildFacts.from_lineage(manifest)
     message = str(caught.value)
     assert words in message and "lineage.json" in message and "\n" not in message
+
+
+def test_a_policy_digest_that_is_not_text_is_one_line() -> None:
+    augmented = {"kind": "augmented", "params": {**AUGMENTED["params"], "policy_sha256": ["ab"]}}
+    with pytest.raises(CuratorError, match="records a policy_sha256 that is not a string"):
+        BuildFacts.from_lineage(SPLIT, augmented)

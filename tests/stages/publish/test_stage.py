@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curator.config import Publish, Ratios, Split
+from curator.pipeline.lineage import shard_entries
 from curator.sources import get_recipe
 from curator.stages.normalize.stage import run_normalize
 from curator.stages.prepare.stage import run_prepare
@@ -116,7 +117,10 @@ def test_an_augmented_copy_equal_to_its_parent_is_rejected(sample_build, tmp_pat
     copy["image"], copy["infrared"] = parent["image"], parent["infrared"]
     (tmp_path / "aug").mkdir()
     pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), tmp_path / "aug" / shard.name)
-    (tmp_path / "aug" / "lineage.json").write_bytes((root / "augmented" / "lineage.json").read_bytes())  # its kind
+    # its kind and inputs, listing the edited shard (lineage.read refuses a shard of another size)
+    manifest = json.loads((root / "augmented" / "lineage.json").read_text())
+    manifest["shards"] = shard_entries(tmp_path / "aug", {})
+    (tmp_path / "aug" / "lineage.json").write_text(json.dumps(manifest))
     result = run_publish(root / "split", tmp_path / "pub", Publish(name="t"),
                          augmented=tmp_path / "aug")
     rejects = list(read_rejects(tmp_path / "pub" / ".curator" / "rejects.jsonl"))
