@@ -188,10 +188,9 @@ def within_delivery_name(name: str) -> str:
     """A file name a params list gives (an archive, a CSV): a path inside the delivery, never `..` or
     absolute, so that it can neither read outside --from nor write outside --out."""
     pure = PurePosixPath(name.replace("\\", "/"))
-    if not name.strip() or "\x00" in name:
-        raise ValueError(f"{name!r}: not a file name")
-    if pure.is_absolute() or PureWindowsPath(name).drive or ".." in pure.parts:
-        raise ValueError(f"{name!r}: a file name inside the delivery, not an absolute path or one with '..'")
+    if not name.strip() or "\x00" in name or pure.is_absolute() or PureWindowsPath(name).drive \
+            or ".." in pure.parts:
+        raise ValueError("must be a file name inside the delivery (no '..', not an absolute path)")
     return name
 
 

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from curator.config import Download, OneGroupPattern, SourceParams
 from curator.errors import CuratorError
+from curator.io.paths import DeliveryName
 from curator.io.patterns import compile_pattern
 from curator.record.taxonomy import label_map
 from curator.sources.fetch import copy_manual, download_files, unpacked
@@ -77,7 +78,8 @@ class ArchiveParams(SourceParams):
     """Where a thermal source's archives are, and how its file names carry subjects."""
 
     base_url: str = Field(BASE_URL, description="folder URL holding the archives")
-    files: list[str] | None = Field(None, description="archive names under base_url; null = the recipe's list")
+    files: list[DeliveryName] | None = Field(None, description="archive names under base_url (never '..' or an "
+                                             "absolute path); null = the recipe's list")
     subject_pattern: OneGroupPattern | None = Field(
         None, description="regex searched in each visible file's stem whose group 1 is the subject id; "
         "null = no subject known (each pair is its own group)")
@@ -148,5 +150,6 @@ def copy_local(spec: ThermalSource, src: Path, out: Path, names: list[str]) -> N
     missing = sorted(set(names) - set(present))
     if missing:
         log.warning("%s: %s lacks %d archive(s): %s", spec.name, src, len(missing), ", ".join(missing))
-    for name, path in sorted(present.items()):
+    for name, path in sorted(present.items()):  # names are DeliveryNames: `out / name` stays inside `out`
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, out / name)
