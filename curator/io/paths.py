@@ -73,6 +73,8 @@ def shown(name: str) -> str:
 
 def decodable(name: str) -> bool:
     """Whether `name` is valid UTF-8 as it came from the file system (no lone surrogates)."""
+    if name.isascii():  # the usual case, without an encode
+        return True
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
