@@ -108,21 +108,27 @@ def _entries(folder: str) -> list[os.DirEntry[str]]:
         raise CuratorError(f"cannot read the folder {shown(folder)} ({exc.strerror})") from None
 
 
-def _walk(scan: _Scan, folder: str, rel: str) -> None:
-    for entry in _entries(folder):
-        path = f"{rel}{entry.name}"
-        if not decodable(entry.name):
-            _undecodable(scan, entry, path)
-        elif entry.is_symlink():
-            _link(scan, entry, path)
-        elif entry.is_dir(follow_symlinks=False):
-            scan.dirs.append(path)
-            _walk(scan, entry.path, f"{path}/")
-        elif entry.is_file(follow_symlinks=False):
-            scan.files.append((path, entry.path))
-        else:  # a FIFO would block the reader for ever; a socket or device is no data either
-            scan.left_out.append(LeftOut(shown(path), Reason.STRAY_FILE,
-                                         f"{shown(path)}: not a regular file (a FIFO, socket or device); not read"))
+def _walk(scan: _Scan, top: str) -> None:
+    """Every entry under `top`, depth first in name order (a stack, not recursion: folders may nest deep)."""
+    stack: list[tuple[str, str]] = [(top, "")]
+    while stack:
+        folder, rel = stack.pop()
+        below = []
+        for entry in _entries(folder):
+            path = f"{rel}{entry.name}"
+            if not decodable(entry.name):
+                _undecodable(scan, entry, path)
+            elif entry.is_symlink():
+                _link(scan, entry, path)
+            elif entry.is_dir(follow_symlinks=False):
+                scan.dirs.append(path)
+                below.append((entry.path, f"{path}/"))
+            elif entry.is_file(follow_symlinks=False):
+                scan.files.append((path, entry.path))
+            else:  # a FIFO would block the reader for ever; a socket or device is no data either
+                scan.left_out.append(LeftOut(shown(path), Reason.STRAY_FILE, f"{shown(path)}: not a regular file "
+                                             "(a FIFO, socket or device); not read"))
+        stack.extend(reversed(below))
 
 
 def _link(scan: _Scan, entry: os.DirEntry[str], path: str) -> None:
@@ -166,7 +172,7 @@ def delivery(raw: Path) -> Iterator[tuple[Path, list[LeftOut]]]:
         yield raw, []
         return
     scan = _Scan(os.path.realpath(raw))
-    _walk(scan, str(raw), "")
+    _walk(scan, str(raw))
     if not scan.left_out:
         yield raw, []
         return
