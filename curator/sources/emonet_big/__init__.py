@@ -103,9 +103,10 @@ def _unit_items(unit: dict[str, Any], found: layouts.Found,
 def item_and_note(item: layouts.Item) -> tuple[dict[str, Any] | Reject, list[int] | None]:
     """One item's record and its note: [names left out, outputs leaving some out, repeated model answers
     dropped] when there is any."""
-    missing = [0, 0, 0]
-    record = image_record(item, missing)
-    return record, missing if any(missing) else None
+    missing, repeated = [0, 0], [0]
+    record = image_record(item, missing, repeated)
+    note = [*missing, *repeated]
+    return record, note if any(note) else None
 
 
 def finish(notes: list[Any], unread: list[NotRead]) -> list[NotRead]:
@@ -127,7 +128,10 @@ def record_id(item: layouts.Item) -> str:
     return f"{NAME}/{key}"
 
 
-def image_record(item: layouts.Item, missing: list[int] | None = None) -> dict[str, Any] | Reject:
+def image_record(item: layouts.Item, missing: list[int] | None = None,
+                 repeated: list[int] | None = None) -> dict[str, Any] | Reject:
+    """One item's record; `missing` adds [names left out, outputs leaving some out], `repeated` [answers
+    dropped because their model had answered already]."""
     rid, path = record_id(item), item.image.get("path")
     if item.missing:
         reason = Reason.MISSING_IMAGE if "cannot be read" in item.missing else Reason.MISSING_FIELD
@@ -135,7 +139,7 @@ def image_record(item: layouts.Item, missing: list[int] | None = None) -> dict[s
     if item.annotations is None:
         return Reject(rid, Reason.MISSING_FIELD, f"{item.where}: no VLM annotations", path)
     try:
-        outputs, repeated = vlm.once_per_model(vlm.parse(item.annotations))
+        outputs, dropped = vlm.once_per_model(vlm.parse(item.annotations))
     except ValueError as exc:
         return Reject(rid, Reason.MALFORMED_ANNOTATION, f"{item.where}: annotations {exc}", path)
     record = emonet.base_record(NAME, rid, item.image, item.prompt, item.demographics, item.where)
@@ -145,7 +149,8 @@ def image_record(item: layouts.Item, missing: list[int] | None = None) -> dict[s
         left_out = [sum(1 for n in taxonomy().fine if n not in o.emotions) for o in outputs]
         missing[0] += sum(left_out)
         missing[1] += sum(1 for n in left_out if n)
-        missing[2] += repeated
+    if repeated is not None:
+        repeated[0] += dropped
     record.update(vlm_fields(outputs))
     return record
 

@@ -43,8 +43,7 @@ def feature_columns() -> list[str]:
 
 class Params(SourceParams):
     handle: str | None = Field(None, description='Kaggle "owner/slug[/versions/N]" of the dataset')
-    file: DeliveryName | None = Field(None, description="CSV file name inside it (never '..' or an absolute path); "
-                                      "null = the single *.csv found")
+    file: DeliveryName | None = Field(None, description="CSV file name inside it; null = the single *.csv found")
 
 
 def layout(raw: Path, conf: Params) -> str:

@@ -78,8 +78,8 @@ class ArchiveParams(SourceParams):
     """Where a thermal source's archives are, and how its file names carry subjects."""
 
     base_url: str = Field(BASE_URL, description="folder URL holding the archives")
-    files: list[DeliveryName] | None = Field(None, description="archive names under base_url (never '..' or an "
-                                             "absolute path); null = the recipe's list")
+    # DeliveryName: never '..' or an absolute path (it could read outside --from and write outside --out)
+    files: list[DeliveryName] | None = Field(None, description="archive names under base_url; null = the recipe's list")
     subject_pattern: OneGroupPattern | None = Field(
         None, description="regex searched in each visible file's stem whose group 1 is the subject id; "
         "null = no subject known (each pair is its own group)")
