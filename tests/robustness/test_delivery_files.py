@@ -182,3 +182,37 @@ def test_a_link_in_the_raw_folder_itself_is_not_followed(archives, tmp_path: Pat
     assert {(r["path"], r["reason"]) for r in rejects} >= {("VIRI-Happy2-Ir.zip", "outside_delivery"),
                                                           ("pipe", "stray_file")}
     assert metrics["inputs"] == metrics["kept"] + metrics["rejected"]
+
+
+def test_a_name_inside_an_archive_that_is_not_utf8_is_a_reject(tmp_path: Path) -> None:
+    """A WebDataset tar (EmoNet-Big) whose sample key is not UTF-8: that sample is an undecodable_name reject
+    showing the name escaped, the others are kept; prepare and inspect end as usual."""
+    import io
+    import tarfile
+
+    from curator.sources.emonet_big import samples as big_samples
+
+    big_samples.build(tmp_path / "samples", 0, False, "webdataset")
+    raw = tmp_path / "samples" / "emonet_big"
+    shard = sorted(raw.rglob("*.tar"))[0]
+    with tarfile.open(shard) as tar:
+        first = [(m.name, tar.extractfile(m).read()) for m in tar.getmembers()[:3]]  # one sample's files
+    odd = b"\xff\xfeodd".decode("utf-8", "surrogateescape")  # as tarfile reads such a name
+    with tarfile.open(shard, "a") as tar:
+        for name, data in first:
+            member = tarfile.TarInfo(f"{odd}.{name.rsplit('.', 1)[1]}")
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "params.yaml").write_text(yaml.safe_dump({"sources": {"emonet_big": {}}, "prepare": {"workers": 1}}))
+
+    done = cli(ws, "prepare", "emonet_big", "--raw", str(raw), "--out", "out")
+
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    rejects = [json.loads(line) for line in (ws / "out" / "rejects.jsonl").read_bytes().decode("utf-8").splitlines()]
+    assert [(r["reason"], r["id"]) for r in rejects] == [("undecodable_name", "emonet_big/\\xff\\xfeodd")]
+    metrics = json.loads((ws / "out" / "metrics.json").read_bytes().decode("utf-8"))
+    assert metrics["inputs"] == metrics["kept"] + 1
+    shown = cli(ws, "inspect", "emonet_big", str(raw))
+    assert shown.returncode == 0 and "undecodable_name 1" in shown.stdout, shown.stdout + shown.stderr

@@ -38,7 +38,7 @@ def _undecodable(value: Any, where: str = "") -> str | None:
     """The first string in a record (its id, an image's path, a nested value) that is not UTF-8: where
     it is and its text escaped. Such a string is a file name's raw bytes (a name inside an archive)."""
     if isinstance(value, str):
-        return None if decodable(value) else f"{where or 'value'} {shown(value)!r}"
+        return None if decodable(value) else f"{where or 'value'} '{shown(value)}'"
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, (list, tuple)):
