@@ -76,7 +76,7 @@ def copy_manual(source: str, src: Path, out: Path, patterns: tuple[str, ...] = (
     check_paths(out, [src], what="--from")
     root = os.path.realpath(src)
     files = [src] if src.is_file() else sorted(p for pat in patterns for p in src.rglob(pat)
-                                               if _leaves(p, root) or p.is_file())
+                                               if leaves_delivery(p, root) or p.is_file())
     if not files:
         raise CuratorError(f"{source}: nothing matching {', '.join(patterns)} in {src}")
     names = [f.name if src.is_file() else f.relative_to(src).as_posix() for f in files]
@@ -84,7 +84,7 @@ def copy_manual(source: str, src: Path, out: Path, patterns: tuple[str, ...] = (
     for f, name in zip(files, names, strict=True):
         dest = out / name
         dest.parent.mkdir(parents=True, exist_ok=True)
-        _copy_atomic(f, dest, link=src.is_dir() and _leaves(f, root))
+        copy_atomic(f, dest, link=src.is_dir() and leaves_delivery(f, root))
         copied.append(dest)
     _remove_gone(out, set(names))
     # ensure_ascii: a name that is not UTF-8 round-trips (as \udcxx), so that the next copy can remove it
@@ -93,7 +93,7 @@ def copy_manual(source: str, src: Path, out: Path, patterns: tuple[str, ...] = (
     return copied
 
 
-def _leaves(path: Path, root: str) -> bool:
+def leaves_delivery(path: Path, root: str) -> bool:
     """A link in the delivery to a file or folder outside it: never read here. It is copied as a link, so
     that prepare names it in a reject (outside_delivery) rather than the download dropping it unseen."""
     if not path.is_symlink():
@@ -102,7 +102,7 @@ def _leaves(path: Path, root: str) -> bool:
     return target != root and not target.startswith(root + os.sep)
 
 
-def _copy_atomic(src: Path, dest: Path, *, link: bool = False) -> None:
+def copy_atomic(src: Path, dest: Path, *, link: bool = False) -> None:
     """A killed copy leaves the previous file or none, never half of one. `link`: copy the link itself, to
     the absolute path it points to."""
     tmp = dest.with_name(f".{dest.name}.copy-{os.getpid()}")

@@ -10,7 +10,7 @@ See README.md.
 from __future__ import annotations
 
 import logging
-import shutil
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ from curator.errors import CuratorError
 from curator.io.paths import DeliveryName
 from curator.io.patterns import compile_pattern
 from curator.record.taxonomy import label_map
-from curator.sources.fetch import copy_manual, download_files, unpacked
+from curator.sources.fetch import copy_atomic, copy_manual, download_files, leaves_delivery, unpacked
 from curator.sources.recipe import NotRead, Reject
 from curator.sources.thermal import pairing
 from curator.sources.thermal.layout import (
@@ -150,6 +150,7 @@ def copy_local(spec: ThermalSource, src: Path, out: Path, names: list[str]) -> N
     missing = sorted(set(names) - set(present))
     if missing:
         log.warning("%s: %s lacks %d archive(s): %s", spec.name, src, len(missing), ", ".join(missing))
+    root = os.path.realpath(src)
     for name, path in sorted(present.items()):  # names are DeliveryNames: `out / name` stays inside `out`
         (out / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, out / name)
+        copy_atomic(path, out / name, link=leaves_delivery(path, root))  # a link out of --from stays a link

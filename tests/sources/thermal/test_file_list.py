@@ -4,6 +4,7 @@ read outside `--from` and write outside `--out`. Any command refuses it, so `dvc
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,28 @@ def test_a_file_list_entry_outside_the_delivery_is_one_line(tmp_path: Path, sour
     for command in (["download", source, "--from", str(given), "--out", "out/raw"], ["prepare", source]):
         assert_one_line_error(cli(ws, *command), "params.yaml", where, repr(shown))
     assert snapshot(tmp_path) == before  # nothing read into, nor written beside, --out
+
+
+def test_an_archive_linked_from_outside_the_delivery_is_not_read(tmp_path: Path) -> None:
+    """--from a folder of the authors' archives, one of them a link to a file elsewhere: download copies the
+    link, not what it points to, and prepare rejects it by name (outside_delivery); the others are read."""
+    build_viri(tmp_path / "deliveries", 0, False)
+    given = tmp_path / "deliveries" / "viri"
+    elsewhere = tmp_path / "elsewhere.zip"
+    (given / "VIRI-Sad-Ir.zip").rename(elsewhere)
+    (given / "VIRI-Sad-Ir.zip").symlink_to(elsewhere)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "params.yaml").write_text(yaml.safe_dump({"sources": {"viri": {}}, "prepare": {"workers": 1}}))
+
+    assert cli(ws, "download", "viri", "--from", str(given)).returncode == 0
+    assert (ws / "data" / "raw" / "viri" / "VIRI-Sad-Ir.zip").is_symlink()
+    done = cli(ws, "prepare", "viri")
+
+    assert done.returncode == 0, done.stderr
+    out = ws / "data" / "prepared" / "viri"
+    rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
+    assert ("VIRI-Sad-Ir.zip", "outside_delivery") in {(r["path"], r["reason"]) for r in rejects}
+    assert {r["id"].split("/")[1] for r in rejects if r["reason"] == "unpaired"} == {"Sad"}  # its IR half unread
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["inputs"] == metrics["kept"] + metrics["rejected"]
