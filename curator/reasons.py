@@ -49,6 +49,10 @@ class Reason(str, Enum):
     MISSING_FACE_FRAMES = "missing_face_frames", "a labelled sample has no frame folder, or one without images"
     STRAY_FILE = "stray_file", "a file where the source's layout has none (e.g. a non-image in a frame folder)"
     UNREADABLE_FILE = "unreadable_file", "a data file (not an image) that cannot be opened, e.g. a corrupt .xlsx"
+    OUTSIDE_DELIVERY = "outside_delivery", "a link in the raw folder to a file or folder outside it: never " \
+        "followed (copy the file in to read it)"
+    UNDECODABLE_NAME = "undecodable_name", "a file name (or a name inside an archive) that is not UTF-8, shown " \
+        "escaped: rename the file to read it"
     UNEXPECTED_COLUMNS = "unexpected_columns", "a data file has two columns for one required field (EMER's gaze " \
         "pair spelled with and without [DACS px]); other unknown columns are read generically or listed as not read"
     # deliberately left out by recipes (excluded, not lost): each counts as an input and a reject

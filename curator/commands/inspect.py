@@ -9,7 +9,9 @@ are not decoded (prepare does that), so it is quick on a large download.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,6 +21,7 @@ from curator.reasons import is_exclusion
 from curator.record.group import PAIR, RECORD, group_kind
 from curator.record.taxonomy import LabelMap, label_map, map_name
 from curator.sources.recipe import NotRead, Reject
+from curator.stages.prepare.items import delivered, name_problem, storable
 
 MAX_PROBLEMS = 10
 MAX_LABELS = 20
@@ -76,14 +79,20 @@ def inspect_source(name: str, recipe: ModuleType, raw: Path, conf: Any) -> Inspe
     raw = Path(raw)
     if not raw.exists():
         raise CuratorError(f"{raw} does not exist")
-    layout = recipe.layout(raw, conf) if hasattr(recipe, "layout") else "layout not described by this recipe"
-    found = Inspection(name, layout)
-    labels = label_map(name)
-    for item in recipe.prepare(raw, conf):
+    with delivered(raw) as (readable, left_out):  # what prepare reads of it, and what it rejects unread
+        layout = recipe.layout(readable, conf) if hasattr(recipe, "layout") else "layout not described by this recipe"
+        found = Inspection(name, layout.replace(str(readable), str(raw)))
+        _tally(found, label_map(name), chain(left_out, recipe.prepare(readable, conf)))
+    return found
+
+
+def _tally(found: Inspection, labels: LabelMap, items: Iterable[Any]) -> None:
+    for item in items:
         if isinstance(item, NotRead):  # not an input sample: listed apart
             found.not_read[item.what, item.why] += 1
             continue
         found.items += 1
+        item = storable(item) if isinstance(item, Reject) else name_problem(item) or item
         if isinstance(item, Reject):
             found.rejects[str(item.reason)] += 1
             if not is_exclusion(str(item.reason)) and len(found.problems) < MAX_PROBLEMS:  # on purpose: no problem
@@ -96,7 +105,6 @@ def inspect_source(name: str, recipe: ModuleType, raw: Path, conf: Any) -> Inspe
             found.group_kinds[group_kind(item["group_id"], item["id"])] += 1
         if item.get("official_split"):
             found.official_splits[item["official_split"]] += 1
-    return found
 
 
 def hints(found: Inspection, name: str, conf: Any) -> list[str]:

@@ -198,7 +198,8 @@ def _depth(value: Any) -> int:
 
 def _digest(obj: Any) -> str:
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    # surrogateescape: a raw file's name that is not UTF-8 is fingerprinted by its bytes (any other text as UTF-8)
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 @cache

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from curator.config import Download
 from curator.errors import CuratorError
-from curator.io.atomic import atomic_write_json
+from curator.io.atomic import atomic_write_text
 from curator.io.checksums import load_registry
 from curator.io.paths import check_paths
 from curator.io.secrets import redact_url
@@ -81,7 +81,9 @@ def copy_manual(source: str, src: Path, out: Path, patterns: tuple[str, ...] = (
     if not src.exists():
         raise CuratorError(f"{source}: --from {src} does not exist")
     check_paths(out, [src], what="--from")
-    files = [src] if src.is_file() else sorted(p for pat in patterns for p in src.rglob(pat) if p.is_file())
+    root = os.path.realpath(src)
+    files = [src] if src.is_file() else sorted(p for pat in patterns for p in src.rglob(pat)
+                                               if leaves_delivery(p, root) or p.is_file())
     if not files:
         raise CuratorError(f"{source}: nothing matching {', '.join(patterns)} in {src}")
     names = [f.name if src.is_file() else f.relative_to(src).as_posix() for f in files]
@@ -89,18 +91,33 @@ def copy_manual(source: str, src: Path, out: Path, patterns: tuple[str, ...] = (
     for f, name in zip(files, names, strict=True):
         dest = out / name
         dest.parent.mkdir(parents=True, exist_ok=True)
-        _copy_atomic(f, dest)
+        copy_atomic(f, dest, link=src.is_dir() and leaves_delivery(f, root))
         copied.append(dest)
     _remove_gone(out, set(names))
-    atomic_write_json(manual_list(out), {"source": source, "files": names})
+    # ensure_ascii: a name that is not UTF-8 round-trips (as \udcxx), so that the next copy can remove it
+    atomic_write_text(manual_list(out), json.dumps({"source": source, "files": names}, indent=2, sort_keys=True)
+                      + "\n")
     return copied
 
 
-def _copy_atomic(src: Path, dest: Path) -> None:
-    """A killed copy leaves the previous file or none, never half of one."""
+def leaves_delivery(path: Path, root: str) -> bool:
+    """A link in the delivery to a file or folder outside it: never read here. It is copied as a link, so
+    that prepare names it in a reject (outside_delivery) rather than the download dropping it unseen."""
+    if not path.is_symlink():
+        return False
+    target = os.path.realpath(path)
+    return target != root and not target.startswith(root + os.sep)
+
+
+def copy_atomic(src: Path, dest: Path, *, link: bool = False) -> None:
+    """A killed copy leaves the previous file or none, never half of one. `link`: copy the link itself, to
+    the absolute path it points to."""
     tmp = dest.with_name(f".{dest.name}.copy-{os.getpid()}")
     try:
-        shutil.copyfile(src, tmp)
+        if link:
+            os.symlink(os.path.realpath(src), tmp)
+        else:
+            shutil.copyfile(src, tmp)
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

@@ -97,7 +97,9 @@ class Recipe(Protocol):
 
     def prepare(self, raw: Path, conf: Any = None) -> Iterator[Any]:
         """One item per input sample: a unified record (curator.record.record.empty_record() filled
-        in) or a Reject. The prepare stage checks images, ids and required fields centrally."""
+        in) or a Reject. The prepare stage checks images, ids and required fields centrally, and hands
+        `raw` over without what no recipe may read (links leaving it, names that are not UTF-8, FIFOs:
+        curator.io.paths.delivery), each already a reject."""
 
 
 @runtime_checkable

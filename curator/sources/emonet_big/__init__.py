@@ -28,7 +28,7 @@ from curator.pipeline.progress import log
 from curator.reasons import Reason
 from curator.record import dimensions
 from curator.record.taxonomy import taxonomy
-from curator.sources import emonet
+from curator.sources import emonet, recipe
 from curator.sources.emonet.parquet import UnitPlan
 from curator.sources.emonet_big import layouts, vlm
 from curator.sources.recipe import NotRead, Reject, SourceInfo
@@ -101,15 +101,22 @@ def _unit_items(unit: dict[str, Any], found: layouts.Found,
 
 
 def item_and_note(item: layouts.Item) -> tuple[dict[str, Any] | Reject, list[int] | None]:
-    """One item's record and its note: [names left out, outputs leaving some out] when it left any out."""
-    missing = [0, 0]
-    record = image_record(item, missing)
-    return record, missing if missing[0] else None
+    """One item's record and its note: [names left out, outputs leaving some out, repeated model answers
+    dropped] when there is any."""
+    missing, repeated = [0, 0], [0]
+    record = image_record(item, missing, repeated)
+    note = [*missing, *repeated]
+    return record, note if any(note) else None
 
 
 def finish(notes: list[Any], unread: list[NotRead]) -> list[NotRead]:
     """After the last item: the count of left-out ratings logged; the files not read, named."""
     left_out, outputs = sum(n[0] for n in notes if n), sum(n[1] for n in notes if n)
+    repeated = sum(n[2] for n in notes if n)
+    recipe.report_metrics("repeated_raters_dropped", repeated)
+    if repeated:
+        log.warning("%s: %d answer(s) of a model already answering for the same image dropped: each model "
+                    "counted once (its first answer kept)", NAME, repeated)
     if left_out:
         log.warning("%s: %d emotion rating(s) left out of %d model output(s), counted as 0 (the spec requires "
                     "all %d)", NAME, left_out, outputs, len(taxonomy().fine))
@@ -121,7 +128,10 @@ def record_id(item: layouts.Item) -> str:
     return f"{NAME}/{key}"
 
 
-def image_record(item: layouts.Item, missing: list[int] | None = None) -> dict[str, Any] | Reject:
+def image_record(item: layouts.Item, missing: list[int] | None = None,
+                 repeated: list[int] | None = None) -> dict[str, Any] | Reject:
+    """One item's record; `missing` adds [names left out, outputs leaving some out], `repeated` [answers
+    dropped because their model had answered already]."""
     rid, path = record_id(item), item.image.get("path")
     if item.missing:
         reason = Reason.MISSING_IMAGE if "cannot be read" in item.missing else Reason.MISSING_FIELD
@@ -129,7 +139,7 @@ def image_record(item: layouts.Item, missing: list[int] | None = None) -> dict[s
     if item.annotations is None:
         return Reject(rid, Reason.MISSING_FIELD, f"{item.where}: no VLM annotations", path)
     try:
-        outputs = vlm.parse(item.annotations)
+        outputs, dropped = vlm.once_per_model(vlm.parse(item.annotations))
     except ValueError as exc:
         return Reject(rid, Reason.MALFORMED_ANNOTATION, f"{item.where}: annotations {exc}", path)
     record = emonet.base_record(NAME, rid, item.image, item.prompt, item.demographics, item.where)
@@ -139,6 +149,8 @@ def image_record(item: layouts.Item, missing: list[int] | None = None) -> dict[s
         left_out = [sum(1 for n in taxonomy().fine if n not in o.emotions) for o in outputs]
         missing[0] += sum(left_out)
         missing[1] += sum(1 for n in left_out if n)
+    if repeated is not None:
+        repeated[0] += dropped
     record.update(vlm_fields(outputs))
     return record
 

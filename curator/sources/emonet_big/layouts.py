@@ -329,7 +329,7 @@ def _imagefolder(found: Found) -> Iterator[Item]:
     label = _pick(columns, LABELS)
     named: set[Path] = set()
     for index, row in enumerate(stream):
-        path = Path(row["image"]["path"]).resolve()
+        path = _located(Path(row["image"]["path"]))
         named.add(path)
         rel = _relative(path, roots)
         yield _read(Item(str(PurePosixPath(rel).with_suffix("")), {"bytes": None, "path": rel}, f"metadata row {index}",
@@ -337,10 +337,16 @@ def _imagefolder(found: Found) -> Iterator[Item]:
     for root in roots:  # images no metadata row names: datasets skips them silently
         for path in sorted(p for p in root.rglob("*")
                            if p.suffix.lower() in IMAGE_EXTENSIONS and not emonet.hidden(p, root)):
-            if path.resolve() not in named:
+            if _located(path) not in named:
                 rel = _relative(path, roots)
                 yield Item(str(PurePosixPath(rel).with_suffix("")), {"bytes": None, "path": rel}, rel, None, None,
                            None, f"no row in {found.files[0].name} names it")
+
+
+def _located(path: Path) -> Path:
+    """The file's absolute path, its folders resolved but not the file itself: a file prepare reads through a
+    link (curator.io.paths.delivery) stays where the layout put it."""
+    return path.parent.resolve() / path.name
 
 
 def _relative(path: Path, roots: list[Path]) -> str:

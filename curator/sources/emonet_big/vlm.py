@@ -67,6 +67,14 @@ def parse(cell: Any) -> list[ModelOutput]:
     raise ValueError(f"has none of 'predictions', 'emotions' (keys: {emonet.short(sorted(map(str, data)))})")
 
 
+def once_per_model(outputs: list[ModelOutput]) -> tuple[list[ModelOutput], int]:
+    """Each model's first answer, and how many repeated answers were dropped: a model listed twice for one
+    image must not outvote the others (as binary.csv's repeated votes, curator/sources/emonet_binary)."""
+    kept = list({o.model: o for o in outputs[::-1]}.values())  # the first answer wins...
+    kept.sort(key=outputs.index)  # ...in the order the models come
+    return kept, len(outputs) - len(kept)
+
+
 def _listed(entry: Any) -> ModelOutput:
     if not isinstance(entry, dict) or "predictions" not in entry:
         raise ValueError(f"list entry {emonet.short(entry)} is not a {{model, predictions}} object")

@@ -92,8 +92,13 @@ class Tally:
         self.missing = 0  # fine classes a rater's dict leaves out
         self.sparse_raters = 0
         self.encoded = 0
+        self.repeated_raters = 0  # a rater's dict named again in one label cell: dropped, counted
 
     def log(self, baselines: Baselines | None) -> None:
+        recipe.report_metrics("repeated_raters_dropped", self.repeated_raters)
+        if self.repeated_raters:
+            log.warning("%s: %d expert dict(s) repeat a rater already named in their label cell: each rater "
+                        "counted once (the later dict kept)", NAME, self.repeated_raters)
         if self.missing:
             log.warning("%s: %d rating(s) left out of %d expert dict(s) counted as 0", NAME, self.missing,
                         self.sparse_raters)
@@ -291,6 +296,7 @@ def _count(label: Label, tally: Tally) -> None:
     tally.missing += sum(missing)
     tally.sparse_raters += sum(1 for m in missing if m)
     tally.encoded += label.encoded_keys
+    tally.repeated_raters += label.repeated_raters
 
 
 def expert_fields(experts: tuple[Expert, ...], scale: Scale | None = None) -> dict[str, Any]:

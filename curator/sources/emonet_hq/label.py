@@ -3,7 +3,8 @@
 The cell is a Python literal (parsed with ast.literal_eval, never eval) holding a list of
 one-key dicts, `[{'human-1': {'Family|Emotion': 0-7, ...}}, {'human-3': {...}}, ...]`
 (saveli/emonet-readout, evaluation/e0_prompt_sweep.py). Raters are merged as the readout
-authors do: a rater named twice keeps its later dict.
+authors do: a rater named twice keeps its later dict (counted once; prepare's metrics count the
+dicts dropped as `repeated_raters_dropped`).
 
 The signature is theirs too (analysis/build_image_index_map.py): the sorted tuple of
 (rater, sorted((key, round(float(value), 4)))) over every key, `Extra Dimensions|` ones
@@ -40,10 +41,12 @@ class Label:
     experts: tuple[Expert, ...]
     signature: Signature
     encoded_keys: int  # keys that arrived URL-encoded (counted: never seen on the real data)
+    repeated_raters: int = 0  # dicts of a rater named earlier in the cell, dropped (the later one is kept)
 
 
 def merged(entries: Any) -> dict[str, dict[Any, Any]]:
-    """The cell's list of {rater: ratings} dicts as one rater -> ratings dict (a later duplicate wins)."""
+    """The cell's list of {rater: ratings} dicts as one rater -> ratings dict (a later duplicate wins: one
+    rater's dict written twice must not outvote the others)."""
     if not isinstance(entries, list) or not entries:
         raise ValueError(f"is a {type(entries).__name__}, not a non-empty list of {{rater: ratings}} dicts")
     out: dict[str, dict[Any, Any]] = {}
@@ -100,10 +103,12 @@ def expert(rater: str, ratings: Mapping[Any, Any]) -> tuple[Expert, int]:
 
 def parse_label(cell: Any) -> Label:
     """One `label` cell -> its experts and signature; ValueError (one line) when malformed."""
-    per_rater = merged(emonet.literal(cell))
+    entries = emonet.literal(cell)
+    per_rater = merged(entries)
     experts, encoded = [], 0
     for rater, ratings in per_rater.items():
         checked, n = expert(rater, ratings)
         experts.append(checked)
         encoded += n
-    return Label(tuple(experts), signature(per_rater), encoded)
+    named = sum(len(entry) for entry in entries)  # merged checked: a list of {rater: ratings} dicts
+    return Label(tuple(experts), signature(per_rater), encoded, named - len(per_rater))

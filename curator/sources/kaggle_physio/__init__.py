@@ -23,6 +23,7 @@ from pydantic import Field
 
 from curator.config import Download, SourceParams
 from curator.errors import CuratorError, SchemaError
+from curator.io.paths import DeliveryName
 from curator.io.secrets import basic_credentials, first_line, scrub
 from curator.pipeline.progress import log
 from curator.reasons import Reason
@@ -42,7 +43,7 @@ def feature_columns() -> list[str]:
 
 class Params(SourceParams):
     handle: str | None = Field(None, description='Kaggle "owner/slug[/versions/N]" of the dataset')
-    file: str | None = Field(None, description="CSV file name inside it; null = the single *.csv found")
+    file: DeliveryName | None = Field(None, description="CSV file name inside it; null = the single *.csv found")
 
 
 def layout(raw: Path, conf: Params) -> str:

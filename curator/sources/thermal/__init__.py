@@ -10,7 +10,7 @@ See README.md.
 from __future__ import annotations
 
 import logging
-import shutil
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +20,10 @@ from pydantic import Field
 
 from curator.config import Download, OneGroupPattern, SourceParams
 from curator.errors import CuratorError
+from curator.io.paths import DeliveryName
 from curator.io.patterns import compile_pattern
 from curator.record.taxonomy import label_map
-from curator.sources.fetch import copy_manual, download_files, unpacked
+from curator.sources.fetch import copy_atomic, copy_manual, download_files, leaves_delivery, unpacked
 from curator.sources.recipe import NotRead, Reject
 from curator.sources.thermal import pairing
 from curator.sources.thermal.layout import (
@@ -77,7 +78,8 @@ class ArchiveParams(SourceParams):
     """Where a thermal source's archives are, and how its file names carry subjects."""
 
     base_url: str = Field(BASE_URL, description="folder URL holding the archives")
-    files: list[str] | None = Field(None, description="archive names under base_url; null = the recipe's list")
+    # DeliveryName: never '..' or an absolute path (it could read outside --from and write outside --out)
+    files: list[DeliveryName] | None = Field(None, description="archive names under base_url; null = the recipe's list")
     subject_pattern: OneGroupPattern | None = Field(
         None, description="regex searched in each visible file's stem whose group 1 is the subject id; "
         "null = no subject known (each pair is its own group)")
@@ -148,5 +150,7 @@ def copy_local(spec: ThermalSource, src: Path, out: Path, names: list[str]) -> N
     missing = sorted(set(names) - set(present))
     if missing:
         log.warning("%s: %s lacks %d archive(s): %s", spec.name, src, len(missing), ", ".join(missing))
-    for name, path in sorted(present.items()):
-        shutil.copyfile(path, out / name)
+    root = os.path.realpath(src)
+    for name, path in sorted(present.items()):  # names are DeliveryNames: `out / name` stays inside `out`
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        copy_atomic(path, out / name, link=leaves_delivery(path, root))  # a link out of --from stays a link

@@ -1,12 +1,17 @@
 """prepare's rules for one item, shared by the pool path (curator.stages.prepare.stage) and the Ray
-Data path (curator.stages.prepare.raydata): the required fields, what the workers check, and the
-decision in input order (duplicate ids, the checked images' fixes and hashes).
+Data path (curator.stages.prepare.raydata): what of the raw folder a recipe may read, the required
+fields, what the workers check, and the decision in input order (duplicate ids, the checked images'
+fixes and hashes).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+from curator.io.paths import decodable, delivery, shown
 from curator.reasons import Reason
 from curator.record.record import RecordError, record_problem, strict
 from curator.sources.recipe import Reject
@@ -21,9 +26,54 @@ def image_task(item: dict[str, Any] | Reject, seen: set[str]) -> dict[str, bytes
     return {c: item[c].get("bytes") for c in IMAGE_COLUMNS if item.get(c) is not None}
 
 
+@contextmanager
+def delivered(raw: Path) -> Iterator[tuple[Path, list[Reject]]]:
+    """The folder the recipe reads for `raw` (curator.io.paths.delivery: nothing outside the delivery,
+    no name that is not UTF-8, no FIFO), and a reject for each entry it may not read."""
+    with delivery(raw) as (root, left_out):
+        yield root, [Reject(None, e.reason, e.detail, e.path) for e in left_out]
+
+
+def _undecodable(value: Any, where: str = "") -> str | None:
+    """The first string in a record (its id, an image's path, a nested value) that is not UTF-8: where
+    it is and its text escaped. Such a string is a file name's raw bytes (a name inside an archive)."""
+    if isinstance(value, str):
+        return None if decodable(value) else f"{where or 'value'} '{shown(value)}'"
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    return next((found for k, v in items if (found := _undecodable(v, f"{where}.{k}" if where else str(k)))), None)
+
+
+def storable(item: Reject) -> Reject:
+    """A reject whose id, detail or path holds a name that is not UTF-8, with that name escaped (rejects.jsonl
+    and metrics stay UTF-8 JSON)."""
+    texts = (item.id, item.detail, item.path)
+    if all(t is None or decodable(t) for t in texts):
+        return item
+    return Reject(item.id and shown(item.id), item.reason, shown(item.detail), item.path and shown(item.path))
+
+
+def name_problem(record: dict[str, Any]) -> Reject | None:
+    """A record holding a name that is not UTF-8 (a file inside an archive): no output can store it."""
+    bad_name = _undecodable(record)
+    if bad_name is None:
+        return None
+    rid = record.get("id")
+    return Reject(shown(rid) if isinstance(rid, str) else None, Reason.UNDECODABLE_NAME,
+                  f"{bad_name} is not UTF-8 (a file name's bytes); rename the file to read it")
+
+
 def missing_fields(record: dict[str, Any], required: list[str]) -> Reject | None:
-    """A record missing a required field, or one the schema cannot store (a recipe bug: raised at once
-    with CURATOR_STRICT_RECORDS, as tests run; in a run, a reject that names the field)."""
+    """A record holding a name that is not UTF-8 (name_problem), missing a required field, or one the
+    schema cannot store (a recipe bug: raised at once with CURATOR_STRICT_RECORDS, as tests run; in a
+    run, a reject that names the field)."""
+    named = name_problem(record)
+    if named is not None:
+        return named
     missing = [c for c in required if record.get(c) in (None, "")]
     if missing:
         return Reject(record.get("id"), Reason.MISSING_FIELD, f"missing {', '.join(missing)}")
@@ -50,7 +100,7 @@ def resolve(item: dict[str, Any] | Reject, checked: Checked | None, seen: set[st
     being checked was checked too; that result is simply dropped here.
     """
     if isinstance(item, Reject):
-        return item
+        return storable(item)
     if item["id"] in seen:
         return duplicate(item["id"])
     if checked is None:  # image_task skips only Rejects and ids in `seen`, and `seen` only grows

@@ -29,7 +29,7 @@ from curator.pipeline.run import Ledger, StageRun
 from curator.record.schema import arrow_schema, required_columns
 from curator.sources.emonet.parquet import RowPlan, UnitPlan
 from curator.sources.recipe import NotRead, Reject
-from curator.stages.prepare.items import duplicate, image_task, missing_fields, resolve  # the pool path's own rules
+from curator.stages.prepare.items import duplicate, image_task, missing_fields, resolve, storable  # pool path rules
 from curator.stages.prepare.worker import check_images
 
 META = [pa.field("_kind", pa.string()), pa.field("_id", pa.string()), pa.field("_reject", pa.string()),
@@ -41,6 +41,7 @@ def _events_schema() -> pa.Schema:
 
 
 def _reject(item: Reject) -> str:
+    item = storable(item)  # a name that is not UTF-8 (a tar member's) escaped, as the pool path does
     return json.dumps({"id": item.id, "reason": str(item.reason), "detail": item.detail, "path": item.path})
 
 

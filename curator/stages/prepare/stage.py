@@ -23,7 +23,7 @@ from curator.pipeline.progress import track
 from curator.pipeline.run import StageRun
 from curator.record.schema import required_columns
 from curator.sources.recipe import NotRead, PrepareFn, Reject, collect_metrics
-from curator.stages.prepare.items import image_task, missing_fields, resolve
+from curator.stages.prepare.items import delivered, image_task, missing_fields, resolve
 from curator.stages.prepare.worker import Checked, check_images
 
 
@@ -65,14 +65,17 @@ def run_prepare(
     params = {"max_image_pixels": max_pixels, "source": source_params or {}}
     contract = {"inputs": [Input(Path(raw), "raw", "--raw")], "params": params}
     with StageRun("prepare", out, source=source, metrics_copy=metrics_copy, **contract) as run, executor as pool, \
-            collect_metrics(run.metrics):
-        storage = plan(Path(raw)) if plan is not None and raydata.on_ray(pool) else None  # None: not on storage
+            collect_metrics(run.metrics), delivered(Path(raw)) as (readable, left_out):
+        for item in left_out:  # links out of the delivery, names that are not UTF-8: never given to the recipe
+            run.count_input()
+            run.reject(id=item.id, reason=item.reason, detail=item.detail, path=item.path)
+        storage = plan(readable) if plan is not None and raydata.on_ray(pool) else None  # None: not on storage
         if storage is not None:  # raw Parquet / tars on storage: Ray Data reads them where it runs
             from curator.stages.prepare.raydata import prepare_on_ray
 
             fixes = prepare_on_ray(storage, run, max_pixels)
         else:
-            _prepare_here(prepare, raw, run, pool.ordered_map, check, required, fixes, source)
+            _prepare_here(prepare, readable, run, pool.ordered_map, check, required, fixes, source)
         if fixes:  # only then, so a source without such images keeps its metrics and files as before
             run.metrics["images_normalized"] = dict(sorted(Counter(c for f in fixes for c in f["changes"]).items()))
             (run.dir / "normalized.jsonl").write_text(
