@@ -421,6 +421,10 @@ def _internal_error(exc: BaseException) -> str:
     return f"internal error (a bug in curator; please report it): {text}{where}; run with -v for the traceback"
 
 
+def _interrupted(signum: int) -> tuple[str, int]:
+    return f"interrupted ({signal.Signals(signum).name})", 128 + signum  # 130 SIGINT, 143 SIGTERM
+
+
 def main() -> None:
     """Console entry point: expected errors become one line on stderr and exit code 1; usage errors
     exit 2; Ctrl-C and SIGTERM print one "interrupted" line and exit 130 / 143, whenever they come."""
@@ -437,19 +441,20 @@ def main() -> None:
             app()  # standalone mode: ends in SystemExit; usage errors exit 2 with click's message
         finally:
             interrupts.end_at_once()  # every `with` has unwound: a signal from here on ends the process
-    except SystemExit as exc:
+    except SystemExit as exc:  # click's, with its message already printed; or a message of its own
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        message = exc.code if isinstance(exc.code, str) else None
     except CuratorError as exc:
         message, code = f"error: {exc}", 1
-    except interrupts.Interrupted:
-        pass  # reported below, from what was received
+    except interrupts.Interrupted as exc:
+        message, code = _interrupted(exc.signum)
     except Exception as exc:
         if logging.getLogger("curator").isEnabledFor(logging.DEBUG) and interrupts.received() is None:
             raise
         message, code = f"error: {_internal_error(exc)}", 1
     signum = interrupts.received()
     if signum is not None:  # even if its exception was turned into another error, or dropped on the way
-        message, code = f"interrupted ({signal.Signals(signum).name})", 128 + signum  # 130 SIGINT, 143 SIGTERM
+        message, code = _interrupted(signum)
     if message:
         typer.echo(message, err=True)
     sys.exit(code)

@@ -55,7 +55,7 @@ def _on_signal(signum: int, frame: Any) -> None:
 def install() -> None:
     """Take over SIGINT and SIGTERM (main thread only), recording them until `arm`. Once per process:
     a second call keeps what the first one recorded."""
-    if signal.getsignal(signal.SIGINT) is _on_signal:
+    if installed():
         return
     _state.armed, _state.depth, _state.pending, _state.received = False, 0, None, None
     for signum in SIGNALS:
@@ -68,9 +68,14 @@ def arm() -> None:
     _raise_pending()
 
 
+def installed() -> bool:
+    """True in the `curator` process (its handlers are these)."""
+    return signal.getsignal(signal.SIGINT) is _on_signal
+
+
 def reinstall() -> None:
     """After a library replaced a handler (ray.init sets SIGTERM to sys.exit), take it back."""
-    if _state.armed and signal.getsignal(signal.SIGINT) is _on_signal:
+    if installed():
         signal.signal(signal.SIGTERM, _on_signal)
 
 

@@ -12,6 +12,7 @@ Both stream: at most `window` items are in flight, so memory stays flat on any d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -162,6 +163,24 @@ class LocalExecutor:
         yield from _sliding(partial(self._submit, fn), Future.result, items, chunk, max(2, self.window // chunk))
 
 
+@contextlib.contextmanager
+def _sigterm_kept(ray: Any) -> Iterator[None]:
+    """ray.init first makes SIGTERM `sys.exit(15)` (ray._private.utils.set_sigterm_handler): a SIGTERM
+    while it starts a local Ray's processes then ended the run with 15, no "interrupted" line, and Ray's
+    agents left running. In the CLI, its own handler stays: the signal is held until Ray is up, and
+    the shutdown then stops a whole Ray. (If Ray moves that hook, the SystemExit is still caught.)"""
+    utils = getattr(getattr(ray, "_private", None), "utils", None)
+    if not interrupts.installed() or not hasattr(utils, "set_sigterm_handler"):
+        yield
+        return
+    original = utils.set_sigterm_handler
+    utils.set_sigterm_handler = lambda handler: None
+    try:
+        yield
+    finally:
+        utils.set_sigterm_handler = original
+
+
 def _kill_workers(pool: ProcessPoolExecutor) -> None:
     """End a pool's workers at once, so that its shutdown ends too.
 
@@ -234,6 +253,11 @@ class RayExecutor:
                 with interrupts.deferred():
                     self._started = True
                     self._init(ray)
+            except SystemExit as exc:
+                self.__exit__()
+                if exc.code == signal.SIGTERM:  # ray.init's own SIGTERM handler (sys.exit(15)) ran, not ours
+                    raise interrupts.Interrupted(signal.SIGTERM) from None
+                raise
             except BaseException:
                 self.__exit__()
                 raise
@@ -242,17 +266,18 @@ class RayExecutor:
 
     def _init(self, ray: Any) -> None:
         local = self.address == "local"
-        ray.init(
-            address=self.address,
-            include_dashboard=False,
-            logging_level="WARNING",
-            log_to_driver=False,
-            # a local instance gets exactly `workers` CPUs; on a cluster, the cluster's resources decide.
-            # (Ray 2.60 rewrites a 127.0.0.1 node address to the host's IP and binds its gRPC ports on
-            # every interface; its default token authentication is what guards them.)
-            **({"num_cpus": self.workers} if local else {}),
-        )
-        interrupts.reinstall()  # ray.init makes SIGTERM sys.exit(15): no "interrupted" line, Ray's workers left
+        with _sigterm_kept(ray):
+            ray.init(
+                address=self.address,
+                include_dashboard=False,
+                logging_level="WARNING",
+                log_to_driver=False,
+                # a local instance gets exactly `workers` CPUs; on a cluster, the cluster's resources decide.
+                # (Ray 2.60 rewrites a 127.0.0.1 node address to the host's IP and binds its gRPC ports on
+                # every interface; its default token authentication is what guards them.)
+                **({"num_cpus": self.workers} if local else {}),
+            )
+        interrupts.reinstall()  # in case a Ray without that hook replaced it anyway
 
     def __exit__(self, *exc: object) -> None:
         if self._started:
