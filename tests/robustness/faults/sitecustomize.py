@@ -17,6 +17,8 @@ CURATOR_FAULT_STOP_AT_RESULT=N
     the process stops itself at its N-th wait for a pool result (Future.result).
 CURATOR_FAULT_STOP_ON_IMPORT=MODULE
     the process stops itself when it first imports MODULE (the CLI's start-up).
+CURATOR_FAULT_STOP_AT_EXIT=1
+    the process stops itself in its last atexit callback: the run is over, Python is shutting down.
 
 The CLI under test is the real one; this only decides *where* the real SIGKILL lands.
 """
@@ -154,3 +156,9 @@ if _STOP_IMPORT:
     import sys
 
     sys.meta_path.insert(0, _StopOnImport())
+
+
+if os.environ.get("CURATOR_FAULT_STOP_AT_EXIT"):
+    import atexit
+
+    atexit.register(_stop_once)  # registered first, so called last
