@@ -74,7 +74,6 @@ def _executor_conf(conf: ExecSection, workers: int | None, executor: str | None,
                    ray_address: str | None = None) -> ExecSection:
     """A stage's params section with --workers/--executor applied (prepare and augment share them);
     --ray-address is where the Ray executor connects (it reads $RAY_ADDRESS)."""
-    import os
 
     from curator.pipeline.executor import EXECUTORS
 
@@ -408,7 +407,6 @@ def demo(
 
 def _internal_error(exc: BaseException) -> str:
     """One line for a bug: what failed and where (the traceback with -v), tokens masked as everywhere."""
-    import os
     import traceback
 
     from curator.io.secrets import basic_credentials, scrub

@@ -10,10 +10,10 @@ workspace: which worker is where at that moment varies between runs (the race th
 A signal after the run (while Python runs its atexit callbacks) was raised inside one, printed as
 "Exception ignored" and dropped: the run exited 0. It now ends 130 / 143 too, its new output whole.
 
-The moment "results in flight" is the hang seen in use: the CLI stopped while its workers send large
-results (augment with many copies), so a worker is killed halfway through writing one; the pool's
-manager thread then waited for the rest of that message forever, with both workers zombie and the
-stage's lock held.
+The moment "results in flight" is the hang seen in use: a worker stops the CLI as it sends a result
+larger than a pipe holds (augment with several copies), so it is killed halfway through writing it;
+the pool's manager thread then waited for the rest of that message forever, with both workers zombie
+and the stage's lock held.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from tests.robustness.test_signals import children
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux /proc")]
 
-COPIES = 4  # augment's results (~400 kB a chunk) are then far larger than a pipe's buffer
+COPIES = 8  # augment's results (a chunk of 5 parents: ~250 kB) are then far larger than a pipe's buffer
 STAGES = {  # stage -> (its CLI args with two pool workers, its output under the workspace)
     "prepare": (("prepare", "viri", "--raw", "samples/viri", "--workers", "2"), "data/prepared/viri"),
     "augment": (("augment", "--workers", "2"), "data/augmented"),
@@ -53,7 +53,8 @@ MOMENTS: dict[str, dict[str, Any]] = {  # where the CLI stops itself before the 
     "imports": {"stop_on_import": "curator.config"},  # start-up, before main(): the handler is set first
     "just started": {"stop_at_result": 1},  # the workers just forked, the first result awaited
     "mid-run": {"stop_at_result": 2},  # results coming back, the output's shards being written
-    "results in flight": {"stop_at_result": 1},  # ... held until a worker blocks sending its result
+    # a worker stops the CLI as it starts sending its first result: it then blocks halfway (set per run)
+    "results in flight": {},
     "final write": {"stop_on_open": ".metrics.json.*"},  # the pool is done; the output not yet swapped in
     "after the run": {"stop_at_exit": 1},  # the output swapped in, Python shutting down (atexit callbacks)
 }
@@ -114,12 +115,13 @@ def interrupt(proc: Proc, how: str) -> None:
 def one_run(ws: Path, stage: str, how: str, moment: str, n: int) -> dict[str, Any]:
     args, output = STAGES[stage]
     log = ws / "logs" / f"{stage}-{how}-{moment.replace(' ', '-')}-{n}"
-    proc = start_cli(*args, cwd=ws, log=log, env=fault_env(**MOMENTS[moment]))
+    faults = MOMENTS[moment] or {"stop_parent_on_result": str(log.with_suffix(".sent"))}
+    proc = start_cli(*args, cwd=ws, log=log, env=fault_env(**faults))
     seen: dict[str, Any] = {}
     try:
         seen["stopped"] = proc.wait_stopped()
         seen["workers"] = children(proc.pid)
-        if moment == "results in flight":  # the workers run on while the CLI is stopped
+        if moment == "results in flight":  # the worker runs on while the CLI is stopped
             seen["sending"] = sending(seen["workers"])
         interrupt(proc, how)
         seen["ended"] = proc.finish(timeout=120)  # a hang fails here, bounded

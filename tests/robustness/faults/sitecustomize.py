@@ -17,6 +17,9 @@ CURATOR_FAULT_STOP_AT_RESULT=N
     the process stops itself at its N-th wait for a pool result (Future.result).
 CURATOR_FAULT_STOP_ON_IMPORT=MODULE
     the process stops itself when it first imports MODULE (the CLI's start-up).
+CURATOR_FAULT_STOP_PARENT_ON_RESULT=MARKER
+    the first pool worker to send a result back (the one that creates the file MARKER) stops its
+    parent (SIGSTOP) first, then sends: with a result larger than a pipe holds, it blocks halfway.
 CURATOR_FAULT_STOP_AT_EXIT=1
     the process stops itself in its last atexit callback: the run is over, Python is shutting down.
 
@@ -162,3 +165,29 @@ if os.environ.get("CURATOR_FAULT_STOP_AT_EXIT"):
     import atexit
 
     atexit.register(_stop_once)  # registered first, so called last
+
+
+_STOP_PARENT_MARKER = os.environ.get("CURATOR_FAULT_STOP_PARENT_ON_RESULT")
+
+
+def _patch_sendback() -> None:
+    import concurrent.futures.process as pool_process
+
+    real_sendback = pool_process._sendback_result
+    main_pid = os.getpid()
+
+    def sendback(*args: Any, **kwargs: Any) -> Any:
+        if os.getpid() != main_pid and _STOP_PARENT_MARKER:
+            try:
+                os.close(os.open(_STOP_PARENT_MARKER, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                pass  # another worker stopped it already
+            else:
+                os.kill(os.getppid(), signal.SIGSTOP)
+        return real_sendback(*args, **kwargs)
+
+    pool_process._sendback_result = sendback  # type: ignore[attr-defined]
+
+
+if _STOP_PARENT_MARKER:
+    _patch_sendback()
