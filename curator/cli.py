@@ -6,9 +6,18 @@ Defaults come from params.yaml so dvc.yaml commands stay one line each. Exit cod
 
 from __future__ import annotations
 
+import os
+import sys
+
+from curator import interrupts
+
+if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "curator":
+    # the `curator` process itself (not a test importing the app): before the slow imports below, so a
+    # Ctrl-C during them is held until main() and ends as "interrupted", not as a KeyboardInterrupt traceback
+    interrupts.install()
+
 import contextlib
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -65,7 +74,6 @@ def _executor_conf(conf: ExecSection, workers: int | None, executor: str | None,
                    ray_address: str | None = None) -> ExecSection:
     """A stage's params section with --workers/--executor applied (prepare and augment share them);
     --ray-address is where the Ray executor connects (it reads $RAY_ADDRESS)."""
-    import os
 
     from curator.pipeline.executor import EXECUTORS
 
@@ -398,23 +406,8 @@ def demo(
     run_demo(out, params_path=_state["params_path"])
 
 
-class Interrupted(BaseException):
-    """SIGINT (Ctrl-C) or SIGTERM (kill, timeout, a CI cancel) as an exception, so every `with` block
-    unwinds: the temp output is removed, locks are released, pool workers are stopped, and the
-    previous output stays. Not a KeyboardInterrupt: typer turns that into a silent exit."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise Interrupted(signum)
-
-
 def _internal_error(exc: BaseException) -> str:
     """One line for a bug: what failed and where (the traceback with -v), tokens masked as everywhere."""
-    import os
     import traceback
 
     from curator.io.secrets import basic_credentials, scrub
@@ -427,31 +420,44 @@ def _internal_error(exc: BaseException) -> str:
     return f"internal error (a bug in curator; please report it): {text}{where}; run with -v for the traceback"
 
 
+def _interrupted(signum: int) -> tuple[str, int]:
+    return f"interrupted ({signal.Signals(signum).name})", 128 + signum  # 130 SIGINT, 143 SIGTERM
+
+
 def main() -> None:
     """Console entry point: expected errors become one line on stderr and exit code 1; usage errors
-    exit 2; Ctrl-C and SIGTERM print one "interrupted" line and exit 130 / 143."""
+    exit 2; Ctrl-C and SIGTERM print one "interrupted" line and exit 130 / 143, whenever they come."""
     import logging
 
     from curator.io.secrets import redact
     from curator.pipeline.lifetime import maybe_end_with_parent
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _interrupt)
-    maybe_end_with_parent()  # under `curator demo`: a stage ends with the dvc that started it
+    interrupts.install()  # if the import did not (main() called from Python)
+    message, code = None, 0
     try:
-        app()  # standalone mode: usage errors exit 2 with click's message
+        try:
+            interrupts.arm()  # a signal held since start-up is raised here
+            maybe_end_with_parent()  # under `curator demo`: a stage ends with the dvc that started it
+            app()  # standalone mode: ends in SystemExit; usage errors exit 2 with click's message
+        finally:
+            interrupts.end_at_once()  # every `with` has unwound: a signal from here on ends the process
+    except SystemExit as exc:  # click's, with its message already printed; or a message of its own
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        message = exc.code if isinstance(exc.code, str) else None
     except CuratorError as exc:
-        typer.echo(f"error: {redact(str(exc))}", err=True)  # a message may quote a configured URL
-        sys.exit(1)
-    except Interrupted as exc:
-        name = signal.Signals(exc.signum).name
-        typer.echo(f"interrupted ({name})", err=True)
-        sys.exit(128 + exc.signum)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+        message, code = f"error: {redact(str(exc))}", 1  # a message may quote a configured URL
+    except interrupts.Interrupted as exc:
+        message, code = _interrupted(exc.signum)
     except Exception as exc:
-        if logging.getLogger("curator").isEnabledFor(logging.DEBUG):
+        if logging.getLogger("curator").isEnabledFor(logging.DEBUG) and interrupts.received() is None:
             raise
-        typer.echo(f"error: {_internal_error(exc)}", err=True)
-        sys.exit(1)
+        message, code = f"error: {_internal_error(exc)}", 1
+    signum = interrupts.received()
+    if signum is not None:  # even if its exception was turned into another error, or dropped on the way
+        message, code = _interrupted(signum)
+    if message:
+        typer.echo(message, err=True)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,12 @@ import fcntl
 import json
 import os
 import shutil
-import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from curator import interrupts
 from curator.errors import CuratorError
 
 # A full disk (or quota, or file-size limit) is the user's environment, not a bug: one clear line.
@@ -168,16 +168,11 @@ def reading(folder: Path) -> Iterator[None]:
         lock.__exit__(None, None, None)
 
 
-@contextlib.contextmanager
-def signals_deferred() -> Iterator[None]:
+def signals_deferred() -> contextlib.AbstractContextManager[None]:
     """SIGINT/SIGTERM wait until the block is done: a swap cut between its two renames would leave
-    nothing under the output's name."""
-    wanted = {signal.SIGINT, signal.SIGTERM}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    nothing under the output's name. (Held by the CLI's handler: a mask in the kernel alone lets a
+    signal through to any other thread, and Python then runs the handler in this one anyway.)"""
+    return interrupts.deferred()
 
 
 @contextlib.contextmanager

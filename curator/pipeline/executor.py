@@ -12,6 +12,7 @@ Both stream: at most `window` items are in flight, so memory stays flat on any d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -21,9 +22,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from functools import partial
 from itertools import islice
 from typing import Any, Protocol, TypeVar
 
+from curator import interrupts
 from curator.errors import CuratorError
 from curator.pipeline.lifetime import end_with_parent
 
@@ -94,9 +97,12 @@ def _die_with_parent(parent: int) -> None:
     On Linux the kernel does it (prctl PR_SET_PDEATHSIG); elsewhere a daemon thread notices that
     the parent changed. The parent handles Ctrl-C for the whole pool: a worker ignores SIGINT, so a
     terminal's Ctrl-C (sent to every process of the group) prints one line, not one per worker.
+    The worker was forked with both signals blocked (`LocalExecutor._submit`), so none reaches it
+    before these handlers are set: it would run the CLI's handler, forked along, and print a traceback.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler (forked along): terminate() ends it
+    interrupts.unblock_in_child()
     if not end_with_parent(signal.SIGKILL):
         _watch_parent(parent)
     if os.getppid() != parent:  # the parent died before the kernel was told to watch it
@@ -136,24 +142,61 @@ class LocalExecutor:
         if self._pool is None:
             return
         pool, self._pool = self._pool, None
-        if exc_type is not None:
-            # interrupted or failed: stop the workers now rather than let them finish their chunks
-            # (ProcessPoolExecutor has no public way to; its _processes map is the pool's own)
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
-        pool.shutdown(cancel_futures=True)
+        with interrupts.deferred():  # a second Ctrl-C must not cut the shutdown in half (it would hang)
+            if exc_type is not None:  # interrupted or failed: stop the workers now, not after their chunks
+                _kill_workers(pool)
+            pool.shutdown(cancel_futures=True)
+
+    def _submit(self, fn: Callable[[list[T]], list[R]], part: list[T]) -> Future:
+        # A signal raised inside submit() would leave the pool's bookkeeping half done (a worker
+        # forked but not recorded, which exit then waits for forever); the first submit also forks
+        # the workers and starts the pool's threads, which so begin with SIGINT/SIGTERM blocked.
+        assert self._pool is not None
+        with interrupts.deferred(spawning=True):
+            return self._pool.submit(_run_chunk, fn, part)
 
     def ordered_map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         if self._pool is None:
             yield from map(fn, items)
             return
-        pool = self._pool
         chunk = _chunk_size(self.window, self.workers)
+        yield from _sliding(partial(self._submit, fn), Future.result, items, chunk, max(2, self.window // chunk))
 
-        def submit(part: list[T]) -> Future:
-            return pool.submit(_run_chunk, fn, part)
 
-        yield from _sliding(submit, Future.result, items, chunk, max(2, self.window // chunk))
+@contextlib.contextmanager
+def _sigterm_kept(ray: Any) -> Iterator[None]:
+    """ray.init first makes SIGTERM `sys.exit(15)` (ray._private.utils.set_sigterm_handler): a SIGTERM
+    while it starts a local Ray's processes then ended the run with 15, no "interrupted" line, and Ray's
+    agents left running. In the CLI, its own handler stays: the signal is held until Ray is up, and
+    the shutdown then stops a whole Ray. (If Ray moves that hook, the SystemExit is still caught.)"""
+    utils = getattr(getattr(ray, "_private", None), "utils", None)
+    if not interrupts.installed() or not hasattr(utils, "set_sigterm_handler"):
+        yield
+        return
+    original = utils.set_sigterm_handler
+    utils.set_sigterm_handler = lambda handler: None
+    try:
+        yield
+    finally:
+        utils.set_sigterm_handler = original
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool's workers at once, so that its shutdown ends too.
+
+    ProcessPoolExecutor has no public way to (its _processes map and result queue are its own). A
+    worker killed while it sends a result leaves half a message in the result pipe: the pool's
+    manager thread then waits for the rest, and shutdown() waits for that thread, forever (the
+    workers left as zombies, the stage's lock held). This process holds the pipe's write end too;
+    closing it gives that read an end of file once the workers are gone, which the pool treats as
+    a broken pool and shuts down.
+    """
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()  # SIGKILL: a worker forked a moment ago may still have SIGTERM blocked
+    results = getattr(pool, "_result_queue", None)
+    writer = getattr(results, "_writer", None)
+    if writer is not None:
+        writer.close()
 
 
 RAY_CONNECT_TIMEOUT_S = 5.0
@@ -205,7 +248,25 @@ class RayExecutor:
         if not ray.is_initialized():  # a caller that already joined a cluster keeps its own session
             check_ray_address(self.address)
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage report to the network
-            local = self.address == "local"
+            try:
+                # not cut in half by a signal: a local Ray half started would be left running
+                with interrupts.deferred():
+                    self._started = True
+                    self._init(ray)
+            except SystemExit as exc:
+                self.__exit__()
+                if exc.code == signal.SIGTERM:  # ray.init's own SIGTERM handler (sys.exit(15)) ran, not ours
+                    raise interrupts.Interrupted(signal.SIGTERM) from None
+                raise
+            except BaseException:
+                self.__exit__()
+                raise
+        self._remote = ray.remote(_run_chunk)
+        return self
+
+    def _init(self, ray: Any) -> None:
+        local = self.address == "local"
+        with _sigterm_kept(ray):
             ray.init(
                 address=self.address,
                 include_dashboard=False,
@@ -216,15 +277,14 @@ class RayExecutor:
                 # every interface; its default token authentication is what guards them.)
                 **({"num_cpus": self.workers} if local else {}),
             )
-            self._started = True
-        self._remote = ray.remote(_run_chunk)
-        return self
+        interrupts.reinstall()  # in case a Ray without that hook replaced it anyway
 
     def __exit__(self, *exc: object) -> None:
         if self._started:
             import ray
 
-            ray.shutdown()
+            with interrupts.deferred():  # a second signal must not cut Ray's shutdown in half
+                ray.shutdown()
             self._started = False
 
     def _parallelism(self) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -29,21 +28,17 @@ OUTCOME_COLOURS = {"kept": "#54a24b", "rejected": "#e45756", "excluded": "#bab0a
 
 
 class Figures:
-    """Collects the rendered figures: each is an <img> data URI for the page and an SVG file for dvc."""
+    """Collects the rendered figures: each is an <img> data URI for the page, and its SVG (`svgs`, by
+    name) for the stage to write out for dvc."""
 
-    def __init__(self, folder: Path | None):
-        self.folder = folder
-        self.names: list[str] = []
+    def __init__(self) -> None:
+        self.svgs: dict[str, bytes] = {}
 
     def img(self, fig: Figure, name: str, alt: str) -> str:
         buf = io.BytesIO()
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
         plt.close(fig)
-        svg = buf.getvalue()
-        if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            (self.folder / f"{name}.svg").write_bytes(svg)
-        self.names.append(name)
+        svg = self.svgs[name] = buf.getvalue()
         uri = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
         # its own scroll box: on a phone a chart keeps its drawn size (readable) and scrolls sideways
         return f'<div class="chart-box"><img class="chart" alt="{alt}" src="{uri}"></div>'

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 from collections import Counter
 from pathlib import Path
 
-from curator.io.atomic import atomic_write_text
+from curator.io.atomic import atomic_dir, atomic_write_text
 from curator.stages.report import charts
 from curator.stages.report.counts import balance, funnel, funnel_rows, label_mapping, overview
 from curator.stages.report.data import Build, load_build
@@ -51,33 +52,50 @@ def _page(title: str, sections: list[str]) -> str:
 
 
 def run_report(data: Path, published: Path, out: Path) -> Path:
+    """Write index.html, figures/ (the charts as SVG) and plots/ (their counts as CSV) into `out`."""
     build = load_build(Path(data), Path(published))
     out = Path(out)
-    figs = charts.Figures(out / "figures")  # the same SVGs, for `dvc plots` (an image directory)
+    figs = charts.Figures()
     sections = [overview(build), funnel(build, figs), balance(build, figs), label_mapping(build, figs),
                 agreement(build, figs), duplicates(build), distributions(build, figs), augmentation(build)]
-    atomic_write_text(out / "index.html", _page(build.meta.get("pretty_name", "dataset"), sections))
-    _write_csv_plots(out / "plots", build)
+    page = _page(build.meta.get("pretty_name", "dataset"), sections)
+    _write(out, page, {f"{name}.svg": svg for name, svg in figs.svgs.items()}, _csv_plots(build))
     return out / "index.html"
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
+def _write(out: Path, page: str, figures: dict[str, bytes], plots: dict[str, str]) -> None:
+    """All or nothing: figures/ and plots/ are built under temp names and swapped in only once
+    index.html is written too, so a failure (a full disk: one line naming the folder or file) leaves
+    the previous report as it was. Only the report's own names change: `out` may hold other files
+    (DVC's .gitignore). The folders are nested so that an error names the one being written."""
+    with atomic_dir(out / "figures") as figures_tmp:  # the same SVGs, for `dvc plots` (an image directory)
+        for name, svg in figures.items():
+            (figures_tmp / name).write_bytes(svg)
+        with atomic_dir(out / "plots") as plots_tmp:
+            for name, text in plots.items():
+                (plots_tmp / name).write_bytes(text.encode())
+            atomic_write_text(out / "index.html", page)
 
 
-def _write_csv_plots(folder: Path, build: Build) -> None:
+def _csv(header: list[str], rows: list[list]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)  # csv's own \r\n line ends, as these files always had
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _csv_plots(build: Build) -> dict[str, str]:
     """The counts behind the charts, in the long form dvc's bar templates read."""
-    folder.mkdir(parents=True, exist_ok=True)
     rec = build.records
     counts = Counter(zip(rec["source"], rec["split"], rec["class"], strict=True))
     counts.update(Counter((s, "train (augmented)", c) for s, c in zip(build.augmented["source"],
                                                                       build.augmented["class"], strict=True)))
-    _write_csv(folder / "class_distribution.csv", ["source_class", "split", "count"],
-               [[f"{s}/{c}", sp, n] for (s, sp, c), n in sorted(counts.items())])
-    _write_csv(folder / "rejects.csv", ["reason", "count"], sorted(Counter(r["reason"] for r in build.rejects).items()))
-    _write_csv(folder / "funnel.csv", ["source", "outcome", "count"],
-               [[s, outcome, n] for s, *values in funnel_rows(build)
-                for outcome, n in zip(("kept", "rejected", "excluded"), values, strict=True)])
+    return {
+        "class_distribution.csv": _csv(["source_class", "split", "count"],
+                                       [[f"{s}/{c}", sp, n] for (s, sp, c), n in sorted(counts.items())]),
+        "rejects.csv": _csv(["reason", "count"], sorted(Counter(r["reason"] for r in build.rejects).items())),
+        "funnel.csv": _csv(["source", "outcome", "count"],
+                           [[s, outcome, n] for s, *values in funnel_rows(build)
+                            for outcome, n in zip(("kept", "rejected", "excluded"), values, strict=True)]),
+    }

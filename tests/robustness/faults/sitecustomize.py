@@ -13,6 +13,15 @@ CURATOR_FAULT_STOP_AFTER_FORKS=N
     once the process has forked its N-th child (a pool's last worker), it stops itself the next
     time it waits for a pool result (Future.result), so a test can signal it while its workers are
     alive and busy. (Not in the fork hook itself: a signal handler's exception is lost there.)
+CURATOR_FAULT_STOP_AT_RESULT=N
+    the process stops itself at its N-th wait for a pool result (Future.result).
+CURATOR_FAULT_STOP_ON_IMPORT=MODULE
+    the process stops itself when it first imports MODULE (the CLI's start-up).
+CURATOR_FAULT_STOP_PARENT_ON_RESULT=MARKER
+    the first pool worker to send a result back (the one that creates the file MARKER) stops its
+    parent (SIGSTOP) first, then sends: with a result larger than a pipe holds, it blocks halfway.
+CURATOR_FAULT_STOP_AT_EXIT=1
+    the process stops itself in its last atexit callback: the run is over, Python is shutting down.
 
 The CLI under test is the real one; this only decides *where* the real SIGKILL lands.
 """
@@ -32,7 +41,10 @@ _FULL_DIR = os.environ.get("CURATOR_FAULT_ENOSPC_DIR")
 _STOP_OPEN = os.environ.get("CURATOR_FAULT_STOP_ON_OPEN")
 _STOP_REPLACE = os.environ.get("CURATOR_FAULT_STOP_ON_REPLACE")
 _STOP_FORKS = int(os.environ.get("CURATOR_FAULT_STOP_AFTER_FORKS", "0"))
+_STOP_RESULT = int(os.environ.get("CURATOR_FAULT_STOP_AT_RESULT", "0"))
+_STOP_IMPORT = os.environ.get("CURATOR_FAULT_STOP_ON_IMPORT")
 _forks = [0]
+_results = [0]
 _left = [int(os.environ.get("CURATOR_FAULT_ENOSPC_AFTER", "0"))]
 _stopped = [False]
 _real_open = io.open
@@ -121,13 +133,61 @@ def _patch_future_result() -> None:
     real_result = Future.result
 
     def result(self: Future, timeout: float | None = None) -> Any:
-        if _forks[0] >= _STOP_FORKS:
+        _results[0] += 1
+        if (_STOP_FORKS and _forks[0] >= _STOP_FORKS) or _results[0] == _STOP_RESULT:
             _stop_once()
         return real_result(self, timeout)
 
     Future.result = result  # type: ignore[method-assign]
 
 
-if _STOP_FORKS:
+if _STOP_FORKS or _STOP_RESULT:
     os.register_at_fork(after_in_parent=_after_fork)
     _patch_future_result()
+
+
+class _StopOnImport:
+    """A meta path finder that finds nothing: it only stops the process at the first import of a module."""
+
+    @staticmethod
+    def find_spec(name: str, *args: Any) -> None:
+        if name == _STOP_IMPORT:
+            _stop_once()
+
+
+if _STOP_IMPORT:
+    import sys
+
+    sys.meta_path.insert(0, _StopOnImport())
+
+
+if os.environ.get("CURATOR_FAULT_STOP_AT_EXIT"):
+    import atexit
+
+    atexit.register(_stop_once)  # registered first, so called last
+
+
+_STOP_PARENT_MARKER = os.environ.get("CURATOR_FAULT_STOP_PARENT_ON_RESULT")
+
+
+def _patch_sendback() -> None:
+    import concurrent.futures.process as pool_process
+
+    real_sendback = pool_process._sendback_result
+    main_pid = os.getpid()
+
+    def sendback(*args: Any, **kwargs: Any) -> Any:
+        if os.getpid() != main_pid and _STOP_PARENT_MARKER:
+            try:
+                os.close(os.open(_STOP_PARENT_MARKER, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                pass  # another worker stopped it already
+            else:
+                os.kill(os.getppid(), signal.SIGSTOP)
+        return real_sendback(*args, **kwargs)
+
+    pool_process._sendback_result = sendback  # type: ignore[attr-defined]
+
+
+if _STOP_PARENT_MARKER:
+    _patch_sendback()
