@@ -17,6 +17,7 @@ if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "curator":
     interrupts.install()
 
 import contextlib
+import errno
 import signal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -420,6 +421,23 @@ def _internal_error(exc: BaseException) -> str:
     return f"internal error (a bug in curator; please report it): {text}{where}; run with -v for the traceback"
 
 
+# what the machine refused (a path the user gave, a full or read-only disk), not a curator bug
+ENVIRONMENT_ERRNOS = frozenset({errno.ENOENT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT,
+                                errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP, errno.EMFILE,
+                                errno.ENFILE, errno.EXDEV})
+
+
+def _environment_error(exc: OSError) -> str | None:
+    """One line for an OS refusal naming a path (`cannot write /proc/x: No such file or directory`)."""
+    if exc.errno not in ENVIRONMENT_ERRNOS or exc.filename is None:
+        return None
+    from curator.io.secrets import redact
+
+    path = os.fsdecode(exc.filename)
+    return redact(f"{ascii(path)[1:-1] if not path.isprintable() else path}: {exc.strerror}"
+                  " (a path, a permission or the disk; run with -v for the traceback)")
+
+
 def _interrupted(signum: int) -> tuple[str, int]:
     return f"interrupted ({signal.Signals(signum).name})", 128 + signum  # 130 SIGINT, 143 SIGTERM
 
@@ -451,7 +469,8 @@ def main() -> None:
     except Exception as exc:
         if logging.getLogger("curator").isEnabledFor(logging.DEBUG) and interrupts.received() is None:
             raise
-        message, code = f"error: {_internal_error(exc)}", 1
+        refused = _environment_error(exc) if isinstance(exc, OSError) else None
+        message, code = f"error: {refused or _internal_error(exc)}", 1
     signum = interrupts.received()
     if signum is not None:  # even if its exception was turned into another error, or dropped on the way
         message, code = _interrupted(signum)
