@@ -430,6 +430,7 @@ def main() -> None:
 
     from curator.pipeline.lifetime import maybe_end_with_parent
 
+    program = interrupts.installed()  # at import: this is the `curator` process, not a caller's
     interrupts.install()  # if the import did not (main() called from Python)
     message, code = None, 0
     try:
@@ -455,6 +456,8 @@ def main() -> None:
         message, code = _interrupted(signum)
     if message:
         typer.echo(message, err=True)
+    if program:
+        interrupts.exit_now(code)  # no window at the very end where a signal goes unreported
     sys.exit(code)
 
 
