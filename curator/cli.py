@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from curator import interrupts
+from curator.pipeline import interrupts
 
 if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "curator":
     # the `curator` process itself (not a test importing the app): before the slow imports below, so a
