@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from curator import interrupts
+from curator.pipeline import interrupts
 
 if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "curator":
     # the `curator` process itself (not a test importing the app): before the slow imports below, so a
@@ -450,6 +450,7 @@ def main() -> None:
     from curator.io.secrets import redact
     from curator.pipeline.lifetime import maybe_end_with_parent
 
+    program = interrupts.installed()  # at import: this is the `curator` process, not a caller's
     interrupts.install()  # if the import did not (main() called from Python)
     message, code = None, 0
     try:
@@ -476,6 +477,8 @@ def main() -> None:
         message, code = _interrupted(signum)
     if message:
         typer.echo(message, err=True)
+    if program:
+        interrupts.exit_now(code)  # no window at the very end where a signal goes unreported
     sys.exit(code)
 
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from curator import interrupts
 from curator.errors import CuratorError
+from curator.pipeline import interrupts
 
 # A full disk (or quota, or file-size limit) is the user's environment, not a bug: one clear line.
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})

@@ -26,8 +26,8 @@ from functools import partial
 from itertools import islice
 from typing import Any, Protocol, TypeVar
 
-from curator import interrupts
 from curator.errors import CuratorError
+from curator.pipeline import interrupts
 from curator.pipeline.lifetime import end_with_parent
 
 T = TypeVar("T")

@@ -15,9 +15,11 @@ printed and dropped by Python, so the run would go on and exit 0. Hence:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -124,3 +126,13 @@ def end_at_once() -> None:
 
     for signum in SIGNALS:
         signal.signal(signum, now)
+
+
+def exit_now(code: int) -> None:
+    """End the process with `code` right after its atexit callbacks (which run as at a normal exit).
+    After them Python turns signal handling off while it tears its modules down (a second or more
+    with Ray or Arrow loaded): a signal then ended the process by itself, without the line."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code)
