@@ -17,6 +17,7 @@ import os
 import re
 import signal
 import socket
+import tempfile
 import threading
 import time
 from collections import deque
@@ -223,6 +224,20 @@ def check_ray_address(address: str) -> str:
     return address
 
 
+@contextlib.contextmanager
+def _socket_paths_named() -> Iterator[None]:
+    """Ray's sockets live under RAY_TMPDIR (else /tmp); a deep folder makes their paths longer than a
+    Unix socket allows, and Ray then fails with an OSError deep in its start-up: say what to change."""
+    try:
+        yield
+    except OSError as exc:
+        if "AF_UNIX path length" not in str(exc):
+            raise
+        where = os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()
+        raise CuratorError(f"Ray cannot start a local instance: its socket paths under {where} are longer than "
+                           "the 107 bytes a Unix socket allows; set RAY_TMPDIR to a short folder") from None
+
+
 class RayExecutor:
     """Ray tasks, one per chunk of items, on a local Ray instance or a cluster.
 
@@ -266,7 +281,7 @@ class RayExecutor:
 
     def _init(self, ray: Any) -> None:
         local = self.address == "local"
-        with _sigterm_kept(ray):
+        with _sigterm_kept(ray), _socket_paths_named():
             ray.init(
                 address=self.address,
                 include_dashboard=False,

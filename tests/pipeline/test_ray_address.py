@@ -38,3 +38,15 @@ def test_a_bad_ray_address_is_one_line(raw: Path, tmp_path: Path, address: str, 
 
 def test_local_and_auto_pass_through_unprobed() -> None:
     assert check_ray_address("local") == "local" and check_ray_address("auto") == "auto"
+
+
+def test_a_ray_tmpdir_too_deep_for_its_sockets_is_one_line(raw: Path, tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)  # Ray's socket paths under it exceed a Unix socket's 107 bytes
+    deep.mkdir(parents=True)
+    proc = run_cli("prepare", "kaggle_physio", "--raw", str(raw), "--out", str(tmp_path / "out"),
+                   "--executor", "ray", check=False, timeout=300, env={"RAY_TMPDIR": str(deep), "RAY_ADDRESS": ""})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]  # Ray's own start-up warning may come before it
+    assert last.startswith("error: Ray cannot start") and last.endswith("set RAY_TMPDIR to a short folder"), last
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()

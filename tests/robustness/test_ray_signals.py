@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -62,8 +64,10 @@ def sigterm_scenario(base: Path, root: Path, moment: str) -> dict[str, Any]:
     params = yaml.safe_load((ws / "params.yaml").read_text())
     params["augment"]["copies"] = 50  # the Ray Data phase lasts long enough to be seen
     (ws / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (root / "ray").mkdir()
-    env = {"RAY_TMPDIR": str(root / "ray"), "RAY_ADDRESS": ""}  # a local instance of its own
+    # a local instance of its own, in a short folder: Ray's socket paths must fit in 107 bytes (under
+    # pytest-xdist the tmp_path is deeper)
+    ray_tmp = Path(tempfile.mkdtemp(prefix="ray-"))
+    env = {"RAY_TMPDIR": str(ray_tmp), "RAY_ADDRESS": ""}
     before = snapshot(ws / OUTPUT)
     proc = start_cli(*ARGS, cwd=ws, log=ws / "logs" / "augment-ray", env=env)
     seen: dict[str, Any] = {"before": before}
@@ -72,6 +76,7 @@ def sigterm_scenario(base: Path, root: Path, moment: str) -> dict[str, Any]:
         while not (reached := MOMENTS[moment](ws, proc.pid)) and proc.popen.poll() is None and time.monotonic() < end:
             time.sleep(0.02)
         seen["reached"] = reached
+        assert proc.popen.poll() is None, f"the run ended before {moment!r}: {proc.finish(timeout=5)}"
         os.kill(proc.pid, signal.SIGTERM)  # `kill`, `timeout`, a CI cancel: the driver alone
         seen["ended"] = proc.finish(timeout=180)
         end = time.monotonic() + 60  # Ray's own processes end on their own once told: bounded wait
@@ -82,6 +87,7 @@ def sigterm_scenario(base: Path, root: Path, moment: str) -> dict[str, Any]:
         for pid in session(proc.pid):  # never leave them behind for the rest of the session
             os.kill(pid, signal.SIGKILL)
         proc.kill()
+        shutil.rmtree(ray_tmp, ignore_errors=True)
     seen["lock_free"] = lock_free(ws / "data" / ".augmented.lock")
     seen["after"] = snapshot(ws / OUTPUT)
     seen["leftovers"] = leftovers(ws / OUTPUT)
