@@ -286,11 +286,11 @@ def read_grouped_csv(
     malformed: list[Reject] = []
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise SchemaError(f"{path.name}: expected columns {', '.join(columns)}; "
-                              f"found {', '.join(reader.fieldnames or [])}")
-        try:
+        try:  # the header too: a file that is not UTF-8 fails on its first line
+            missing = [c for c in columns if c not in (reader.fieldnames or [])]
+            if missing:
+                raise SchemaError(f"{path.name}: expected columns {', '.join(columns)}; "
+                                  f"found {', '.join(reader.fieldnames or [])}")
             for row in reader:
                 parsed = parse(row, f"{path.name}:{reader.line_num}")
                 if isinstance(parsed, Reject):
@@ -300,5 +300,6 @@ def read_grouped_csv(
         except csv.Error as exc:
             raise CuratorError(f"{path.name}:{reader.line_num}: not readable as CSV ({exc})") from None
         except UnicodeDecodeError as exc:
-            raise CuratorError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+            raise CuratorError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                               "save it as UTF-8 and run again") from None
     return dict(grouped), malformed
