@@ -18,7 +18,6 @@ if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "curator":
 
 import contextlib
 import errno
-import signal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -438,10 +437,6 @@ def _environment_error(exc: OSError) -> str | None:
                   " (a path, a permission or the disk; run with -v for the traceback)")
 
 
-def _interrupted(signum: int) -> tuple[str, int]:
-    return f"interrupted ({signal.Signals(signum).name})", 128 + signum  # 130 SIGINT, 143 SIGTERM
-
-
 def main() -> None:
     """Console entry point: expected errors become one line on stderr and exit code 1; usage errors
     exit 2; Ctrl-C and SIGTERM print one "interrupted" line and exit 130 / 143, whenever they come."""
@@ -466,7 +461,7 @@ def main() -> None:
     except CuratorError as exc:
         message, code = f"error: {redact(str(exc))}", 1  # a message may quote a configured URL
     except interrupts.Interrupted as exc:
-        message, code = _interrupted(exc.signum)
+        message, code = interrupts.ending(exc.signum)
     except Exception as exc:
         if logging.getLogger("curator").isEnabledFor(logging.DEBUG) and interrupts.received() is None:
             raise
@@ -474,7 +469,7 @@ def main() -> None:
         message, code = f"error: {refused or _internal_error(exc)}", 1
     signum = interrupts.received()
     if signum is not None:  # even if its exception was turned into another error, or dropped on the way
-        message, code = _interrupted(signum)
+        message, code = interrupts.ending(signum)
     if message:
         typer.echo(message, err=True)
     if program:

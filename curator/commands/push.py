@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curator.errors import CuratorError
+from curator.io.paths import decodable, entry_kind, lstat_tree
 from curator.io.secrets import redact_url, scrub
 from curator.pipeline.lineage import MAKES, manifest_path
 from curator.pipeline.stages import BY_NAME, META_FOLDER, REPO_PLACEHOLDER
@@ -42,8 +43,6 @@ CARD_FILES = ("README.md", "croissant.json")  # the files that name the repo
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 MAX_MANIFEST_BYTES = 2**20
 PUBLISHED = BY_NAME["publish"].makes  # the kind of output push uploads (lineage.json's "kind")
-_SPECIAL = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket",
-            stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
 
 
 @dataclass(frozen=True)
@@ -91,29 +90,24 @@ def files_to_upload(folder: Path) -> list[tuple[str, int]]:
     blocks), a socket or a device is refused by name. Entries the filter leaves out are never read."""
     from huggingface_hub.utils import filter_repo_objects
 
-    entries = dict(_walk(folder))
+    entries = {}
+    for path, info in lstat_tree(folder):
+        if isinstance(info, OSError):
+            raise CuratorError(f"cannot read {folder / path}: {info.strerror or info}")
+        entries[path] = info
     files = []
     for path in filter_repo_objects(sorted(entries), ignore_patterns=list(IGNORE_PATTERNS)):
         mode = entries[path].st_mode
         if stat.S_ISDIR(mode):
             continue
         if not stat.S_ISREG(mode):
-            what = _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
-            raise CuratorError(f"refusing to push {folder}: {shown(path)} is {what}; push uploads only regular "
-                               "files inside the folder (replace it by a copy of the file, or remove it)")
-        if not path.isprintable() or not _utf8(path):  # the Hub's paths are UTF-8; a message must stay one line
+            raise CuratorError(f"refusing to push {folder}: {shown(path)} is {entry_kind(mode)}; push uploads "
+                               "only regular files inside the folder (replace it by a copy of the file, or remove it)")
+        if not path.isprintable() or not decodable(path):  # the Hub's paths are UTF-8; a message must stay one line
             raise CuratorError(f"refusing to push {folder}: the file name {shown(path)} is not printable UTF-8"
                                " text; rename it")
         files.append((path, entries[path].st_size))
     return files
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # os.fsdecode keeps undecodable bytes as lone surrogates
-        return False
-    return True
 
 
 def shown(text: str, limit: int = 80) -> str:
@@ -188,22 +182,6 @@ def _print_plan(files: list[tuple[str, int]], url: str, revision: str | None, pr
     print(f"dry run: would push {len(files)} file(s), {total:,} bytes, to {url} ({revision or 'main'}, {visibility})")
     for path, size in files:
         print(f"  {size:>14,}  {path}")
-
-
-def _walk(folder: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """(posix path relative to `folder`, lstat) of every entry under it; links are never followed."""
-    pending = [""]
-    while pending:
-        prefix = pending.pop()
-        try:
-            with os.scandir(folder / prefix) as entries:
-                for entry in entries:
-                    info = entry.stat(follow_symlinks=False)
-                    if stat.S_ISDIR(info.st_mode):
-                        pending.append(f"{prefix}{entry.name}/")
-                    yield prefix + entry.name, info
-        except OSError as exc:
-            raise CuratorError(f"cannot read {folder / prefix}: {exc.strerror or exc}") from None
 
 
 def _token() -> str:

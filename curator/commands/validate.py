@@ -86,7 +86,12 @@ def _problems(folder: Path) -> list[str]:
         meta = read_card_header(folder)
     except (ValueError, TypeError, UnicodeDecodeError, yaml.YAMLError) as exc:  # TypeError: a key not a string
         return [f"card header does not parse: {' '.join(str(exc).split())}"]
-    problems = _check_files(folder, published)
+    try:
+        sums: dict[str, str] | None = read_sums(folder)
+    except SumsError as exc:
+        sums, problems = None, [str(exc)]
+    else:
+        problems = _check_files(folder, published, sums)
     configs = _entries(meta, "configs", problems)
     if isinstance(meta.get("dataset_info"), dict):  # `datasets` writes a single config's info as a mapping
         meta["dataset_info"] = [meta["dataset_info"]]
@@ -110,17 +115,17 @@ def _problems(folder: Path) -> list[str]:
         problems.append(f"{CROISSANT} is missing")
     else:
         problems += [f"{CROISSANT}: {p}" for p in validate_croissant(croissant) if "warning" not in p.lower()]
-        problems += _check_croissant_hashes(folder, croissant)
+        if sums is not None:  # else its problem is said already
+            problems += _check_croissant_hashes(croissant, sums)
     return problems
 
 
-def _check_croissant_hashes(folder: Path, croissant: Path) -> list[str]:
+def _check_croissant_hashes(croissant: Path, sums: dict[str, str]) -> list[str]:
     """croissant.json's FileObjects carry the hashes SHA256SUMS lists (what a Hub user checks against)."""
     try:
-        sums = read_sums(folder)
         doc = json.loads(croissant.read_text(encoding="utf-8"))
         objects = {d["contentUrl"]: d.get("sha256") for d in doc["distribution"] if d.get("@type") == "cr:FileObject"}
-    except (SumsError, ValueError, KeyError, TypeError, AttributeError):  # said already (SHA256SUMS, mlcroissant)
+    except (ValueError, KeyError, TypeError, AttributeError):  # said already (mlcroissant)
         return []
     differ = sorted(str(path) for path in objects.keys() | sums.keys() if objects.get(path) != sums.get(path))
     if not differ:
@@ -128,13 +133,9 @@ def _check_croissant_hashes(folder: Path, croissant: Path) -> list[str]:
     return [f"{CROISSANT}: its FileObjects and {SUMS} disagree on {len(differ)} file(s), e.g. {differ[0]}"]
 
 
-def _check_files(folder: Path, published: list[str]) -> list[str]:
-    """Every published file is the one publish wrote: same set of files, same sha256 (each file read
-    once, in chunks). The card and croissant.json cannot be listed (see filelist)."""
-    try:
-        sums = read_sums(folder)
-    except SumsError as exc:
-        return [str(exc)]
+def _check_files(folder: Path, published: list[str], sums: dict[str, str]) -> list[str]:
+    """Every published file is the one publish wrote (`sums`: SHA256SUMS): same set of files, same sha256
+    (each file read once, in chunks). The card and croissant.json cannot be listed (see filelist)."""
     present = set(listed(published))
     problems = [f"{path}: missing ({SUMS} lists it)" for path in sorted(sums.keys() - present)]
     problems += [f"{path}: not in {SUMS}: publish did not write it" for path in sorted(present - sums.keys())]

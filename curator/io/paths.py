@@ -8,6 +8,7 @@ needs only this, does not depend on the stage contracts.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -60,6 +61,36 @@ def check_report_out(out: Path, reads: Iterable[Path]) -> None:
     for folder in reads:
         if _within(_real(out), _real(folder)):
             raise CuratorError(f"--out {out} is inside {folder}, which the report reads; choose another --out")
+
+
+# --- what a folder holds, links never followed (push and validate read published folders so) -----------
+
+ENTRY_KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
+               stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
+
+
+def entry_kind(mode: int) -> str:
+    """What an entry that is not a regular file or a folder is, as a message says it."""
+    return ENTRY_KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def lstat_tree(folder: Path) -> Iterator[tuple[str, os.stat_result | OSError]]:
+    """(posix path relative to `folder`, lstat) of every entry under it, folders included; links are
+    never followed and nothing is opened. A folder that cannot be listed comes as (its path, the
+    OSError), "." for `folder` itself."""
+    pending = [""]
+    while pending:
+        prefix = pending.pop()
+        try:
+            with os.scandir(Path(folder) / prefix) as entries:
+                found = [(prefix + entry.name, entry.stat(follow_symlinks=False)) for entry in entries]
+        except OSError as exc:
+            yield prefix.rstrip("/") or ".", exc
+            continue
+        for rel, info in found:
+            if stat.S_ISDIR(info.st_mode):
+                pending.append(f"{rel}/")
+            yield rel, info
 
 
 # --- what a recipe may read of a delivery -------------------------------------------------------------

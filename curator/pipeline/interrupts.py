@@ -45,6 +45,11 @@ class _State:
 _state = _State()
 
 
+def ending(signum: int) -> tuple[str, int]:
+    """How a run ended by `signum` says so: its one line, and the shell's exit code (130 SIGINT, 143 SIGTERM)."""
+    return f"interrupted ({signal.Signals(signum).name})", 128 + signum
+
+
 def _on_signal(signum: int, frame: Any) -> None:
     if _state.received is None:
         _state.received = signum
@@ -121,8 +126,9 @@ def end_at_once() -> None:
     down, would be raised in an atexit callback and dropped. End with its exit code at once instead."""
 
     def now(signum: int, frame: Any) -> None:
-        os.write(2, f"interrupted ({signal.Signals(signum).name})\n".encode())
-        os._exit(128 + signum)
+        line, code = ending(signum)
+        os.write(2, f"{line}\n".encode())
+        os._exit(code)
 
     for signum in SIGNALS:
         signal.signal(signum, now)

@@ -12,13 +12,13 @@ writes is listed: shards, LICENSE.md, taxonomy.yaml, standardization.json, augme
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 from pathlib import Path
 
 from curator.io.atomic import atomic_write_text
 from curator.io.checksums import sha256_file
+from curator.io.paths import entry_kind, lstat_tree
 from curator.pipeline.stages import META_FOLDER
 
 SUMS = f"{META_FOLDER}/SHA256SUMS"  # relative to the published folder
@@ -40,34 +40,14 @@ def walk(folder: Path) -> tuple[list[str], dict[str, str]]:
     """The regular files under `folder` (relative POSIX paths, sorted) and every other entry that is not
     a folder (path -> what it is). Links are never followed and nothing is opened."""
     files, odd = [], {}
-    pending = [Path(folder)]
-    while pending:
-        here = pending.pop()
-        try:
-            entries = list(os.scandir(here))
-        except OSError as exc:  # a folder without read permission
-            odd[here.relative_to(folder).as_posix()] = f"a folder that cannot be listed ({exc.strerror})"
-            continue
-        for entry in entries:
-            rel = Path(entry.path).relative_to(folder).as_posix()
-            mode = entry.stat(follow_symlinks=False).st_mode
-            if stat.S_ISDIR(mode):
-                pending.append(Path(entry.path))
-            elif stat.S_ISREG(mode):
-                files.append(rel)
-            else:
-                odd[rel] = _kind(mode)
+    for rel, info in lstat_tree(folder):
+        if isinstance(info, OSError):  # a folder without read permission
+            odd[rel] = f"a folder that cannot be listed ({info.strerror})"
+        elif stat.S_ISREG(info.st_mode):
+            files.append(rel)
+        elif not stat.S_ISDIR(info.st_mode):
+            odd[rel] = entry_kind(info.st_mode)
     return sorted(files), odd
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
 
 
 def listed(paths: list[str]) -> list[str]:
